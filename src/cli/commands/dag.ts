@@ -1,0 +1,6 @@
+// Placeholder until the command is built; see the open issues.
+import { SpillwayError } from '../../errors.js';
+
+export async function main(_argv: string[]): Promise<number> {
+  throw new SpillwayError('usage', 'spillway dag is not implemented yet');
+}

@@ -1,0 +1,61 @@
+// The CLI boundary: dispatches to one command module, turns errors into one message and an exit code.
+import { ExitCode, isSpillwayError } from '../errors.js';
+
+export type CommandMain = (argv: string[]) => Promise<number>;
+
+/** Each command lives in its own module, loaded only when called, so that `spillway run` starts fast. */
+const commands: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
+  run: { summary: 'run the pipeline (or the named stages and what they need)', load: () => import('./commands/run.js') },
+  status: { summary: 'list stale stages and why they are stale', load: () => import('./commands/status.js') },
+  dag: { summary: 'print the stage graph (text, mermaid or dot)', load: () => import('./commands/dag.js') },
+  watch: { summary: 're-run affected stages when their code, params or data change', load: () => import('./commands/watch.js') },
+  audit: { summary: 're-hash every recorded artifact and dep and report mismatches', load: () => import('./commands/audit.js') },
+  lineage: { summary: 'print everything an output was made from', load: () => import('./commands/lineage.js') },
+  export: { summary: 'write a self-contained replication package (RO-Crate, PROV-JSON)', load: () => import('./commands/export.js') },
+  fit: { summary: 'fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file', load: () => import('./commands/fit.js') },
+  synth: { summary: 'generate the synthetic default dataset (or run a Monte Carlo check)', load: () => import('./commands/synth.js') },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: spillway <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`spillway <command> --help\` for a command's options. Every command that reports results takes --json.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`spillway ${pkg.version}\n`);
+    return ExitCode.ok;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`spillway: unknown command "${name}"\n\n${usage()}\n`);
+    return ExitCode.usage;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.main(rest);
+  } catch (error) {
+    return reportError(error, rest.includes('--json'));
+  }
+}
+
+/** The single place where an error becomes text (or JSON) on stderr and an exit code. */
+export function reportError(error: unknown, json: boolean): number {
+  if (isSpillwayError(error)) {
+    if (json) process.stdout.write(JSON.stringify(error.toJSON()) + '\n');
+    process.stderr.write(`spillway: ${error.format()}\n`);
+    return error.exitCode;
+  }
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (json) process.stdout.write(JSON.stringify({ error: 'internal', message: String(error), exit_code: ExitCode.internal }) + '\n');
+  process.stderr.write(`spillway: internal error (please report it):\n${text}\n`);
+  return ExitCode.internal;
+}

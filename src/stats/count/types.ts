@@ -1,0 +1,56 @@
+// The shared shape of the count-model estimators (hhg-fenb, fe-poisson, nb2): input design and fitted result.
+
+export type CountModel = 'hhg-fenb' | 'fe-poisson' | 'nb2';
+
+export interface CountDesign {
+  /** outcome counts, one per observation: non-negative integers */
+  y: ArrayLike<number>;
+  /** regressors, row-major: X[i] is observation i's row; a constant column, if wanted, is included by the caller via `addConstant` */
+  X: ArrayLike<number>[];
+  /** names of the columns of X, in order */
+  names: string[];
+  /** group (panel id) per observation; required by hhg-fenb and fe-poisson, ignored by nb2 */
+  groups?: ArrayLike<string | number>;
+  /** offset per observation (log exposure), added to the linear index with coefficient 1 */
+  offset?: ArrayLike<number>;
+}
+
+export interface FitOptions {
+  model: CountModel;
+  /** add a `_cons` column (hhg-fenb and nb2 identify it; fe-poisson drops it as collinear with the group effects) */
+  addConstant?: boolean;
+  maxIterations?: number;
+  /** convergence: relative change in log-likelihood below this … */
+  tolerance?: number;
+  /** … and scaled gradient norm below this */
+  gradientTolerance?: number;
+}
+
+export interface FitResult {
+  model: CountModel;
+  /** coefficient by column name (dropped columns absent) */
+  coef: Record<string, number>;
+  se: Record<string, number>;
+  z: Record<string, number>;
+  p: Record<string, number>;
+  ci95: Record<string, [number, number]>;
+  /** ancillary parameters: nb2 has lnalpha and alpha (with se_ entries); hhg-fenb has none (its dispersion is conditioned out) */
+  ancillary: Record<string, number>;
+  /** covariance of the coefficients (names order), from the observed information */
+  vcov: { names: string[]; matrix: number[][] };
+  loglik: number;
+  aic: number;
+  bic: number;
+  n: number;
+  groups: number | null;
+  dropped_groups: number;
+  dropped_observations: number;
+  /** collinear or no-within-variation columns, with the reason */
+  dropped_columns: { name: string; reason: string }[];
+  iterations: number;
+  converged: boolean;
+  /** final relative change in log-likelihood and gradient norm */
+  convergence: { loglik_change: number; gradient_norm: number };
+  /** diagnostics such as a flat likelihood at constant = +infinity */
+  warnings: string[];
+}
