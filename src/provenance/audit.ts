@@ -1,0 +1,301 @@
+// `spillway audit`: re-hash everything the lockfile vouches for and report where the working tree no longer matches it.
+// The lockfile is the claim; audit never trusts a stat cache, it reads every byte.
+import { stat } from 'node:fs/promises';
+import type { LockedFile, LockedStage, Lockfile } from '../engine/lockfile-format.js';
+import { hashFileLike, readLock, resolveInProject, type Project } from './project.js';
+
+/**
+ * - missing: a recorded artifact, store object, dep or code file is gone
+ * - corrupted: an artifact's bytes differ from its recorded hash (tampering, disk corruption)
+ * - stale: a recorded dep, input, param or schema differs from the working tree, so the stage would re-run
+ * - code_changed: a code file of the stage differs from (or was added to / removed from) what was hashed
+ * - not_run: the pipeline declares a stage the lockfile has no record of
+ * - orphaned: the lockfile records a stage the pipeline no longer declares (reported, does not fail the audit)
+ * - not_packaged: a raw input left out of an exported package built without --with-data (reported, does not fail)
+ */
+export type FindingKind = 'missing' | 'corrupted' | 'stale' | 'code_changed' | 'not_run' | 'orphaned' | 'not_packaged';
+export type FindingSubject = 'output' | 'object' | 'dep' | 'input' | 'param' | 'code' | 'schema' | 'stage';
+
+export interface AuditFinding {
+  kind: FindingKind;
+  stage: string;
+  subject: FindingSubject;
+  /** output name, input name, dotted param key, or dep/code path */
+  name?: string;
+  /** project-relative path of the file concerned */
+  path?: string;
+  expected?: unknown;
+  actual?: unknown;
+  message: string;
+}
+
+export type StageAuditStatus = 'ok' | 'missing' | 'corrupted' | 'stale' | 'code_changed' | 'not_run' | 'orphaned';
+
+export interface AuditReport {
+  ok: boolean;
+  project: string;
+  lockfile: string;
+  checked: { stages: number; artifacts: number; store_objects: number; deps: number; code_files: number; params: number };
+  stages: { stage: string; status: StageAuditStatus; findings: number }[];
+  findings: AuditFinding[];
+}
+
+/** What the current pipeline declares, for the checks the lockfile alone cannot make. Supplied by the engine when pipeline.yaml loads. */
+export interface PipelineView {
+  stages: string[];
+  /** the param values the stage would use now, dotted key → value */
+  params(stage: string): Record<string, unknown>;
+  /** project-relative dep paths the stage would hash now (globs expanded) */
+  deps(stage: string): Promise<string[]>;
+  /** project-relative code files that would enter the stage's code hash now */
+  codeFiles(stage: string): Promise<string[]>;
+}
+
+export interface AuditOptions {
+  /** deps recorded in the lockfile but absent from disk are `not_packaged` instead of `missing` (an export built without --with-data) */
+  depsNotPackaged?: boolean;
+  pipeline?: PipelineView;
+}
+
+const FAILING: ReadonlySet<FindingKind> = new Set(['missing', 'corrupted', 'stale', 'code_changed', 'not_run']);
+
+export function isFailing(finding: AuditFinding): boolean {
+  return FAILING.has(finding.kind);
+}
+
+export async function audit(project: Project, options: AuditOptions = {}): Promise<AuditReport> {
+  const lock = await readLock(project);
+  return auditLock(project, lock, options);
+}
+
+export async function auditLock(project: Project, lock: Lockfile, options: AuditOptions = {}): Promise<AuditReport> {
+  const findings: AuditFinding[] = [];
+  const checked = { stages: 0, artifacts: 0, store_objects: 0, deps: 0, code_files: 0, params: 0 };
+  // One hash per file and recorded hash, however many stages share it.
+  const hashes = new Map<string, Promise<FileState>>();
+  const fileState = (relative: string, recorded: string) => {
+    const key = `${relative}\0${recorded}`;
+    let state = hashes.get(key);
+    if (!state) {
+      state = inspectFile(project.root, relative, recorded);
+      hashes.set(key, state);
+    }
+    return state;
+  };
+
+  const stageNames = Object.keys(lock.stages).sort();
+  for (const stageName of stageNames) {
+    const stage = lock.stages[stageName];
+    checked.stages++;
+    findings.push(...(await auditOutputs(project.root, stageName, stage, fileState, checked)));
+    findings.push(...(await auditDeps(stageName, stage, fileState, checked, options)));
+    findings.push(...(await auditCode(stageName, stage, fileState, checked)));
+    findings.push(...auditInputs(stageName, stage, lock));
+    findings.push(...(await auditSchemas(stageName, stage, fileState)));
+  }
+
+  if (options.pipeline) findings.push(...(await auditAgainstPipeline(lock, options.pipeline, checked)));
+
+  const stages = summarizeStages(stageNames, options.pipeline?.stages ?? [], findings);
+  return {
+    ok: !findings.some(isFailing),
+    project: project.root,
+    lockfile: project.lockfilePath,
+    checked,
+    stages,
+    findings,
+  };
+}
+
+interface FileState {
+  state: 'match' | 'mismatch' | 'missing' | 'not_a_file';
+  actual?: string;
+}
+
+async function inspectFile(root: string, relative: string, recorded: string): Promise<FileState> {
+  const absolute = resolveInProject(root, relative);
+  try {
+    const info = await stat(absolute);
+    if (!info.isFile()) return { state: 'not_a_file' };
+  } catch {
+    return { state: 'missing' };
+  }
+  const actual = await hashFileLike(absolute, recorded);
+  return { state: actual === recorded ? 'match' : 'mismatch', actual };
+}
+
+type FileStateOf = (relative: string, recorded: string) => Promise<FileState>;
+type Counters = AuditReport['checked'];
+
+async function auditOutputs(root: string, stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  for (const [name, out] of Object.entries(stage.outs).sort(([a], [b]) => a.localeCompare(b))) {
+    const label = `${stageName}.${name}`;
+    if (out.kind === 'dir') {
+      checked.artifacts++;
+      for (const file of out.files ?? []) {
+        findings.push(...(await checkRecordedFile(fileState, file, { stage: stageName, subject: 'output', name, label: `${label} (${file.path})` })));
+      }
+      checked.store_objects++;
+      if (!(await pathExists(out.object))) {
+        findings.push({ kind: 'missing', stage: stageName, subject: 'object', name, path: out.object, message: `store object of ${label} is missing: ${out.object}` });
+      }
+      continue;
+    }
+    checked.artifacts++;
+    findings.push(...(await checkRecordedFile(fileState, { path: out.path, hash: out.hash, size: out.size }, { stage: stageName, subject: 'output', name, label })));
+    if (out.object && out.object !== out.path) {
+      checked.store_objects++;
+      findings.push(...(await checkRecordedFile(fileState, { path: out.object, hash: out.hash, size: out.size }, { stage: stageName, subject: 'object', name, label: `store object of ${label}` })));
+    }
+  }
+  return findings;
+
+  async function pathExists(relative: string): Promise<boolean> {
+    try {
+      await stat(resolveInProject(root, relative));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function checkRecordedFile(
+  fileState: FileStateOf,
+  file: LockedFile,
+  at: { stage: string; subject: FindingSubject; name?: string; label: string },
+): Promise<AuditFinding[]> {
+  const { state, actual } = await fileState(file.path, file.hash);
+  const base = { stage: at.stage, subject: at.subject, name: at.name, path: file.path };
+  if (state === 'match') return [];
+  if (state === 'missing' || state === 'not_a_file') {
+    return [{ ...base, kind: 'missing', expected: file.hash, message: `${at.label} is missing: ${file.path}` }];
+  }
+  const kind: FindingKind = at.subject === 'output' || at.subject === 'object' ? 'corrupted' : at.subject === 'code' ? 'code_changed' : 'stale';
+  const verb = kind === 'corrupted' ? 'bytes do not match the recorded hash' : 'changed since the stage ran';
+  return [{ ...base, kind, expected: file.hash, actual, message: `${at.label}: ${verb} (${file.path})` }];
+}
+
+async function auditDeps(stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters, options: AuditOptions): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  for (const dep of stage.deps) {
+    checked.deps++;
+    const found = await checkRecordedFile(fileState, dep, { stage: stageName, subject: 'dep', name: dep.path, label: `dep ${dep.path} of ${stageName}` });
+    for (const finding of found) {
+      if (finding.kind === 'missing' && options.depsNotPackaged) {
+        findings.push({ ...finding, kind: 'not_packaged', message: `dep ${dep.path} of ${stageName} is not in this package (exported without --with-data); its checksum is in raw-inputs.sha256` });
+      } else {
+        // a missing dep makes the stage unreproducible from this tree; a changed one makes it stale
+        findings.push(finding.kind === 'missing' ? finding : { ...finding, kind: 'stale' });
+      }
+    }
+  }
+  return findings;
+}
+
+async function auditCode(stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  for (const file of stage.code.files) {
+    checked.code_files++;
+    const found = await checkRecordedFile(fileState, file, { stage: stageName, subject: 'code', name: file.path, label: `code file ${file.path} of ${stageName}` });
+    findings.push(...found.map((f) => (f.kind === 'missing' ? { ...f, kind: 'code_changed' as const, message: `code file ${file.path} of ${stageName} was removed` } : f)));
+  }
+  return findings;
+}
+
+function auditInputs(stageName: string, stage: LockedStage, lock: Lockfile): AuditFinding[] {
+  const findings: AuditFinding[] = [];
+  for (const [name, input] of Object.entries(stage.inputs)) {
+    const [upstream, output] = splitRef(input.from);
+    const produced = lock.stages[upstream]?.outs[output];
+    if (!produced) {
+      findings.push({ kind: 'stale', stage: stageName, subject: 'input', name, expected: input.hash, message: `input ${name} (${input.from}) has no record in the lockfile: ${upstream} has not produced it` });
+    } else if (produced.hash !== input.hash) {
+      findings.push({ kind: 'stale', stage: stageName, subject: 'input', name, expected: input.hash, actual: produced.hash, message: `input ${name} (${input.from}) changed since ${stageName} ran: ${upstream} has produced new content` });
+    }
+  }
+  return findings;
+}
+
+async function auditSchemas(stageName: string, stage: LockedStage, fileState: FileStateOf): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  const seen = new Set<string>();
+  for (const [name, out] of Object.entries(stage.outs)) {
+    if (!out.schema || seen.has(out.schema.path)) continue;
+    seen.add(out.schema.path);
+    const found = await checkRecordedFile(fileState, { path: out.schema.path, hash: out.schema.hash, size: 0 }, { stage: stageName, subject: 'schema', name, label: `schema ${out.schema.path} of ${stageName}.${name}` });
+    findings.push(...found.map((f) => ({ ...f, kind: 'stale' as const })));
+  }
+  return findings;
+}
+
+async function auditAgainstPipeline(lock: Lockfile, pipeline: PipelineView, checked: Counters): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  const declared = new Set(pipeline.stages);
+  for (const stageName of [...pipeline.stages].sort()) {
+    const stage = lock.stages[stageName];
+    if (!stage) {
+      findings.push({ kind: 'not_run', stage: stageName, subject: 'stage', message: `stage ${stageName} is declared in the pipeline but has no record in the lockfile` });
+      continue;
+    }
+    const now = pipeline.params(stageName);
+    for (const key of new Set([...Object.keys(now), ...Object.keys(stage.params)])) {
+      checked.params++;
+      const hadKey = key in stage.params;
+      const hasKey = key in now;
+      if (!hadKey || !hasKey || stableJson(now[key]) !== stableJson(stage.params[key])) {
+        const message = !hadKey
+          ? `param ${key} is now declared by ${stageName} but was not when it ran`
+          : !hasKey
+            ? `param ${key} is no longer declared by ${stageName}`
+            : `param ${key} changed: ${stableJson(stage.params[key])} → ${stableJson(now[key])}`;
+        findings.push({ kind: 'stale', stage: stageName, subject: 'param', name: key, expected: stage.params[key], actual: now[key], message });
+      }
+    }
+    const recordedDeps = new Set(stage.deps.map((d) => d.path));
+    for (const dep of await pipeline.deps(stageName)) {
+      if (!recordedDeps.has(dep)) {
+        findings.push({ kind: 'stale', stage: stageName, subject: 'dep', name: dep, path: dep, message: `dep ${dep} now matches ${stageName}'s deps but did not when it ran` });
+      }
+    }
+    const recordedCode = new Set(stage.code.files.map((f) => f.path));
+    for (const file of await pipeline.codeFiles(stageName)) {
+      if (!recordedCode.has(file)) {
+        findings.push({ kind: 'code_changed', stage: stageName, subject: 'code', name: file, path: file, message: `code file ${file} now enters ${stageName}'s code but did not when it ran` });
+      }
+    }
+  }
+  for (const stageName of Object.keys(lock.stages).sort()) {
+    if (!declared.has(stageName)) {
+      findings.push({ kind: 'orphaned', stage: stageName, subject: 'stage', message: `the lockfile records stage ${stageName}, which the pipeline no longer declares` });
+    }
+  }
+  return findings;
+}
+
+const STATUS_ORDER: StageAuditStatus[] = ['corrupted', 'missing', 'code_changed', 'stale', 'not_run', 'orphaned', 'ok'];
+
+function summarizeStages(recorded: string[], declared: string[], findings: AuditFinding[]): AuditReport['stages'] {
+  const names = [...new Set([...recorded, ...declared])].sort();
+  return names.map((stage) => {
+    const own = findings.filter((f) => f.stage === stage && f.kind !== 'not_packaged');
+    const kinds = new Set<string>(own.map((f) => f.kind));
+    const status = STATUS_ORDER.find((s) => kinds.has(s)) ?? 'ok';
+    return { stage, status, findings: own.length };
+  });
+}
+
+export function splitRef(ref: string): [string, string] {
+  const dot = ref.indexOf('.');
+  return dot < 0 ? [ref, ''] : [ref.slice(0, dot), ref.slice(dot + 1)];
+}
+
+/** JSON with sorted keys, so that param values compare by content. */
+export function stableJson(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+

@@ -1,0 +1,121 @@
+// Reading what audit, lineage and export build on: the project root, its lockfile, and content hashes of files on disk.
+import { createHash, getHashes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { SpillwayError } from '../errors.js';
+import type { ContentHash, Lockfile } from '../engine/lockfile-format.js';
+
+export const LOCKFILE_NAME = 'pipeline.lock';
+export const DEFAULT_PIPELINE = 'pipeline.yaml';
+
+export interface Project {
+  /** absolute project root (the directory holding the pipeline file and its lockfile) */
+  root: string;
+  /** absolute path of the pipeline file */
+  pipelineFile: string;
+  /** absolute path of the lockfile */
+  lockfilePath: string;
+}
+
+export function projectFromPipelineFile(pipelineFile = DEFAULT_PIPELINE, cwd = process.cwd()): Project {
+  const absolute = path.resolve(cwd, pipelineFile);
+  const root = path.dirname(absolute);
+  return { root, pipelineFile: absolute, lockfilePath: path.join(root, LOCKFILE_NAME) };
+}
+
+/** Project-relative path → absolute path; refuses paths that leave the project (a tampered lockfile must not make us read /etc). */
+export function resolveInProject(root: string, relative: string): string {
+  const absolute = path.resolve(root, relative);
+  const back = path.relative(root, absolute);
+  if (back.startsWith('..') || path.isAbsolute(back)) {
+    throw new SpillwayError('invalidInput', `path "${relative}" in the lockfile points outside the project`, {
+      file: LOCKFILE_NAME,
+      expected: 'a project-relative path without ../',
+    });
+  }
+  return absolute;
+}
+
+/** Absolute or cwd-relative path → project-relative path with forward slashes. */
+export function toProjectPath(root: string, p: string, cwd = process.cwd()): string {
+  return path.relative(root, path.resolve(cwd, p)).split(path.sep).join('/');
+}
+
+export async function readLock(project: Project): Promise<Lockfile> {
+  let text: string;
+  try {
+    text = await readFile(project.lockfilePath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new SpillwayError('usage', `no lockfile at ${project.lockfilePath}`, {
+        file: project.lockfilePath,
+        hint: 'run `spillway run` first: the lockfile is written by a successful run',
+      });
+    }
+    throw error;
+  }
+  let lock: unknown;
+  try {
+    lock = JSON.parse(text);
+  } catch (error) {
+    throw new SpillwayError('invalidInput', `the lockfile is not valid JSON: ${(error as Error).message}`, {
+      file: project.lockfilePath,
+      hint: 'restore it from version control, or delete it and run `spillway run` again',
+    });
+  }
+  const l = lock as Partial<Lockfile>;
+  if (l.spillway_lock !== 1 || typeof l.stages !== 'object' || l.stages === null || typeof l.pipeline !== 'object') {
+    throw new SpillwayError('invalidInput', 'the lockfile is not a spillway lockfile of format 1', {
+      file: project.lockfilePath,
+      expected: '{"spillway_lock": 1, "pipeline": {…}, "stages": {…}}',
+    });
+  }
+  return lock as Lockfile;
+}
+
+export function splitHash(hash: ContentHash): { algorithm: string; digest: string } {
+  const colon = hash.indexOf(':');
+  if (colon < 0) return { algorithm: 'sha256', digest: hash };
+  return { algorithm: hash.slice(0, colon), digest: hash.slice(colon + 1) };
+}
+
+/** Maps the algorithm names used in lockfiles to node:crypto names. */
+function cryptoName(algorithm: string): string | undefined {
+  const name = algorithm.toLowerCase().replace(/-/g, '');
+  const known: Record<string, string> = { sha256: 'sha256', sha512: 'sha512', sha1: 'sha1', blake2b512: 'blake2b512' };
+  const candidate = known[name] ?? name;
+  return getHashes().includes(candidate) ? candidate : undefined;
+}
+
+/** Hashes a file's bytes with the algorithm a recorded hash names, returning it in the same "algo:hex" form. Always reads the file: audit must not trust a stat cache. */
+export async function hashFileLike(file: string, recorded: ContentHash): Promise<ContentHash> {
+  const { algorithm } = splitHash(recorded);
+  const name = cryptoName(algorithm);
+  if (!name) {
+    throw new SpillwayError('internal', `cannot verify hashes made with "${algorithm}"`, {
+      hint: 'this spillway build does not know that hash algorithm',
+    });
+  }
+  const digest = await new Promise<string>((resolve, reject) => {
+    const hash = createHash(name);
+    createReadStream(file)
+      .on('error', reject)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+  return `${algorithm}:${digest}`;
+}
+
+/** sha256 of a file as bare hex (what RO-Crate's `sha256` and sha256sum files carry). */
+export async function sha256Hex(file: string): Promise<string> {
+  return splitHash(await hashFileLike(file, 'sha256:')).digest;
+}
+
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
