@@ -53,4 +53,6 @@ export interface FitResult {
   convergence: { loglik_change: number; gradient_norm: number };
   /** diagnostics such as a flat likelihood at constant = +infinity */
   warnings: string[];
+  /** Wald χ² that all coefficients except _cons are zero (absent when the covariance is unavailable) */
+  wald?: { chi2: number; df: number };
 }

@@ -1,0 +1,215 @@
+// fitCountModel: prepares the design, chooses start values, maximises the likelihood, and reports the fit with
+// observed-information standard errors (the inverse of minus the analytic Hessian at the maximum).
+import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
+import { SpillwayError } from '../../errors.js';
+import { twoSidedP, Z_975 } from '../special-functions.js';
+import { fePoissonObjective } from './fe-poisson.js';
+import { hhgObjective } from './hhg.js';
+import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
+import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
+import type { Objective } from './objective.js';
+import { poissonObjective } from './poisson.js';
+import { CONSTANT, prepare, type PreparedData } from './prepare.js';
+import type { CountDesign, FitOptions, FitResult } from './types.js';
+
+export const DEFAULTS = { maxIterations: 200, tolerance: 1e-12, gradientTolerance: 1e-12 } as const;
+
+/** The same data restricted to some of its columns (used for the FE Poisson that starts and checks the HHG fit). */
+export function selectColumns(data: PreparedData, columns: number[]): PreparedData {
+  const p = columns.length;
+  const X = new Float64Array(data.n * p);
+  for (let r = 0; r < data.n; r++) for (let c = 0; c < p; c++) X[r * p + c] = data.X[r * data.p + columns[c]];
+  return { ...data, p, X, names: columns.map((c) => data.names[c]), variesWithinGroups: columns.map((c) => data.variesWithinGroups[c]) };
+}
+
+function newtonOptions(options: FitOptions): NewtonOptions {
+  return {
+    maxIterations: options.maxIterations ?? DEFAULTS.maxIterations,
+    tolerance: options.tolerance ?? DEFAULTS.tolerance,
+    gradientTolerance: options.gradientTolerance ?? DEFAULTS.gradientTolerance,
+  };
+}
+
+/** Maximum of the conditional FE Poisson likelihood on the given data (slopes and log-likelihood). */
+function fitFePoisson(data: PreparedData, options: NewtonOptions): NewtonResult {
+  return maximize(fePoissonObjective(data), new Float64Array(data.p), options);
+}
+
+function fitPooledPoisson(data: PreparedData, options: NewtonOptions): NewtonResult {
+  const start = new Float64Array(data.p);
+  const cons = data.names.indexOf(CONSTANT);
+  if (cons >= 0) {
+    let sy = 0;
+    let so = 0;
+    for (let r = 0; r < data.n; r++) {
+      sy += data.y[r];
+      so += Math.exp(data.offset[r]);
+    }
+    start[cons] = Math.log(Math.max(sy, 0.5) / so);
+  }
+  return maximize(poissonObjective(data), start, options);
+}
+
+function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult; objective: Objective; warnings: string[] } {
+  const poisson = fitPooledPoisson(data, { ...options, maxIterations: 50, tolerance: 1e-8, gradientTolerance: 1e-8 });
+  // start ln α from the moment estimate Σ[(y-μ)² - y] / Σ μ² (Cameron & Trivedi 2013, §3.2.4), floored at 0.01
+  const eta = poisson.theta;
+  let num = 0;
+  let den = 0;
+  for (let r = 0; r < data.n; r++) {
+    let s = data.offset[r];
+    for (let c = 0; c < data.p; c++) s += data.X[r * data.p + c] * eta[c];
+    const mu = Math.exp(s);
+    num += (data.y[r] - mu) ** 2 - data.y[r];
+    den += mu * mu;
+  }
+  const alpha0 = Number.isFinite(num / den) ? Math.max(num / den, 0.01) : 0.1;
+  const start = new Float64Array(data.p + 1);
+  start.set(Number.isFinite(poisson.loglik) ? poisson.theta : new Float64Array(data.p));
+  start[data.p] = Math.log(alpha0);
+  const objective = nb2Objective(data);
+  const run = maximize(objective, start, {
+    ...options,
+    monitor: (theta) => (theta[data.p] < LN_ALPHA_FLOOR ? `ln(alpha) fell below ${LN_ALPHA_FLOOR}` : undefined),
+  });
+  const warnings: string[] = [];
+  if (run.theta[data.p] < LN_ALPHA_FLOOR + 5) {
+    warnings.push('flat likelihood: alpha → 0 (no overdispersion); NB2 reduces to Poisson and ln(alpha) is not identified');
+    run.converged = false;
+  }
+  return { run, objective, warnings };
+}
+
+function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[] } {
+  // As the constant → +∞ the HHG likelihood tends to the conditional FE Poisson one (the time-invariant columns
+  // drop out), so the FE Poisson maximum ℓ_P bounds the likelihood "at infinity": an HHG maximum not above it is flat.
+  const varying = data.names.map((_, c) => c).filter((c) => data.variesWithinGroups[c]);
+  const poissonData = selectColumns(data, varying);
+  let poissonLoglik: number;
+  const start = new Float64Array(data.p);
+  if (varying.length > 0) {
+    const poisson = fitFePoisson(poissonData, options);
+    poissonLoglik = poisson.loglik;
+    varying.forEach((c, k) => (start[c] = poisson.theta[k]));
+  } else {
+    poissonLoglik = fePoissonObjective(poissonData).loglik(new Float64Array(0));
+  }
+  const run = maximize(hhgObjective(data), start, options);
+  const warnings: string[] = [];
+  if (run.loglik <= poissonLoglik + 1e-8 * (1 + Math.abs(poissonLoglik))) {
+    warnings.push(
+      `flat likelihood: the HHG log-likelihood rises towards its limit at constant = +infinity (${poissonLoglik.toFixed(6)}, the conditional FE Poisson maximum) without an interior maximum, i.e. the data show no overdispersion within groups; the reported coefficients are not estimates — fit fe-poisson instead`,
+    );
+    run.converged = false;
+  }
+  return { run, warnings };
+}
+
+/** Fits a count-panel model (hhg-fenb, fe-poisson, nb2); see docs/estimators.md. */
+export function fitCountModel(design: CountDesign, options: FitOptions): FitResult {
+  const data = prepare(design, options);
+  const newton = newtonOptions(options);
+  let run: NewtonResult;
+  const warnings = [...data.warnings];
+  if (options.model === 'fe-poisson') {
+    run = fitFePoisson(data, newton);
+  } else if (options.model === 'hhg-fenb') {
+    const fit = fitHhg(data, newton);
+    run = fit.run;
+    warnings.push(...fit.warnings);
+  } else if (options.model === 'nb2') {
+    const fit = fitNb2(data, newton);
+    run = fit.run;
+    warnings.push(...fit.warnings);
+  } else {
+    throw new SpillwayError('usage', `unknown count model "${String(options.model)}"`, { expected: 'hhg-fenb, fe-poisson or nb2' });
+  }
+  if (!Number.isFinite(run.loglik)) {
+    throw new SpillwayError('notConverged', `${options.model}: the log-likelihood is not finite at the start values`, {
+      hint: 'check the scale of the regressors and the offset (exp(x\'b + offset) overflows)',
+    });
+  }
+  warnings.push(...run.warnings);
+  return buildResult(options.model, data, run, warnings);
+}
+
+function buildResult(model: FitOptions['model'], data: PreparedData, run: NewtonResult, warnings: string[]): FitResult {
+  const dim = run.theta.length;
+  const information = new Matrix(dim, dim);
+  for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) information.set(a, b, -run.hessian[a * dim + b]);
+  let covariance: Matrix | null = null;
+  if (!run.notConcave) {
+    try {
+      const raw = inverse(information);
+      // the LU inverse is symmetric only to rounding; make it exactly so
+      covariance = raw.add(raw.transpose()).div(2);
+    } catch {
+      covariance = null;
+    }
+  }
+  if (covariance === null) warnings.push('the observed information is not invertible: standard errors are unavailable');
+  const variance = (a: number): number => (covariance ? covariance.get(a, a) : NaN);
+
+  const coef: Record<string, number> = {};
+  const se: Record<string, number> = {};
+  const z: Record<string, number> = {};
+  const p: Record<string, number> = {};
+  const ci95: Record<string, [number, number]> = {};
+  data.names.forEach((name, c) => {
+    const b = run.theta[c];
+    const s = Math.sqrt(variance(c));
+    coef[name] = b;
+    se[name] = s;
+    z[name] = b / s;
+    p[name] = twoSidedP(b / s);
+    ci95[name] = [b - Z_975 * s, b + Z_975 * s];
+  });
+  const ancillary: Record<string, number> = {};
+  if (model === 'nb2') {
+    const lnAlpha = run.theta[data.p];
+    const seLnAlpha = Math.sqrt(variance(data.p));
+    ancillary.lnalpha = lnAlpha;
+    ancillary.se_lnalpha = seLnAlpha;
+    ancillary.alpha = Math.exp(lnAlpha);
+    ancillary.se_alpha = Math.exp(lnAlpha) * seLnAlpha;
+  }
+  const matrix = data.names.map((_, a) => data.names.map((__, b) => (covariance ? covariance.get(a, b) : NaN)));
+  const k = dim;
+  const result: FitResult = {
+    model,
+    coef,
+    se,
+    z,
+    p,
+    ci95,
+    ancillary,
+    vcov: { names: [...data.names], matrix },
+    loglik: run.loglik,
+    aic: -2 * run.loglik + 2 * k,
+    bic: -2 * run.loglik + k * Math.log(data.n),
+    n: data.n,
+    groups: data.groups,
+    dropped_groups: data.droppedGroups,
+    dropped_observations: data.droppedObservations,
+    dropped_columns: data.droppedColumns,
+    iterations: run.iterations,
+    converged: run.converged,
+    convergence: { loglik_change: run.loglikChange, gradient_norm: run.scaledGradient },
+    warnings,
+  };
+  const wald = waldTest(data, covariance, run.theta);
+  if (wald) result.wald = wald;
+  return result;
+}
+
+/** Wald χ² that every coefficient except _cons is zero, b'V⁻¹b (Stata's header "Wald chi2(df)"), by a Cholesky solve. */
+function waldTest(data: PreparedData, covariance: Matrix | null, theta: Float64Array): FitResult['wald'] | undefined {
+  if (!covariance) return undefined;
+  const slopes = data.names.map((_, c) => c).filter((c) => data.names[c] !== CONSTANT);
+  if (slopes.length === 0) return undefined;
+  const cholesky = new CholeskyDecomposition(new Matrix(slopes.map((a) => slopes.map((b) => covariance.get(a, b)))));
+  if (!cholesky.isPositiveDefinite()) return undefined;
+  const solved = cholesky.solve(Matrix.columnVector(slopes.map((c) => theta[c])));
+  const chi2 = slopes.reduce((sum, c, k) => sum + theta[c] * solved.get(k, 0), 0);
+  return { chi2, df: slopes.length };
+}

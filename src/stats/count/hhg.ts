@@ -1,0 +1,76 @@
+// Conditional fixed-effects negative binomial of Hausman, Hall & Griliches (1984, Econometrica 52, eq. 3.10 ff.), as in
+// Stata's `xtnbreg, fe` ([XT] xtnbreg, Methods and formulas) and R's pglm (family = negbin, model = "within"):
+//   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
+// λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
+import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiff } from '../special-functions.js';
+import { addOuter, linearIndex, symmetrize, type Objective } from './objective.js';
+import type { PreparedData } from './prepare.js';
+
+export function hhgObjective(data: PreparedData): Objective {
+  const { n, p, X, y, groupStart, groupTotal } = data;
+  const G = groupStart.length - 1;
+  const lambda = new Float64Array(n);
+  const groupScore = new Float64Array(p);
+  // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
+  let constant = 0;
+  for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
+  for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
+
+  function loglik(beta: Float64Array): number {
+    if (!linearIndex(data, beta, lambda)) return NaN;
+    let ll = constant;
+    for (let g = 0; g < G; g++) {
+      let total = 0;
+      for (let r = groupStart[g]; r < groupStart[g + 1]; r++) {
+        const l = Math.exp(lambda[r]);
+        total += l;
+        ll += lnGammaDiff(l, y[r]);
+      }
+      ll -= lnGammaDiff(total, groupTotal[g]);
+    }
+    return ll;
+  }
+
+  function derivatives(beta: Float64Array, gradient: Float64Array, hessian: Float64Array): number {
+    gradient.fill(0);
+    hessian.fill(0);
+    if (!linearIndex(data, beta, lambda)) return NaN;
+    let ll = constant;
+    for (let g = 0; g < G; g++) {
+      const from = groupStart[g];
+      const to = groupStart[g + 1];
+      let total = 0;
+      for (let r = from; r < to; r++) {
+        const l = Math.exp(lambda[r]);
+        lambda[r] = l;
+        total += l;
+      }
+      const Y = groupTotal[g];
+      ll -= lnGammaDiff(total, Y);
+      // ψ(Λ) - ψ(Λ + Y) and ψ'(Λ) - ψ'(Λ + Y)
+      const groupFirst = -digammaDiff(total, Y);
+      const groupSecond = -trigammaDiff(total, Y);
+      groupScore.fill(0);
+      for (let r = from; r < to; r++) {
+        const l = lambda[r];
+        ll += lnGammaDiff(l, y[r]);
+        const first = l * (groupFirst + digammaDiff(l, y[r]));
+        const second = first + l * l * trigammaDiff(l, y[r]);
+        const base = r * p;
+        for (let c = 0; c < p; c++) {
+          gradient[c] += first * X[base + c];
+          groupScore[c] += l * X[base + c];
+        }
+        addOuter(hessian, p, X, p, r, second);
+      }
+      for (let a = 0; a < p; a++) {
+        const wa = groupSecond * groupScore[a];
+        for (let b = a; b < p; b++) hessian[a * p + b] += wa * groupScore[b];
+      }
+    }
+    symmetrize(hessian, p);
+    return ll;
+  }
+
+  return { dim: p, loglik, derivatives };
+}

@@ -1,0 +1,185 @@
+// Validates a CountDesign and packs it for the likelihoods: observations sorted by group in flat typed arrays,
+// all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
+import { SpillwayError } from '../../errors.js';
+import { findDroppedColumns, type Centering } from './collinearity.js';
+import type { CountDesign, FitOptions } from './types.js';
+
+export const CONSTANT = '_cons';
+
+export interface PreparedData {
+  /** observations kept */
+  n: number;
+  /** columns kept */
+  p: number;
+  names: string[];
+  /** n × p, row-major, observations ordered by group */
+  X: Float64Array;
+  y: Float64Array;
+  offset: Float64Array;
+  /** groupStart[g] .. groupStart[g+1]-1 are group g's rows; a single group [0, n) for pooled models */
+  groupStart: Int32Array;
+  /** Σ y over each group */
+  groupTotal: Float64Array;
+  /** number of groups kept (null for pooled models) */
+  groups: number | null;
+  droppedGroups: number;
+  droppedObservations: number;
+  droppedColumns: { name: string; reason: string }[];
+  /** per kept column: does it vary within at least one group? */
+  variesWithinGroups: boolean[];
+  warnings: string[];
+}
+
+function invalid(message: string, details: { row?: number; field?: string; expected?: string; hint?: string }): SpillwayError {
+  return new SpillwayError('invalidInput', message, details);
+}
+
+/** Checks types and values; rows in messages are 1-based observation numbers of the design. */
+function validate(design: CountDesign, grouped: boolean): void {
+  const n = design.y.length;
+  if (design.X.length !== n) {
+    throw invalid(`design has ${n} outcomes but ${design.X.length} regressor rows`, { expected: 'one X row per outcome' });
+  }
+  for (let i = 0; i < n; i++) {
+    const y = design.y[i];
+    if (!(Number.isInteger(y) && y >= 0)) {
+      throw invalid(`outcome ${String(y)} is not a count`, { row: i + 1, field: 'y', expected: 'a non-negative integer' });
+    }
+    const row = design.X[i];
+    if (row.length !== design.names.length) {
+      throw invalid(`regressor row has ${row.length} values for ${design.names.length} names`, { row: i + 1, expected: `${design.names.length} values` });
+    }
+    for (let j = 0; j < row.length; j++) {
+      if (!Number.isFinite(row[j])) {
+        throw invalid(`regressor value ${String(row[j])} is not a finite number`, { row: i + 1, field: design.names[j], expected: 'a finite number' });
+      }
+    }
+    if (design.offset && !Number.isFinite(design.offset[i])) {
+      throw invalid(`offset ${String(design.offset[i])} is not finite`, { row: i + 1, field: 'offset', expected: 'a finite number (log exposure; exposure must be > 0)' });
+    }
+  }
+  if (design.offset && design.offset.length !== n) throw invalid(`offset has ${design.offset.length} values for ${n} outcomes`, {});
+  if (grouped) {
+    if (!design.groups) throw invalid('this model needs a group (panel id) per observation', { field: 'groups', hint: 'pass design.groups' });
+    if (design.groups.length !== n) throw invalid(`groups has ${design.groups.length} values for ${n} outcomes`, { field: 'groups' });
+  }
+  const seen = new Set<string>();
+  for (const name of design.names) {
+    if (seen.has(name)) throw invalid(`column name "${name}" appears twice`, { field: name });
+    seen.add(name);
+  }
+}
+
+export function prepare(design: CountDesign, options: FitOptions): PreparedData {
+  const grouped = options.model !== 'nb2';
+  validate(design, grouped);
+  const n0 = design.y.length;
+  const warnings: string[] = [];
+  const droppedColumns: { name: string; reason: string }[] = [];
+
+  // observation order: by group (first appearance), keeping the original order within a group
+  let order: number[];
+  let groupStarts: number[];
+  let droppedGroups = 0;
+  let droppedObservations = 0;
+  if (grouped) {
+    const members = new Map<string | number, number[]>();
+    for (let i = 0; i < n0; i++) {
+      const g = design.groups![i];
+      let list = members.get(g);
+      if (!list) members.set(g, (list = []));
+      list.push(i);
+    }
+    order = [];
+    groupStarts = [0];
+    let singletons = 0;
+    for (const rows of members.values()) {
+      const total = rows.reduce((s, i) => s + design.y[i], 0);
+      if (total === 0 || rows.length === 1) {
+        droppedGroups++;
+        droppedObservations += rows.length;
+        if (total !== 0) singletons++;
+        continue;
+      }
+      order.push(...rows);
+      groupStarts.push(order.length);
+    }
+    const allZero = droppedGroups - singletons;
+    if (allZero > 0) warnings.push(`${allZero} group(s) (${droppedObservations - singletons} obs) dropped because all outcomes are zero`);
+    if (singletons > 0) warnings.push(`${singletons} group(s) dropped because they have only one observation`);
+  } else {
+    order = Array.from({ length: n0 }, (_, i) => i);
+    groupStarts = [0, n0];
+  }
+  const n = order.length;
+  if (n === 0) {
+    throw new SpillwayError('notConverged', 'no observations left to fit', {
+      hint: grouped ? 'every group has all-zero outcomes or a single observation' : 'the design is empty',
+    });
+  }
+
+  // candidate columns: the caller's, then _cons
+  const wantConstant = options.addConstant === true;
+  const candidateNames = [...design.names];
+  const pAll = candidateNames.length + (wantConstant ? 1 : 0);
+  if (wantConstant) candidateNames.push(CONSTANT);
+  const columnOf = (i: number, j: number): number => (j < design.names.length ? design.X[i][j] : 1);
+
+  const candidates: number[] = [];
+  for (let j = 0; j < pAll; j++) {
+    if (wantConstant && j === pAll - 1 && options.model === 'fe-poisson') {
+      droppedColumns.push({ name: CONSTANT, reason: 'absorbed by the group fixed effects' });
+    } else candidates.push(j);
+  }
+  const centering: Centering = options.model === 'fe-poisson' ? 'within' : wantConstant ? 'mean' : 'none';
+  const groupStart = Int32Array.from(groupStarts);
+  const dropped = findDroppedColumns({
+    n,
+    groupStart,
+    columns: candidates.map((j) => ({ name: candidateNames[j], value: (r: number) => columnOf(order[r], j), isConstant: wantConstant && j === pAll - 1 })),
+    centering,
+  });
+  droppedColumns.push(...dropped);
+  const droppedNames = new Set(dropped.map((d) => d.name));
+  const kept = candidates.filter((j) => !droppedNames.has(candidateNames[j]));
+  const p = kept.length;
+  if (p === 0) throw new SpillwayError('notConverged', 'no regressors left to estimate after dropping collinear columns', { context: { dropped_columns: droppedColumns } });
+
+  const X = new Float64Array(n * p);
+  const y = new Float64Array(n);
+  const offset = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const i = order[r];
+    y[r] = design.y[i];
+    offset[r] = design.offset ? design.offset[i] : 0;
+    for (let c = 0; c < p; c++) X[r * p + c] = columnOf(i, kept[c]);
+  }
+  const G = groupStart.length - 1;
+  const groupTotal = new Float64Array(G);
+  for (let g = 0; g < G; g++) for (let r = groupStart[g]; r < groupStart[g + 1]; r++) groupTotal[g] += y[r];
+
+  const variesWithinGroups = kept.map((_, c) => {
+    for (let g = 0; g < G; g++) {
+      const first = X[groupStart[g] * p + c];
+      for (let r = groupStart[g] + 1; r < groupStart[g + 1]; r++) if (X[r * p + c] !== first) return true;
+    }
+    return false;
+  });
+
+  return {
+    n,
+    p,
+    names: kept.map((j) => candidateNames[j]),
+    X,
+    y,
+    offset,
+    groupStart,
+    groupTotal,
+    groups: grouped ? G : null,
+    droppedGroups,
+    droppedObservations,
+    droppedColumns,
+    variesWithinGroups,
+    warnings,
+  };
+}
