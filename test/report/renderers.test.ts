@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import {
+  estimate,
+  starsForPValue,
+  tableToCsv,
+  tableToLatex,
+  tableToMarkdown,
+  formatNumber,
+  type Table,
+} from '../../src/report/index.js';
+
+// A tiny regression table: two models, a coefficient row with SEs, a row missing in model 1, a count row.
+const tiny: Table = {
+  id: 'tiny',
+  title: 'Tiny table: 5% & more',
+  stubHeader: 'Variable',
+  columns: ['(1)', '(2)'],
+  columnGroups: [{ label: 'All', span: 1 }, { label: 'Sub_a', span: 1 }],
+  sections: [
+    {
+      rows: [
+        { label: 'x_1', cells: [estimate(0.1234, 0.05, starsForPValue(0.0099)), estimate(-0.5, 0.25, starsForPValue(0.01))] },
+        { label: 'z', cells: [null, estimate(2, 1.5, starsForPValue(0.1))] },
+      ],
+    },
+    { title: 'Counts', rows: [{ label: 'Observations', cells: [330, 88] }] },
+  ],
+  notes: ['Stars: *** 1%, ** 5%, * 10%.'],
+};
+
+describe('starsForPValue: strict thresholds at 0.01 / 0.05 / 0.10', () => {
+  it('gives the weaker mark exactly at each threshold', () => {
+    expect(starsForPValue(0.0099)).toBe(3);
+    expect(starsForPValue(0.01)).toBe(2);
+    expect(starsForPValue(0.0499)).toBe(2);
+    expect(starsForPValue(0.05)).toBe(1);
+    expect(starsForPValue(0.0999)).toBe(1);
+    expect(starsForPValue(0.1)).toBe(0);
+    expect(starsForPValue(0.5)).toBe(0);
+    expect(starsForPValue(NaN)).toBe(0);
+    expect(starsForPValue(null)).toBe(0);
+  });
+});
+
+describe('formatNumber', () => {
+  it('rounds to fixed decimals, prints integers bare, never -0', () => {
+    expect(formatNumber(0.0615, 3)).toBe('0.061'); // binary 0.0615 is just below, as toFixed
+    expect(formatNumber(330)).toBe('330');
+    expect(formatNumber(1.5)).toBe('1.500');
+    expect(formatNumber(-0.0001, 3)).toBe('0.000');
+    expect(formatNumber(Infinity)).toBe('n/a');
+  });
+});
+
+describe('table renderers on a tiny table', () => {
+  it('Markdown: group-prefixed headers, escaped stars and underscores, SE row below', () => {
+    expect(tableToMarkdown(tiny)).toBe(
+      [
+        '**Tiny table: 5% & more**',
+        '',
+        '| Variable | All (1) | Sub\\_a (2) |',
+        '| :--- | ---: | ---: |',
+        '| x\\_1 | 0.123\\*\\*\\* | -0.500\\*\\* |',
+        '|  | (0.050) | (0.250) |',
+        '| z |  | 2.000 |',
+        '|  |  | (1.500) |',
+        '| *Counts* |  |  |',
+        '| Observations | 330 | 88 |',
+        '',
+        'Stars: \\*\\*\\* 1%, \\*\\* 5%, \\* 10%.  ',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('LaTeX: booktabs rules, cmidrules under groups, superscript stars, escaped specials, true minus', () => {
+    expect(tableToLatex(tiny)).toBe(
+      [
+        '\\begin{table}[htbp]',
+        '\\centering',
+        '\\caption{Tiny table: 5\\% \\& more}',
+        '\\label{tab:tiny}',
+        '\\begin{tabular}{lcc}',
+        '\\toprule',
+        ' & All & Sub\\_a \\\\',
+        '\\cmidrule(lr){2-2} \\cmidrule(lr){3-3}',
+        'Variable & (1) & (2) \\\\',
+        '\\midrule',
+        'x\\_1 & 0.123$^{***}$ & $-$0.500$^{**}$ \\\\',
+        ' & (0.050) & (0.250) \\\\',
+        'z &  & 2.000 \\\\',
+        ' &  & (1.500) \\\\',
+        '\\addlinespace',
+        '\\multicolumn{3}{l}{\\textit{Counts}} \\\\',
+        'Observations & 330 & 88 \\\\',
+        '\\bottomrule',
+        '\\end{tabular}',
+        '\\par\\smallskip',
+        '{\\footnotesize Stars: *** 1\\%, ** 5\\%, * 10\\%.\\par}',
+        '\\end{table}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('CSV: full-precision numbers, coef/se/stars lines per estimate row, RFC 4180 quoting', () => {
+    expect(tableToCsv(tiny)).toBe(
+      [
+        'section,label,statistic,(1),(2)',
+        ',x_1,coef,0.1234,-0.5',
+        ',x_1,se,0.05,0.25',
+        ',x_1,stars,3,2',
+        ',z,coef,,2',
+        ',z,se,,1.5',
+        ',z,stars,,0',
+        'Counts,Observations,,330,88',
+        '',
+      ].join('\n'),
+    );
+    const quoted: Table = { id: 'q', title: 'q', columns: ['a, b'], sections: [{ rows: [{ label: 'say "hi"', cells: [1] }] }] };
+    expect(tableToCsv(quoted)).toBe('section,label,statistic,"a, b"\n,"say ""hi""",,1\n');
+  });
+
+  it('rejects a malformed table with its id and the offending row', () => {
+    const bad: Table = { id: 'bad', title: 'b', columns: ['a', 'b'], sections: [{ rows: [{ label: 'r', cells: [1] }] }] };
+    expect(() => tableToMarkdown(bad)).toThrowError(/table "bad" is malformed: .*\("r"\) has 1 cells, expected 2/);
+  });
+});
