@@ -1,0 +1,105 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCsv, type RowSchema } from '../../src/data/csv.js';
+import { SpillwayError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spillway-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const schema = JSON.parse(readFileSync(new URL('../../schemas/raw/funding.schema.json', import.meta.url), 'utf8')) as RowSchema;
+
+function write(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, name.endsWith('.gz') ? gzipSync(text) : text);
+  return path;
+}
+
+async function collect(path: string, onBadRow: 'fail' | 'drop' = 'fail') {
+  const rows: Record<string, unknown>[] = [];
+  const summary = await readCsv(path, { schema, onBadRow, policyParam: 'ingest.on_bad_row' }, (r) => {
+    rows.push(r);
+  });
+  return { rows, summary };
+}
+
+async function failure(promise: Promise<unknown>): Promise<SpillwayError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (e instanceof SpillwayError) return e;
+    throw e;
+  }
+  throw new Error('expected a SpillwayError');
+}
+
+const good = 'grant_id,year,region,amount,title\nG1,2001,CN-BJ,25.5,"Nano, tubes"\nG2,2002,CN-SH,10,"say ""nano"""\n';
+
+describe('readCsv', () => {
+  it('streams .csv and .csv.gz alike, typed by the schema, quotes per RFC 4180', async () => {
+    for (const name of ['a.csv', 'a.csv.gz']) {
+      const { rows, summary } = await collect(write(name, good));
+      expect(rows).toEqual([
+        { grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 25.5, title: 'Nano, tubes' },
+        { grant_id: 'G2', year: 2002, region: 'CN-SH', amount: 10, title: 'say "nano"' },
+      ]);
+      expect(summary).toMatchObject({ rows_read: 2, rows_accepted: 2, rows_dropped: 0, ignored_columns: [] });
+    }
+  });
+
+  it('accepts columns in any order and lists unknown columns', async () => {
+    const { rows, summary } = await collect(write('b.csv', 'year,extra,grant_id,region,title,amount\n2001,x,G1,CN-BJ,t,1\n'));
+    expect(rows[0]).toEqual({ grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 1, title: 't' });
+    expect(summary.ignored_columns).toEqual(['extra']);
+  });
+
+  it('stops at a bad value with file, row, line, column, expected and hint', async () => {
+    const e = await failure(collect(write('c.csv', `${good}G3,20O1,CN-BJ,5,t\n`)));
+    expect(e.kind).toBe('invalidInput');
+    expect(e.details).toMatchObject({ row: 3, line: 4, field: 'year' });
+    expect(e.message).toContain('"20O1"');
+    expect(e.details.expected).toMatch(/integer/);
+    expect(e.format()).toMatch(/c\.csv:4 row 3 column "year"/);
+    expect(e.details.hint).toContain('ingest.on_bad_row: drop');
+  });
+
+  it('reports a wrong field count and a missing header column', async () => {
+    const e1 = await failure(collect(write('d.csv', `${good}G3,2001,CN-BJ\n`)));
+    expect(e1.details).toMatchObject({ row: 3 });
+    expect(e1.message).toMatch(/3 fields, the header has 5/);
+    const e2 = await failure(collect(write('e.csv', 'grant_id,year,region,title\nG1,2001,CN-BJ,t\n')));
+    expect(e2.details).toMatchObject({ line: 1 });
+    expect(e2.message).toMatch(/lacks column amount/);
+  });
+
+  it('drops and counts bad rows when asked, including malformed quoting, and keeps the good ones', async () => {
+    const text = `${good}G3,2003,CN-XX1,5,t\nG4,2004,CN-GD,-1,t\nG5,2005,CN-GD,"unterminated\n`;
+    const { rows, summary } = await collect(write('f.csv', text), 'drop');
+    expect(rows.map((r) => r.grant_id)).toEqual(['G1', 'G2']);
+    expect(summary.rows_dropped).toBe(3);
+    expect(summary.rows_read).toBe(5);
+    expect(summary.dropped_examples.map((b) => b.column)).toEqual(['region', 'amount', undefined]);
+  });
+
+  it('stops on malformed quoting by default, with the line', async () => {
+    const e = await failure(collect(write('g.csv', `${good}G5,2005,CN-GD,"unterminated\n`)));
+    expect(e.message).toMatch(/malformed CSV/);
+  });
+
+  it('lets the caller reject a row with its own reason', async () => {
+    const path = write('h.csv', good);
+    const e = await failure(
+      readCsv(path, { schema }, (r) => (r.region === 'CN-SH' ? { column: 'region', message: 'unknown region CN-SH' } : undefined)),
+    );
+    expect(e.details).toMatchObject({ row: 2, field: 'region' });
+  });
+
+  it('names missing files, empty files and broken gzip', async () => {
+    expect((await failure(collect(join(dir, 'nope.csv')))).message).toMatch(/not found/);
+    expect((await failure(collect(write('empty.csv', '')))).message).toMatch(/empty/);
+    const broken = join(dir, 'broken.csv.gz');
+    writeFileSync(broken, 'not gzip at all');
+    expect((await failure(collect(broken))).message).toMatch(/gzip/);
+  });
+});
