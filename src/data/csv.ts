@@ -5,11 +5,11 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { parse, type CsvError } from 'csv-parse';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import ajvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { SpillwayError } from '../errors.js';
 
-// ajv is CommonJS: under NodeNext its default import is the module object
-const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
+// ajv is CommonJS: under NodeNext its default import is module.exports, whose `default` is the class
+const Ajv = ajvModule.default;
 
 export type BadRowPolicy = 'fail' | 'drop';
 
