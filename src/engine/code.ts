@@ -1,0 +1,128 @@
+// Which files make up a stage's code: a module and the local files it imports (transitively), or the files a
+// command names. Imports are found with es-module-lexer and cached by file hash, so unchanged code is not re-parsed.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import type { HashedFile, StatCache } from './hash.js';
+import { StatCache as StatCacheClass } from './hash.js';
+import type { Pipeline, StageDecl } from './pipeline.js';
+
+let lexer: typeof import('es-module-lexer') | undefined;
+
+async function importSpecifiers(source: string): Promise<string[]> {
+  if (lexer === undefined) {
+    lexer = await import('es-module-lexer');
+    await lexer.init;
+  }
+  try {
+    const [imports] = lexer.parse(source);
+    return imports.map((i) => i.n).filter((n): n is string => typeof n === 'string');
+  } catch {
+    // TypeScript syntax the JS lexer cannot follow: fall back to the import/export-from forms.
+    const found: string[] = [];
+    const re = /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+    for (const m of source.matchAll(re)) found.push(m[1] ?? m[2]);
+    return found;
+  }
+}
+
+const CODE_EXT = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$/;
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** NodeNext-style resolution of a relative specifier to a source file: `./x.js` may be `./x.ts` on disk. */
+function resolveLocal(fromFile: string, specifier: string): string | undefined {
+  if (!specifier.startsWith('.') && !specifier.startsWith('/')) return undefined;
+  const base = resolve(dirname(fromFile), specifier.split('?')[0]);
+  const candidates: string[] = [];
+  const ext = extname(base);
+  const stem = base.slice(0, base.length - ext.length);
+  if (ext === '.js' || ext === '.jsx') candidates.push(`${stem}.ts`, `${stem}.tsx`, base);
+  else if (ext === '.mjs') candidates.push(`${stem}.mts`, base);
+  else if (ext === '.cjs') candidates.push(`${stem}.cts`, base);
+  else if (ext === '') candidates.push(`${base}.ts`, `${base}.js`, `${base}/index.ts`, `${base}/index.js`, base);
+  else candidates.push(base);
+  return candidates.find(isFile);
+}
+
+/** The stage's code files, hashed, sorted by path: module + local imports, or named files of a command. */
+export async function stageCodeFiles(stage: StageDecl, root: string, cache: StatCache): Promise<HashedFile[]> {
+  const seeds: string[] = [];
+  if (stage.run !== undefined) seeds.push(resolve(root, stage.run));
+  for (const arg of stage.cmd ?? []) {
+    if (arg.startsWith('-') || isAbsolute(arg)) continue;
+    const path = resolve(root, arg);
+    if ((arg.includes('/') || extname(arg) !== '') && isFile(path)) seeds.push(path);
+  }
+  const seen = new Map<string, HashedFile>();
+  const queue = [...seeds];
+  while (queue.length > 0) {
+    const file = queue.pop() as string;
+    if (seen.has(file)) continue;
+    const hashed = cache.hashFile(file);
+    seen.set(file, hashed);
+    if (!CODE_EXT.test(file)) continue;
+    let imports = cache.getImports(hashed.path, hashed.hash);
+    if (imports === undefined) {
+      const specifiers = await importSpecifiers(readFileSync(file, 'utf8'));
+      imports = specifiers
+        .map((s) => resolveLocal(file, s))
+        .filter((p): p is string => p !== undefined && !p.includes('/node_modules/'))
+        .map((p) => cache.relative(p));
+      cache.setImports(hashed.path, hashed.hash, imports);
+    }
+    for (const rel of imports) queue.push(resolve(root, rel));
+  }
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Absolute paths of the files that make up a stage's code (for watch mode). */
+export async function codeFilesOf(pipeline: Pipeline, stageName: string, cache?: StatCache): Promise<string[]> {
+  const stage = pipeline.stages[stageName];
+  if (!stage) throw new Error(`unknown stage "${stageName}"`);
+  const statCache = cache ?? new StatCacheClass(pipeline.root);
+  const files = await stageCodeFiles(stage, pipeline.root, statCache);
+  if (!cache) statCache.save();
+  return files.map((f) => resolve(pipeline.root, f.path));
+}
+
+export const GLOB_CHARS = /[*?[\]{}]/;
+
+export interface WatchTargets {
+  root: string;
+  /** the pipeline file itself (params and declarations) */
+  pipelineFile: string;
+  /** absolute paths of every file that enters some stage's key: code, literal deps, schemas */
+  files: string[];
+  /** deps given as globs, project-relative, as written */
+  globs: string[];
+  /** per stage: its code files, deps (files and globs as written), schema files */
+  stages: Record<string, { code: string[]; deps: string[]; schemas: string[] }>;
+}
+
+/** Everything whose change can change a key, so watch mode knows what to observe. */
+export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
+  const cache = new StatCacheClass(pipeline.root);
+  const files = new Set<string>();
+  const globs = new Set<string>();
+  const stages: WatchTargets['stages'] = {};
+  for (const name of pipeline.order) {
+    const stage = pipeline.stages[name];
+    const code = (await stageCodeFiles(stage, pipeline.root, cache)).map((f) => resolve(pipeline.root, f.path));
+    const schemas = stage.outs.filter((o) => o.schema).map((o) => resolve(pipeline.root, o.schema as string));
+    for (const f of [...code, ...schemas]) files.add(f);
+    for (const d of stage.deps) {
+      if (GLOB_CHARS.test(d)) globs.add(d);
+      else if (existsSync(resolve(pipeline.root, d))) files.add(resolve(pipeline.root, d));
+      else files.add(resolve(pipeline.root, d));
+    }
+    stages[name] = { code, deps: [...stage.deps], schemas };
+  }
+  cache.save();
+  return { root: pipeline.root, pipelineFile: pipeline.file, files: [...files].sort(), globs: [...globs].sort(), stages };
+}

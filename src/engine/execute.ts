@@ -1,0 +1,242 @@
+// Running one stage: a module in a child process with tsx, or a command through execa (argv, no shell), in a private
+// temp directory; then validating, storing and materializing what it produced.
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SpillwayError } from '../errors.js';
+import type { Fingerprint } from './fingerprint.js';
+import { hashBytes, type StatCache } from './hash.js';
+import type { LockedOutput } from './lockfile-format.js';
+import type { Pipeline, StageDecl } from './pipeline.js';
+import type { ModuleJob, RunnerMessage } from './stage-runner.js';
+import { nestParams } from './stage-context.js';
+import { installDir, materializeFile, objectPath, objectRelPath, putBytes, putDir, putFile } from './store.js';
+
+export interface ExecutionInputs {
+  /** JSON inputs: local name → object file */
+  json: Record<string, string>;
+  /** file/dir inputs: local name → materialized path */
+  paths: Record<string, string>;
+}
+
+export interface StageFailure {
+  message: string;
+  stack?: string;
+  /** e.g. "outputs", "schema", "crash", "exit" */
+  kind: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const runnerFile = existsSync(join(here, 'stage-runner.js')) ? join(here, 'stage-runner.js') : join(here, 'stage-runner.ts');
+const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+
+export function envName(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+const TAIL = 16 * 1024;
+
+export async function executeModule(
+  job: ModuleJob,
+  onLog: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<StageFailure | undefined> {
+  return new Promise((resolveRun) => {
+    const child = fork(runnerFile, [], {
+      cwd: job.projectRoot,
+      execArgv: ['--import', tsxLoader, '--enable-source-maps'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, SPILLWAY_STAGE: job.stage, SPILLWAY_PROJECT_ROOT: job.projectRoot },
+    });
+    let outcome: StageFailure | undefined | null = null;
+    let stderrTail = '';
+    const forward = (chunk: Buffer, isErr: boolean) => {
+      const text = chunk.toString('utf8');
+      if (isErr) stderrTail = (stderrTail + text).slice(-TAIL);
+      for (const line of text.split('\n')) if (line.trim() !== '') onLog(line);
+    };
+    child.stdout?.on('data', (c: Buffer) => forward(c, false));
+    child.stderr?.on('data', (c: Buffer) => forward(c, true));
+    child.on('message', (message: RunnerMessage) => {
+      if (message.type === 'log') onLog(message.message);
+      else if (message.type === 'done') outcome = undefined;
+      else if (message.type === 'error') {
+        outcome = { message: message.message, stack: message.stack, kind: message.kind ?? 'crash' };
+      }
+    });
+    const abort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', abort, { once: true });
+    child.on('error', (error) => {
+      outcome ??= { message: `could not start the stage process: ${error.message}`, kind: 'crash' };
+    });
+    child.on('exit', (code, sig) => {
+      signal?.removeEventListener('abort', abort);
+      if (signal?.aborted) return resolveRun({ message: 'interrupted', kind: 'interrupted' });
+      if (outcome === null) {
+        const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
+        return resolveRun({ message: `the stage process ${how} before finishing`, stack: stderrTail.trim() || undefined, kind: 'crash' });
+      }
+      resolveRun(outcome ?? undefined);
+    });
+    child.send(job);
+  });
+}
+
+export async function executeCommand(
+  stage: StageDecl,
+  pipeline: Pipeline,
+  env: Record<string, string>,
+  onLog: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<StageFailure | undefined> {
+  const { execa } = await import('execa');
+  const [file, ...args] = stage.cmd as string[];
+  const child = execa(file, args, {
+    cwd: pipeline.root,
+    env,
+    extendEnv: true,
+    reject: false,
+    stdin: 'ignore',
+    cancelSignal: signal,
+    all: true,
+    stripFinalNewline: true,
+  });
+  let tail = '';
+  child.all?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    tail = (tail + text).slice(-TAIL);
+    for (const line of text.split('\n')) if (line.trim() !== '') onLog(line);
+  });
+  const result = await child;
+  if (signal?.aborted) return { message: 'interrupted', kind: 'interrupted' };
+  if (result.failed) {
+    const how = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.signal ? `was killed by ${result.signal}` : result.shortMessage;
+    return { message: `command ${JSON.stringify(stage.cmd)} ${how}`, stack: tail.trim() || undefined, kind: 'exit' };
+  }
+  return undefined;
+}
+
+/** The environment a command stage sees; params arrive as a JSON file, never on its command line. */
+export function commandEnv(stage: StageDecl, pipeline: Pipeline, fp: Fingerprint, inputs: ExecutionInputs, workDir: string, deps: string[]): Record<string, string> {
+  const paramsFile = join(workDir, 'params.json');
+  const params = nestParams(fp.params);
+  writeFileSync(paramsFile, `${JSON.stringify(params, null, 2)}\n`);
+  const env: Record<string, string> = {
+    SPILLWAY_STAGE: stage.name,
+    SPILLWAY_PROJECT_ROOT: pipeline.root,
+    SPILLWAY_PARAMS_FILE: paramsFile,
+    SPILLWAY_OUT_DIR: join(workDir, 'files'),
+    SPILLWAY_JSON_OUT_DIR: join(workDir, 'json'),
+    SPILLWAY_DEPS: JSON.stringify(deps),
+  };
+  for (const [name, file] of Object.entries(inputs.json)) env[`SPILLWAY_INPUT_${envName(name)}`] = file;
+  for (const [name, path] of Object.entries(inputs.paths)) env[`SPILLWAY_INPUT_${envName(name)}`] = path;
+  for (const out of stage.outs) {
+    env[`SPILLWAY_OUT_${envName(out.name)}`] = out.kind === 'json' ? join(workDir, 'json', `${out.name}.json`) : join(workDir, 'files', out.name);
+    if (out.kind === 'dir') mkdirSync(join(workDir, 'files', out.name), { recursive: true });
+  }
+  mkdirSync(join(workDir, 'files'), { recursive: true });
+  mkdirSync(join(workDir, 'json'), { recursive: true });
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output validation (ajv loaded only when a stage actually produced something)
+
+type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; schemaPath: string }[] | null };
+const validators = new Map<string, Validator>();
+
+async function schemaValidator(root: string, schemaPath: string, schemaHash: string): Promise<Validator> {
+  const cacheKey = `${schemaPath}|${schemaHash}`;
+  const cached = validators.get(cacheKey);
+  if (cached) return cached;
+  const schema = JSON.parse(readFileSync(resolve(root, schemaPath), 'utf8')) as { $schema?: string };
+  const draft = schema.$schema ?? '';
+  const AjvClass = draft.includes('2020-12')
+    ? (await import('ajv/dist/2020.js')).default.default
+    : draft.includes('2019-09')
+      ? (await import('ajv/dist/2019.js')).default.default
+      : (await import('ajv')).default.default;
+  const addFormats = (await import('ajv-formats')).default.default;
+  const ajv = new AjvClass({ allErrors: false, strict: false });
+  addFormats(ajv);
+  let validate: Validator;
+  try {
+    validate = ajv.compile(schema) as unknown as Validator;
+  } catch (error) {
+    throw new SpillwayError('invalidPipeline', `schema ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`, { file: schemaPath });
+  }
+  validators.set(cacheKey, validate);
+  return validate;
+}
+
+export interface CollectedOutputs {
+  outs: Record<string, LockedOutput>;
+}
+
+/** Validates, stores and materializes a finished stage's outputs; a failure names stage, artifact, pointer and rule. */
+export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: Fingerprint, workDir: string, cache: StatCache): Promise<CollectedOutputs | StageFailure> {
+  const root = pipeline.root;
+  const outs: Record<string, LockedOutput> = {};
+  for (const out of stage.outs) {
+    if (out.kind === 'json') {
+      const file = join(workDir, 'json', `${out.name}.json`);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch {
+        return { kind: 'outputs', message: `stage "${stage.name}" did not write its JSON output "${out.name}"${stage.cmd ? ` (expected at $SPILLWAY_OUT_${envName(out.name)})` : ''}` };
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(bytes.toString('utf8'));
+      } catch (error) {
+        return { kind: 'outputs', message: `stage "${stage.name}", output "${out.name}" is not valid JSON: ${(error as Error).message}` };
+      }
+      const schema = fp.schemas[out.name];
+      const validate = await schemaValidator(root, schema.path, schema.hash);
+      if (!validate(value)) {
+        const e = validate.errors?.[0];
+        const pointer = e?.instancePath || '/';
+        const rule = e ? `${e.keyword}${e.keyword === 'required' ? ` "${String(e.params.missingProperty)}"` : ''} (${e.schemaPath})` : 'unknown';
+        return {
+          kind: 'schema',
+          message: `stage "${stage.name}", output "${out.name}" violates ${schema.path} at ${pointer}: ${e?.message ?? 'invalid'} [rule ${rule}]`,
+        };
+      }
+      const hash = putBytes(root, bytes);
+      const readable = `artifacts/out/${stage.name}/${out.name}.json`;
+      materializeFile(root, hash, resolve(root, readable), cache);
+      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: { path: schema.path, hash: schema.hash } };
+    } else {
+      const produced = join(workDir, 'files', out.name);
+      let isDir: boolean;
+      try {
+        isDir = statSync(produced).isDirectory();
+      } catch {
+        return { kind: 'outputs', message: `stage "${stage.name}" did not write its ${out.kind} output "${out.name}" (ctx.outPath("${out.name}"))` };
+      }
+      if (isDir !== (out.kind === 'dir')) {
+        return { kind: 'outputs', message: `stage "${stage.name}", output "${out.name}" was declared as a ${out.kind} but a ${isDir ? 'directory' : 'file'} was written` };
+      }
+      const target = resolve(root, out.path as string);
+      if (out.kind === 'file') {
+        const hash = hashBytes(readFileSync(produced));
+        putFile(root, produced, hash);
+        mkdirSync(dirname(target), { recursive: true });
+        renameSync(produced, target);
+        cache.remember(target, hash);
+        outs[out.name] = { kind: 'file', hash, size: statSync(target).size, path: out.path as string, object: objectRelPath(hash) };
+      } else {
+        const stored = putDir(root, produced, cache);
+        installDir(produced, target);
+        for (const f of stored.manifest.files) cache.remember(join(target, f.path), f.hash);
+        outs[out.name] = { kind: 'dir', hash: stored.hash, size: stored.size, path: out.path as string, object: objectRelPath(stored.hash), files: stored.manifest.files };
+      }
+    }
+  }
+  void objectPath;
+  return { outs };
+}

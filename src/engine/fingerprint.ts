@@ -1,0 +1,174 @@
+// A stage's cache key and its components, and the component-by-component diff against the lockfile that explains
+// why a stage is stale ("param classify.top_share: 0.25 → 0.3").
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SpillwayError } from '../errors.js';
+import { stageCodeFiles, GLOB_CHARS } from './code.js';
+import { canonicalJson, hashJson, type HashedFile, type StatCache } from './hash.js';
+import type { LockedStage } from './lockfile-format.js';
+import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
+import { getDotted } from './stage-context.js';
+import { hashDir } from './store.js';
+
+export interface Fingerprint {
+  /** undefined while some input's hash is unknown (its upstream has not run yet) */
+  key: string | undefined;
+  code: { hash: string; module?: string; cmd?: string[]; files: HashedFile[] };
+  /** declared params, dotted key → value */
+  params: Record<string, unknown>;
+  deps: HashedFile[];
+  /** input local name → { from, hash } (hash undefined if unknown) */
+  inputs: Record<string, { from: string; hash: string | undefined }>;
+  /** schema files of json outs, by out name */
+  schemas: Record<string, { path: string; hash: string }>;
+}
+
+let fastGlob: typeof import('fast-glob') | undefined;
+
+async function expandDeps(stage: StageDecl, root: string, cache: StatCache): Promise<HashedFile[]> {
+  const files = new Map<string, HashedFile>();
+  for (const dep of stage.deps) {
+    if (GLOB_CHARS.test(dep)) {
+      fastGlob ??= (await import('fast-glob')).default as unknown as typeof import('fast-glob');
+      const matches = fastGlob.sync(dep, { cwd: root, onlyFiles: true, dot: false, absolute: true });
+      for (const m of matches) {
+        const h = cache.hashFile(m);
+        files.set(h.path, h);
+      }
+      continue;
+    }
+    const abs = resolve(root, dep);
+    let isDir = false;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch {
+      throw new SpillwayError('invalidInput', `stage "${stage.name}": dep ${dep} does not exist`, {
+        file: dep,
+        expected: 'an existing file, directory or glob (relative to the pipeline file)',
+        hint: 'create the file, or fix the path under deps in pipeline.yaml',
+        context: { stage: stage.name, dep },
+      });
+    }
+    if (isDir) {
+      const d = hashDir(abs, cache);
+      files.set(cache.relative(abs), { path: `${cache.relative(abs)}/`, hash: d.hash, size: d.size });
+    } else {
+      const h = cache.hashFile(abs);
+      files.set(h.path, h);
+    }
+  }
+  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export async function fingerprintStage(
+  pipeline: Pipeline,
+  stage: StageDecl,
+  cache: StatCache,
+  inputHashes: Record<string, string | undefined>,
+): Promise<Fingerprint> {
+  const codeFiles = await stageCodeFiles(stage, pipeline.root, cache);
+  const code = {
+    hash: hashJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]) }),
+    ...(stage.run !== undefined ? { module: stage.run } : {}),
+    ...(stage.cmd !== undefined ? { cmd: stage.cmd } : {}),
+    files: codeFiles,
+  };
+  const params: Record<string, unknown> = {};
+  for (const key of [...stage.params].sort()) params[key] = getDotted(pipeline.params, key).value;
+  const deps = await expandDeps(stage, pipeline.root, cache);
+  const inputs: Fingerprint['inputs'] = {};
+  for (const input of stage.inputs) inputs[input.name] = { from: input.ref, hash: inputHashes[input.name] };
+  const schemas: Fingerprint['schemas'] = {};
+  for (const out of stage.outs) {
+    if (out.schema) schemas[out.name] = { path: out.schema, hash: cache.hashFile(resolve(pipeline.root, out.schema)).hash };
+  }
+  const known = Object.values(inputs).every((i) => i.hash !== undefined);
+  const key = known
+    ? hashJson({
+        format: ENGINE_FORMAT,
+        code: code.hash,
+        params: Object.entries(params),
+        dep_patterns: stage.deps,
+        deps: deps.map((d) => [d.path, d.hash]),
+        inputs: Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, i]) => [n, i.from, i.hash]),
+        outs: stage.outs.map((o) => [o.name, o.kind, o.path ?? null, o.schema ?? null, schemas[o.name]?.hash ?? null]),
+      })
+    : undefined;
+  return { key, code, params, deps, inputs, schemas };
+}
+
+export type ReasonComponent = 'new' | 'forced' | 'code' | 'param' | 'dep' | 'input' | 'upstream' | 'output' | 'schema' | 'declaration';
+
+export interface StaleReason {
+  component: ReasonComponent;
+  message: string;
+  /** file path (code, dep), param key, input or output name */
+  name?: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+function short(value: unknown): string {
+  const text = canonicalJson(value) ?? 'undefined';
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+function diffFiles(component: 'code' | 'dep', old: { path: string; hash: string }[], now: HashedFile[], out: StaleReason[]): void {
+  const before = new Map(old.map((f) => [f.path, f.hash]));
+  const after = new Map(now.map((f) => [f.path, f.hash]));
+  const label = component === 'code' ? 'code file' : 'dep';
+  for (const [path, hash] of after) {
+    const was = before.get(path);
+    if (was === undefined) out.push({ component, name: path, message: `${label} ${path} added`, new: hash });
+    else if (was !== hash) out.push({ component, name: path, message: `${label} ${path} changed`, old: was, new: hash });
+  }
+  for (const [path, hash] of before) {
+    if (!after.has(path)) out.push({ component, name: path, message: `${label} ${path} removed`, old: hash });
+  }
+}
+
+/** Why `fp` differs from the lockfile entry, component by component (empty when nothing visible differs). */
+export function diffAgainstLock(entry: LockedStage | undefined, fp: Fingerprint): StaleReason[] {
+  if (entry === undefined) return [{ component: 'new', message: 'never run (no entry in the lockfile)' }];
+  const reasons: StaleReason[] = [];
+  if (canonicalJson(entry.code.cmd ?? null) !== canonicalJson(fp.code.cmd ?? null)) {
+    reasons.push({ component: 'code', name: 'cmd', message: `command changed: ${short(entry.code.cmd)} → ${short(fp.code.cmd)}`, old: entry.code.cmd, new: fp.code.cmd });
+  }
+  if ((entry.code.module ?? null) !== (fp.code.module ?? null)) {
+    reasons.push({ component: 'code', name: 'run', message: `module changed: ${entry.code.module ?? '-'} → ${fp.code.module ?? '-'}`, old: entry.code.module, new: fp.code.module });
+  }
+  diffFiles('code', entry.code.files, fp.code.files, reasons);
+  const keys = new Set([...Object.keys(entry.params), ...Object.keys(fp.params)]);
+  for (const key of [...keys].sort()) {
+    const inOld = Object.hasOwn(entry.params, key);
+    const inNew = Object.hasOwn(fp.params, key);
+    if (inOld && !inNew) reasons.push({ component: 'param', name: key, message: `param ${key} no longer declared (was ${short(entry.params[key])})`, old: entry.params[key] });
+    else if (!inOld && inNew) reasons.push({ component: 'param', name: key, message: `param ${key} newly declared (${short(fp.params[key])})`, new: fp.params[key] });
+    else if (canonicalJson(entry.params[key]) !== canonicalJson(fp.params[key])) {
+      reasons.push({ component: 'param', name: key, message: `param ${key}: ${short(entry.params[key])} → ${short(fp.params[key])}`, old: entry.params[key], new: fp.params[key] });
+    }
+  }
+  diffFiles('dep', entry.deps, fp.deps, reasons);
+  const inputNames = new Set([...Object.keys(entry.inputs), ...Object.keys(fp.inputs)]);
+  for (const name of [...inputNames].sort()) {
+    const was = entry.inputs[name];
+    const now = fp.inputs[name];
+    if (!was) reasons.push({ component: 'input', name, message: `input ${name} (${now.from}) added` });
+    else if (!now) reasons.push({ component: 'input', name, message: `input ${name} (${was.from}) removed` });
+    else if (was.from !== now.from) reasons.push({ component: 'input', name, message: `input ${name}: ${was.from} → ${now.from}`, old: was.from, new: now.from });
+    else if (now.hash !== undefined && was.hash !== now.hash) {
+      reasons.push({ component: 'input', name, message: `input ${name} (${now.from}) changed`, old: was.hash, new: now.hash });
+    }
+  }
+  const outNames = new Set([...Object.keys(entry.outs), ...Object.keys(fp.schemas)]);
+  for (const name of outNames) {
+    const schema = fp.schemas[name];
+    const was = entry.outs[name]?.schema;
+    if (schema && was && schema.hash !== was.hash) reasons.push({ component: 'schema', name, message: `schema ${schema.path} of output ${name} changed`, old: was.hash, new: schema.hash });
+  }
+  return reasons;
+}
+
+export function describeReasons(reasons: StaleReason[]): string {
+  return reasons.map((r) => r.message).join('; ');
+}

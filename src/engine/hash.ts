@@ -1,0 +1,159 @@
+// Content hashing with a stat cache: an unchanged file (same size, mtime, inode) is not re-read.
+// sha256 (OpenSSL, SHA-NI where the CPU has it): the lockfile is a provenance record, so a collision-resistant,
+// universally checkable hash is worth it; bench/engine-hash.js measures it against the alternatives Node ships.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomic } from './fs-atomic.js';
+
+export const HASH_ALGORITHM = 'sha256';
+
+/** Files modified within this window of when their hash was recorded are re-hashed (racy timestamps, as in git). */
+export const RACY_WINDOW_MS = 2000;
+
+export function hashBytes(data: string | Uint8Array): string {
+  return `${HASH_ALGORITHM}:${createHash(HASH_ALGORITHM).update(data).digest('hex')}`;
+}
+
+/** Deterministic JSON: object keys sorted at every level, so equal values hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+export function hashJson(value: unknown): string {
+  return hashBytes(canonicalJson(value));
+}
+
+const CHUNK = 4 * 1024 * 1024;
+
+/** Hashes a file's bytes: small files in one read, large ones in 4 MB chunks through one reused buffer. */
+export function hashFileContent(path: string, size?: number): string {
+  const bytes = size ?? statSync(path).size;
+  if (bytes <= CHUNK) return hashBytes(readFileSync(path));
+  const hash = createHash(HASH_ALGORITHM);
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buffer, 0, CHUNK, null);
+      if (n === 0) break;
+      hash.update(n === CHUNK ? buffer : buffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return `${HASH_ALGORITHM}:${hash.digest('hex')}`;
+}
+
+/** [size, mtimeMs, ino, hash, hashedAtMs] */
+type StatEntry = [number, number, number, string, number];
+
+interface StatCacheFile {
+  version: 1;
+  files: Record<string, StatEntry>;
+  /** code file "path|hash" → its local imports (project-relative), so es-module-lexer runs only on changed code */
+  imports: Record<string, string[]>;
+}
+
+export interface HashedFile {
+  path: string; // project-relative, forward slashes
+  hash: string;
+  size: number;
+}
+
+export class StatCache {
+  private data: StatCacheFile;
+  private dirty = false;
+  /** files hashed (read) during this process, for tests and the benchmark */
+  hashedCount = 0;
+
+  constructor(
+    readonly projectRoot: string,
+    readonly cacheFile: string | undefined = join(projectRoot, '.spillway', 'stat-cache.json'),
+  ) {
+    this.data = { version: 1, files: {}, imports: {} };
+    if (cacheFile) {
+      try {
+        const parsed = JSON.parse(readFileSync(cacheFile, 'utf8')) as StatCacheFile;
+        if (parsed.version === 1 && parsed.files && parsed.imports) this.data = parsed;
+      } catch {
+        /* no cache yet, or a torn one from an old crash: start empty */
+      }
+    }
+  }
+
+  relative(path: string): string {
+    const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
+    const rel = relative(this.projectRoot, abs);
+    return sep === '/' ? rel : rel.split(sep).join('/');
+  }
+
+  /** Hash of a file's content, from the cache when size, mtime and inode match and the entry is not racy. */
+  hashFile(path: string, stats?: Stats): HashedFile {
+    const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
+    const rel = this.relative(abs);
+    const st = stats ?? statSync(abs);
+    const entry = this.data.files[rel];
+    if (
+      entry !== undefined &&
+      entry[0] === st.size &&
+      entry[1] === st.mtimeMs &&
+      entry[2] === st.ino &&
+      entry[4] - entry[1] > RACY_WINDOW_MS
+    ) {
+      return { path: rel, hash: entry[3], size: st.size };
+    }
+    const hashedAt = Date.now();
+    const hash = hashFileContent(abs, st.size);
+    this.hashedCount += 1;
+    this.data.files[rel] = [st.size, st.mtimeMs, st.ino, hash, hashedAt];
+    this.dirty = true;
+    return { path: rel, hash, size: st.size };
+  }
+
+  /** Records a hash the engine already knows (it just wrote the file), so the next run need not re-read it. */
+  remember(path: string, hash: string): void {
+    const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
+    const st = statSync(abs);
+    this.data.files[this.relative(abs)] = [st.size, st.mtimeMs, st.ino, hash, Date.now()];
+    this.dirty = true;
+  }
+
+  getImports(rel: string, hash: string): string[] | undefined {
+    return this.data.imports[`${rel}|${hash}`];
+  }
+
+  setImports(rel: string, hash: string, imports: string[]): void {
+    this.data.imports[`${rel}|${hash}`] = imports;
+    this.dirty = true;
+  }
+
+  save(): void {
+    if (!this.dirty || !this.cacheFile) return;
+    // Drop import entries of code versions no longer current, so the cache does not grow without bound.
+    const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
+    for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];
+    writeFileAtomic(this.cacheFile, JSON.stringify(this.data));
+    this.dirty = false;
+  }
+}
+
+let defaultCache: StatCache | undefined;
+
+/** `hashFile(path)` with the stat cache of the project at `projectRoot` (default: cwd). Call `saveHashCache()` to persist. */
+export function hashFile(path: string, projectRoot: string = process.cwd()): HashedFile {
+  const root = resolve(projectRoot);
+  if (defaultCache === undefined || defaultCache.projectRoot !== root) defaultCache = new StatCache(root);
+  return defaultCache.hashFile(path);
+}
+
+export function saveHashCache(): void {
+  defaultCache?.save();
+}

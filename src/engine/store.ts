@@ -1,0 +1,129 @@
+// The content-addressed store: artifacts/objects/<first 2 hex>/<rest>. Objects are immutable and written atomically,
+// so a crash mid-write leaves at most a stray temp file, never a truncated object under its hash.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { copyFileAtomic, writeFileAtomic } from './fs-atomic.js';
+import { canonicalJson, hashBytes, type HashedFile, type StatCache } from './hash.js';
+
+export const STORE_DIR = 'artifacts';
+
+export function objectRelPath(hash: string): string {
+  const hex = hash.slice(hash.indexOf(':') + 1);
+  return `${STORE_DIR}/objects/${hex.slice(0, 2)}/${hex.slice(2)}`;
+}
+
+export function objectPath(root: string, hash: string): string {
+  return join(root, objectRelPath(hash));
+}
+
+export function hasObject(root: string, hash: string): boolean {
+  return existsSync(objectPath(root, hash));
+}
+
+export function putBytes(root: string, data: string | Uint8Array, knownHash?: string): string {
+  const hash = knownHash ?? hashBytes(data);
+  const target = objectPath(root, hash);
+  if (!existsSync(target)) writeFileAtomic(target, data);
+  return hash;
+}
+
+export function putFile(root: string, path: string, hash: string): void {
+  const target = objectPath(root, hash);
+  if (!existsSync(target)) copyFileAtomic(path, target);
+}
+
+export interface DirManifest {
+  spillway_dir: 1;
+  files: HashedFile[];
+}
+
+function walk(dir: string, base: string, out: string[]): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) walk(full, base, out);
+    else if (entry.isFile()) out.push(full);
+  }
+}
+
+function posixRel(from: string, to: string): string {
+  const r = relative(from, to);
+  return sep === '/' ? r : r.split(sep).join('/');
+}
+
+/** Hashes every file of a directory; the directory's hash is the hash of its manifest (paths, hashes, sizes). */
+export function hashDir(dir: string, cache: StatCache): { hash: string; manifest: DirManifest; bytes: string; size: number } {
+  const files: string[] = [];
+  walk(dir, dir, files);
+  const entries = files
+    .map((f) => {
+      const h = cache.hashFile(f);
+      return { path: posixRel(dir, f), hash: h.hash, size: h.size };
+    })
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest: DirManifest = { spillway_dir: 1, files: entries };
+  const bytes = canonicalJson(manifest);
+  return { hash: hashBytes(bytes), manifest, bytes, size: entries.reduce((s, e) => s + e.size, 0) };
+}
+
+/** Stores a directory: every file as an object, plus the manifest object under the directory's hash. */
+export function putDir(root: string, dir: string, cache: StatCache): { hash: string; manifest: DirManifest; size: number } {
+  const { hash, manifest, bytes, size } = hashDir(dir, cache);
+  for (const f of manifest.files) putFile(root, join(dir, f.path), f.hash);
+  putBytes(root, bytes, hash);
+  return { hash, manifest, size };
+}
+
+export function readManifest(root: string, hash: string): DirManifest {
+  return JSON.parse(readFileSync(objectPath(root, hash), 'utf8')) as DirManifest;
+}
+
+/** Every object a directory needs is present. */
+export function hasDir(root: string, hash: string): boolean {
+  if (!hasObject(root, hash)) return false;
+  try {
+    return readManifest(root, hash).files.every((f) => hasObject(root, f.hash));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a stored file at a readable path (atomically). */
+export function materializeFile(root: string, hash: string, target: string, cache?: StatCache): void {
+  copyFileAtomic(objectPath(root, hash), target);
+  cache?.remember(target, hash);
+}
+
+/** Rebuilds a directory from the store next to its target, then swaps it in. */
+export function materializeDir(root: string, hash: string, target: string, cache?: StatCache): void {
+  const manifest = readManifest(root, hash);
+  const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  mkdirSync(temp, { recursive: true });
+  for (const f of manifest.files) copyFileAtomic(objectPath(root, f.hash), join(temp, f.path));
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(temp, target);
+  rmSync(old, { recursive: true, force: true });
+  if (cache) for (const f of manifest.files) cache.remember(join(target, f.path), f.hash);
+}
+
+/** Moves a freshly produced directory into place at a project path (replacing what was there). */
+export function installDir(source: string, target: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(source, target);
+  rmSync(old, { recursive: true, force: true });
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function runCachePath(root: string, key: string): string {
+  const hex = key.slice(key.indexOf(':') + 1);
+  return resolve(root, STORE_DIR, 'runs', hex.slice(0, 2), `${hex.slice(2)}.json`);
+}
