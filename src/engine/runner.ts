@@ -65,7 +65,7 @@ export interface RunOptions {
 }
 
 interface Done {
-  status: 'ran' | 'cached' | 'failed' | 'skipped';
+  status: 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
   /** output name → hash, known when the stage succeeded (or, in a dry run, when it is up to date) */
   outputs?: Record<string, LockedOutput>;
 }
@@ -202,7 +202,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         if (key === undefined) {
           const r: StaleReason[] = [...reasons, ...upstreamRuns.map((u) => ({ component: 'upstream' as const, name: u, message: `upstream ${u} will run (this stage re-runs only if its outputs change)` }))];
           reports.set(name, { stage: name, status: 'would-run', key: '', duration_ms: 0, reason: describeReasons(r), reasons: r });
-          done.set(name, { status: 'skipped' });
+          done.set(name, { status: 'would-run' });
           emit({ type: 'stage-end', report: reports.get(name) as StageReport });
           return;
         }
@@ -210,7 +210,14 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         const runCached = !options.force && !upToDate && readRunCache(root, key) !== undefined && outputsPresent(root, readRunCache(root, key) as LockedStage);
         if (upToDate || runCached) {
           const source = upToDate ? (entry as LockedStage) : (readRunCache(root, key) as LockedStage);
-          const report: StageReport = { stage: name, status: 'cached', key, duration_ms: 0, reason: upToDate ? 'up to date' : `restored from the run cache (${describeReasons(reasons)})`, restored: !upToDate };
+          const report: StageReport = {
+            stage: name,
+            status: 'cached',
+            key,
+            duration_ms: 0,
+            reason: upToDate ? 'up to date' : `restored from the run cache (${describeReasons(reasons)})`,
+            ...(upToDate ? {} : { reasons, restored: true }),
+          };
           reports.set(name, report);
           done.set(name, { status: 'cached', outputs: source.outs });
           emit({ type: 'stage-end', report });
@@ -218,7 +225,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         }
         const r = options.force ? [{ component: 'forced' as const, message: 'forced (--force)' }] : reasons.length > 0 ? reasons : [{ component: 'output' as const, message: 'outputs missing from the store' }];
         reports.set(name, { stage: name, status: 'would-run', key, duration_ms: 0, reason: describeReasons(r), reasons: r });
-        done.set(name, { status: 'skipped' });
+        done.set(name, { status: 'would-run' });
         emit({ type: 'stage-end', report: reports.get(name) as StageReport });
         return;
       }

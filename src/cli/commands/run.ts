@@ -1,6 +1,84 @@
-// Placeholder until the command is built; see the open issues.
-import { SpillwayError } from '../../errors.js';
+// spillway run [STAGE...]: run the targets and what they need, re-using every stage whose key is unchanged.
+import { ExitCode } from '../../errors.js';
+import { runPipeline } from '../../engine/runner.js';
+import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 
-export async function main(_argv: string[]): Promise<number> {
-  throw new SpillwayError('usage', 'spillway run is not implemented yet');
+export const help = `usage: spillway run [STAGE...] [options]
+
+Runs the named stages and everything they need (default: every stage). A stage whose key (code, declared params,
+deps, inputs) matches the lockfile is not re-run.
+
+options:
+  -f, --file FILE      pipeline file (default: ./pipeline.yaml)
+  -j, --jobs N         run up to N independent stages at once (default: number of cores)
+  -n, --dry-run        say what would run and why, run nothing
+      --force          re-run the selected stages even when cached
+      --set KEY=VALUE  override a param for this run (repeatable; VALUE is read as YAML: 0.3, true, [a, b])
+      --wait           if another run holds the project lock, wait for it instead of failing
+      --json           print {"ok", "stages": [{stage, status, key, duration_ms, reason, error?}]} on stdout
+  -h, --help           this text
+
+exit codes: 0 ok, 1 a stage failed, 2 usage, 3 invalid pipeline.yaml, 5 project locked, 130 interrupted`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    'run',
+    argv,
+    {
+      file: { type: 'string', short: 'f', default: 'pipeline.yaml' },
+      jobs: { type: 'string', short: 'j' },
+      'dry-run': { type: 'boolean', short: 'n', default: false },
+      force: { type: 'boolean', default: false },
+      set: { type: 'string', multiple: true, default: [] },
+      wait: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    help,
+  );
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return ExitCode.ok;
+  }
+  const json = values.json === true;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  const started = performance.now();
+  let progress: import('../progress.js').Progress | undefined;
+  if (!json) progress = (await import('../progress.js')).createProgress(process.stderr);
+  try {
+    const report = await runPipeline({
+      pipelineFile: values.file as string,
+      targets: positionals,
+      jobs: parseJobs(values.jobs as string | undefined),
+      force: values.force === true,
+      dryRun: values['dry-run'] === true,
+      overrides: values.set as string[],
+      wait: values.wait === true,
+      signal: controller.signal,
+      onEvent: progress ? (e) => progress?.onEvent(e) : undefined,
+    });
+    progress?.stop();
+    if (json) {
+      const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
+      process.stdout.write(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages })}\n`);
+    } else {
+      const color = paint(colorEnabled(process.stderr));
+      for (const s of report.stages.filter((x) => x.status === 'failed')) {
+        const body = (s.error ?? '').split('\n').map((l) => `  ${l}`).join('\n');
+        process.stderr.write(`\n${color.red(`stage ${s.stage} failed:`)}\n${body}\n`);
+      }
+      const counts = new Map<string, number>();
+      for (const s of report.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+      const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
+      process.stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(performance.now() - started)})\n`);
+    }
+    if (report.interrupted) return 130;
+    return report.ok ? ExitCode.ok : ExitCode.stageFailed;
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
 }
