@@ -2,7 +2,8 @@
 // The lockfile is the claim; audit never trusts a stat cache, it reads every byte.
 import { stat } from 'node:fs/promises';
 import type { LockedFile, LockedStage, Lockfile } from '../engine/lockfile-format.js';
-import { hashFileLike, readLock, resolveInProject, type Project } from './project.js';
+import { dirFilePath, hashDirLike, hashFileLike, objectRelPath, readLock, resolveInProject, splitRef, type Project } from './project.js';
+export { splitRef };
 
 /**
  * - missing: a recorded artifact, store object, dep or code file is gone
@@ -87,7 +88,7 @@ export async function auditLock(project: Project, lock: Lockfile, options: Audit
   for (const stageName of stageNames) {
     const stage = lock.stages[stageName];
     checked.stages++;
-    findings.push(...(await auditOutputs(project.root, stageName, stage, fileState, checked)));
+    findings.push(...(await auditOutputs(stageName, stage, fileState, checked)));
     findings.push(...(await auditDeps(stageName, stage, fileState, checked, options)));
     findings.push(...(await auditCode(stageName, stage, fileState, checked)));
     findings.push(...auditInputs(stageName, stage, lock));
@@ -114,31 +115,36 @@ interface FileState {
 
 async function inspectFile(root: string, relative: string, recorded: string): Promise<FileState> {
   const absolute = resolveInProject(root, relative);
+  // a directory dep is recorded with a trailing slash and the hash of its manifest
+  const wantDir = relative.endsWith('/');
   try {
     const info = await stat(absolute);
-    if (!info.isFile()) return { state: 'not_a_file' };
+    if (wantDir ? !info.isDirectory() : !info.isFile()) return { state: 'not_a_file' };
   } catch {
     return { state: 'missing' };
   }
-  const actual = await hashFileLike(absolute, recorded);
+  const actual = wantDir ? await hashDirLike(absolute, recorded) : await hashFileLike(absolute, recorded);
   return { state: actual === recorded ? 'match' : 'mismatch', actual };
 }
 
 type FileStateOf = (relative: string, recorded: string) => Promise<FileState>;
 type Counters = AuditReport['checked'];
 
-async function auditOutputs(root: string, stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters): Promise<AuditFinding[]> {
+async function auditOutputs(stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
   for (const [name, out] of Object.entries(stage.outs).sort(([a], [b]) => a.localeCompare(b))) {
     const label = `${stageName}.${name}`;
     if (out.kind === 'dir') {
+      // a dir output: its manifest object (whose hash is the output's hash), and every file both where people
+      // read it and in the store
       checked.artifacts++;
-      for (const file of out.files ?? []) {
-        findings.push(...(await checkRecordedFile(fileState, file, { stage: stageName, subject: 'output', name, label: `${label} (${file.path})` })));
-      }
       checked.store_objects++;
-      if (!(await pathExists(out.object))) {
-        findings.push({ kind: 'missing', stage: stageName, subject: 'object', name, path: out.object, message: `store object of ${label} is missing: ${out.object}` });
+      findings.push(...(await checkRecordedFile(fileState, { path: out.object, hash: out.hash, size: 0 }, { stage: stageName, subject: 'object', name, label: `store manifest of ${label}` })));
+      for (const file of out.files ?? []) {
+        const readable = dirFilePath(out, file.path);
+        findings.push(...(await checkRecordedFile(fileState, { ...file, path: readable }, { stage: stageName, subject: 'output', name, label: `${label} (${readable})` })));
+        checked.store_objects++;
+        findings.push(...(await checkRecordedFile(fileState, { ...file, path: objectRelPath(file.hash) }, { stage: stageName, subject: 'object', name, label: `store object of ${readable}` })));
       }
       continue;
     }
@@ -150,15 +156,6 @@ async function auditOutputs(root: string, stageName: string, stage: LockedStage,
     }
   }
   return findings;
-
-  async function pathExists(relative: string): Promise<boolean> {
-    try {
-      await stat(resolveInProject(root, relative));
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }
 
 async function checkRecordedFile(
@@ -284,11 +281,6 @@ function summarizeStages(recorded: string[], declared: string[], findings: Audit
     const status = STATUS_ORDER.find((s) => kinds.has(s)) ?? 'ok';
     return { stage, status, findings: own.length };
   });
-}
-
-export function splitRef(ref: string): [string, string] {
-  const dot = ref.indexOf('.');
-  return dot < 0 ? [ref, ''] : [ref.slice(0, dot), ref.slice(dot + 1)];
 }
 
 /** JSON with sorted keys, so that param values compare by content. */

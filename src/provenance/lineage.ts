@@ -1,7 +1,7 @@
 // `spillway lineage TARGET`: everything an artifact was made from, read back from the lockfile.
 import { SpillwayError } from '../errors.js';
 import type { LockedOutput, LockedStage, Lockfile } from '../engine/lockfile-format.js';
-import { splitRef } from './audit.js';
+import { splitRef } from './project.js';
 
 export interface LineageArtifact {
   /** "stage.output" */

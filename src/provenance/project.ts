@@ -1,10 +1,10 @@
 // Reading what audit, lineage and export build on: the project root, its lockfile, and content hashes of files on disk.
 import { createHash, getHashes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SpillwayError } from '../errors.js';
-import type { ContentHash, Lockfile } from '../engine/lockfile-format.js';
+import type { ContentHash, LockedOutput, Lockfile } from '../engine/lockfile-format.js';
 
 export const LOCKFILE_NAME = 'pipeline.lock';
 export const DEFAULT_PIPELINE = 'pipeline.yaml';
@@ -18,10 +18,16 @@ export interface Project {
   lockfilePath: string;
 }
 
+/** pipeline.yaml → pipeline.lock, other.yml → other.lock (the engine's rule, src/engine/pipeline.ts lockFileFor). */
+export function lockfileFor(pipelineFile: string): string {
+  const base = pipelineFile.replace(/\.ya?ml$/i, '');
+  return `${base === pipelineFile ? pipelineFile : base}.lock`;
+}
+
 export function projectFromPipelineFile(pipelineFile = DEFAULT_PIPELINE, cwd = process.cwd()): Project {
   const absolute = path.resolve(cwd, pipelineFile);
   const root = path.dirname(absolute);
-  return { root, pipelineFile: absolute, lockfilePath: path.join(root, LOCKFILE_NAME) };
+  return { root, pipelineFile: absolute, lockfilePath: lockfileFor(absolute) };
 }
 
 /** Project-relative path → absolute path; refuses paths that leave the project (a tampered lockfile must not make us read /etc). */
@@ -88,6 +94,12 @@ function cryptoName(algorithm: string): string | undefined {
   return getHashes().includes(candidate) ? candidate : undefined;
 }
 
+/** The content-addressed location of a hash (CONTRACTS §2: artifacts/objects/<first 2 hex>/<rest>). */
+export function objectRelPath(hash: ContentHash): string {
+  const { digest } = splitHash(hash);
+  return `artifacts/objects/${digest.slice(0, 2)}/${digest.slice(2)}`;
+}
+
 /** Hashes a file's bytes with the algorithm a recorded hash names, returning it in the same "algo:hex" form. Always reads the file: audit must not trust a stat cache. */
 export async function hashFileLike(file: string, recorded: ContentHash): Promise<ContentHash> {
   const { algorithm } = splitHash(recorded);
@@ -118,4 +130,47 @@ export async function fileExists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+export function splitRef(ref: string): [string, string] {
+  const dot = ref.indexOf('.');
+  return dot < 0 ? [ref, ''] : [ref.slice(0, dot), ref.slice(dot + 1)];
+}
+
+
+/** A file of a dir output as a project path (the lockfile may record it relative to the project or to the dir). */
+export function dirFilePath(out: LockedOutput, file: string): string {
+  const dir = out.path.replace(/\/+$/, '');
+  return file.startsWith(`${dir}/`) ? file : `${dir}/${file}`;
+}
+
+
+/** Files of a directory, project paths relative to it, sorted as the engine sorts them. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (current: string, prefix: string) => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path.join(current, entry.name), rel);
+      else if (entry.isFile()) out.push(rel);
+    }
+  };
+  await walk(dir, '');
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The hash of a directory dep as the engine defines it (src/engine/store.ts hashDir): the hash of the canonical JSON
+ * manifest {spillway_dir: 1, files: [{path, hash, size}]} of every file in it, read byte by byte here.
+ */
+export async function hashDirLike(dir: string, recorded: ContentHash): Promise<ContentHash> {
+  const files = [];
+  for (const rel of await listFiles(dir)) {
+    const abs = path.join(dir, rel);
+    files.push({ hash: await hashFileLike(abs, recorded), path: rel, size: (await stat(abs)).size });
+  }
+  const manifest = JSON.stringify({ files: files.map((f) => ({ hash: f.hash, path: f.path, size: f.size })), spillway_dir: 1 });
+  const { algorithm } = splitHash(recorded);
+  const name = algorithm === 'sha256' ? 'sha256' : algorithm;
+  return `${algorithm}:${createHash(name).update(manifest).digest('hex')}`;
 }

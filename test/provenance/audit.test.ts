@@ -20,8 +20,8 @@ describe('audit against the lockfile', () => {
     const report = await audit(project());
     expect(report.findings).toEqual([]);
     expect(report.ok).toBe(true);
-    // 2 json outputs + 1 dir output; 2 store objects for json + 1 for the dir; 2 deps; 4 code files
-    expect(report.checked).toMatchObject({ stages: 3, artifacts: 3, store_objects: 3, deps: 2, code_files: 4 });
+    // 2 json outputs + 1 dir output; store: 2 json objects + the dir's manifest + its 2 files; 2 deps; 4 code files
+    expect(report.checked).toMatchObject({ stages: 3, artifacts: 3, store_objects: 5, deps: 2, code_files: 4 });
     expect(report.stages.map((s) => s.status)).toEqual(['ok', 'ok', 'ok']);
   });
 

@@ -59,7 +59,7 @@ export async function buildFixture(): Promise<Fixture> {
     '    run: stages/model.ts',
     '    inputs: { panel: ingest.panel }',
     '    params: [model.k, model.weights]',
-    '    outs: { fit: {} }',
+    '    outs: { fit: { schema: schemas/fit.schema.json } }',
     '  report:',
     '    run: stages/report.ts',
     '    inputs: { fit: model.fit, panel: ingest.panel }',
@@ -75,17 +75,22 @@ export async function buildFixture(): Promise<Fixture> {
   const modelCode = await file('stages/model.ts', 'export default () => ({ fit: { beta: 0.5 } });\n');
   const reportCode = await file('stages/report.ts', 'export default () => ({});\n');
   const schema = await file('schemas/panel.schema.json', '{"type":"object"}\n');
+  const fitSchema = await file('schemas/fit.schema.json', '{"type":"object","required":["beta"]}\n');
 
   const panel = await jsonOut('ingest', 'panel', { n: 3, regions: ['CN-BJ', 'CN-SH'] }, schema);
-  const fit = await jsonOut('model', 'fit', { beta: 0.5, se: 0.1 });
+  const fit = await jsonOut('model', 'fit', { beta: 0.5, se: 0.1 }, fitSchema);
   const index = await file('report/index.html', '<!doctype html><title>report</title><p>beta = 0.5</p>\n');
   const table = await file('report/table.csv', 'term,beta\nx,0.5\n');
-  const manifest = JSON.stringify([index, table].map((f) => ({ path: f.path.slice('report/'.length), hash: f.hash, size: f.size })));
+  // as the engine stores a dir (src/engine/store.ts putDir): every file as an object, plus a manifest object whose
+  // hash is the dir's hash; the lockfile lists the files relative to the dir
+  const siteFiles = [index, table].map((f) => ({ path: f.path.slice('report/'.length), hash: f.hash, size: f.size }));
+  for (const f of [index, table]) await write(objectPath(f.hash), await readFile(path.join(root, f.path)));
+  const manifest = JSON.stringify({ spillway_dir: 1, files: siteFiles });
   const siteHash = sha256(manifest);
   await write(objectPath(siteHash), manifest);
   const site: LockedOutput = {
     kind: 'dir', hash: siteHash, size: index.size + table.size, path: 'report', object: objectPath(siteHash),
-    files: [index, table],
+    files: siteFiles,
   };
 
   const stage = (s: Omit<LockedStage, 'key'>): LockedStage => ({ key: sha256(JSON.stringify(s)), ...s });

@@ -1,0 +1,223 @@
+// `spillway export DIR`: a self-contained replication package. It holds the lockfile, the pipeline, the code and
+// schemas the lockfile names, every output (readable copy and store object), the raw-input checksums (and with
+// --with-data the raw files), laid out at the same relative paths as in the project so that `spillway audit` run
+// inside the package verifies it. Two provenance records describe it: ro-crate-metadata.json and prov.json.
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SpillwayError } from '../errors.js';
+import type { Lockfile } from '../engine/lockfile-format.js';
+import { auditLock, isFailing, type AuditOptions, type AuditReport } from './audit.js';
+import { buildProvJson, packageNamespace } from './prov-json.js';
+import { dirFilePath, hashFileLike, objectRelPath, readLock, resolveInProject, sha256Hex, splitHash, type Project } from './project.js';
+import { buildRoCrate, type PackagedFile } from './ro-crate.js';
+
+/** Written into every package; `spillway audit` reads it to know that raw inputs may be absent by design. */
+export const PACKAGE_MANIFEST = 'spillway-package.json';
+export const RAW_CHECKSUMS = 'raw-inputs.sha256';
+export const CRATE_METADATA = 'ro-crate-metadata.json';
+export const PROV_JSON = 'prov.json';
+
+export interface PackageManifest {
+  spillway_package: 1;
+  created: string;
+  with_data: boolean;
+  spillway_version: string;
+  lockfile: string;
+  pipeline: string;
+}
+
+export interface ExportOptions {
+  withData?: boolean;
+  /** export even when audit finds stale stages (never when artifacts are missing or corrupted) */
+  allowStale?: boolean;
+  /** what audit knows of the current pipeline (params, dep globs, code files), when it loads */
+  pipeline?: AuditOptions['pipeline'];
+  spillwayVersion: string;
+  /** fixed timestamp (tests); default now */
+  now?: Date;
+}
+
+export interface ExportReport {
+  dir: string;
+  with_data: boolean;
+  files: number;
+  bytes: number;
+  raw_inputs: { path: string; sha256: string; size: number; included: boolean }[];
+  ro_crate: string;
+  prov_json: string;
+  audit: { ok: boolean; findings: number };
+}
+
+interface Planned {
+  /** project-relative source */
+  from: string;
+  /** recorded hash to verify the copy against, when the lockfile records one */
+  hash?: string;
+}
+
+export async function exportPackage(project: Project, outDir: string, options: ExportOptions): Promise<ExportReport> {
+  const lock = await readLock(project);
+  const target = path.resolve(outDir);
+  await ensureEmptyTarget(project, target);
+
+  // 1. The project must match its lockfile: a package of corrupted or stale results would certify the wrong numbers.
+  const auditReport = await auditLock(project, lock, { pipeline: options.pipeline });
+  refuseUnlessSound(auditReport, options.allowStale ?? false);
+
+  // 2. What goes in, each file at its project path.
+  const plan = new Map<string, Planned>();
+  const put = (from: string, hash?: string) => {
+    if (!plan.has(from)) plan.set(from, { from, hash });
+  };
+  const lockRel = path.relative(project.root, project.lockfilePath).split(path.sep).join('/');
+  put(lockRel);
+  // the pipeline file as it is now: with --allow-stale it may differ from the one the lockfile's runs used
+  put(lock.pipeline.path);
+  const rawInputs = new Map<string, { path: string; hash: string; size: number }>();
+  for (const stage of Object.values(lock.stages)) {
+    for (const f of stage.code.files) put(f.path, f.hash);
+    for (const out of Object.values(stage.outs)) {
+      if (out.schema) put(out.schema.path, out.schema.hash);
+      if (out.kind === 'dir') {
+        put(out.object, out.hash);
+        for (const f of out.files ?? []) {
+          put(dirFilePath(out, f.path), f.hash);
+          put(objectRelPath(f.hash), f.hash);
+        }
+      } else {
+        put(out.path, out.hash);
+        put(out.object, out.hash);
+      }
+    }
+    for (const dep of stage.deps) rawInputs.set(dep.path, dep);
+  }
+  if (options.withData) for (const dep of rawInputs.values()) put(dep.path, dep.hash);
+  // what a replicator needs to install the same dependencies and type-check the stages
+  for (const extra of ['package.json', 'package-lock.json', 'tsconfig.json']) {
+    try {
+      if ((await stat(path.join(project.root, extra))).isFile()) put(extra);
+    } catch {
+      /* not in this project */
+    }
+  }
+
+  // 3. Copy, verifying every copy against the hash the lockfile records.
+  const files = new Map<string, PackagedFile>();
+  let bytes = 0;
+  for (const item of [...plan.values()].sort((a, b) => a.from.localeCompare(b.from))) {
+    const source = resolveInProject(project.root, item.from);
+    const destination = path.join(target, item.from);
+    await mkdir(path.dirname(destination), { recursive: true });
+    await copyFile(source, destination);
+    if (item.hash) {
+      const copied = await hashFileLike(destination, item.hash);
+      if (copied !== item.hash) {
+        throw new SpillwayError('auditFailed', `${item.from} changed while it was being exported`, {
+          file: item.from, expected: item.hash, hint: 'run the export again once nothing else writes to the project',
+        });
+      }
+    }
+    const size = (await stat(destination)).size;
+    bytes += size;
+    files.set(item.from, { path: item.from, sha256: await sha256OfRecorded(destination, item.hash), size });
+  }
+
+  // 4. Raw-input checksums in sha256sum format, so they can be checked without spillway (`sha256sum -c`).
+  const raw = [...rawInputs.values()].sort((a, b) => a.path.localeCompare(b.path));
+  const rawSha = new Map<string, string>();
+  for (const dep of raw) rawSha.set(dep.path, splitHash(dep.hash).algorithm === 'sha256' ? splitHash(dep.hash).digest : await sha256Hex(resolveInProject(project.root, dep.path)));
+  const checksums = raw.map((dep) => `${rawSha.get(dep.path)}  ${dep.path}\n`).join('');
+  await writeFile(path.join(target, RAW_CHECKSUMS), checksums);
+  files.set(RAW_CHECKSUMS, { path: RAW_CHECKSUMS, sha256: await sha256Hex(path.join(target, RAW_CHECKSUMS)), size: Buffer.byteLength(checksums) });
+
+  const now = (options.now ?? new Date()).toISOString();
+  const manifest: PackageManifest = {
+    spillway_package: 1, created: now, with_data: options.withData ?? false, spillway_version: options.spillwayVersion,
+    lockfile: lockRel, pipeline: lock.pipeline.path,
+  };
+  const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+  await writeFile(path.join(target, PACKAGE_MANIFEST), manifestText);
+  files.set(PACKAGE_MANIFEST, { path: PACKAGE_MANIFEST, sha256: await sha256Hex(path.join(target, PACKAGE_MANIFEST)), size: Buffer.byteLength(manifestText) });
+
+  // 5. The provenance records.
+  const absentRaw: PackagedFile[] = options.withData ? [] : raw.map((d) => ({ path: d.path, sha256: rawSha.get(d.path)!, size: d.size }));
+  const pkg = await projectPackageJson(project);
+  const lockBytes = await readFile(project.lockfilePath);
+  const prov = buildProvJson(lock, { namespace: packageNamespace(lockBytes), files: new Map(files), absentRaw });
+  const provText = `${JSON.stringify(prov, null, 2)}\n`;
+  await writeFile(path.join(target, PROV_JSON), provText);
+  files.set(PROV_JSON, { path: PROV_JSON, sha256: await sha256Hex(path.join(target, PROV_JSON)), size: Buffer.byteLength(provText) });
+
+  const crate = buildRoCrate({
+    lock, files, absentRaw,
+    name: `${pkg.name ?? path.basename(project.root)} replication package`,
+    description: describe(lock, pkg.description, options.withData ?? false),
+    license: pkg.license ?? '',
+    datePublished: now,
+    spillwayVersion: options.spillwayVersion,
+  });
+  await writeFile(path.join(target, CRATE_METADATA), `${JSON.stringify(crate, null, 2)}\n`);
+
+  return {
+    dir: target,
+    with_data: options.withData ?? false,
+    files: files.size + 1,
+    bytes,
+    raw_inputs: raw.map((d) => ({ path: d.path, sha256: rawSha.get(d.path)!, size: d.size, included: options.withData ?? false })),
+    ro_crate: path.join(target, CRATE_METADATA),
+    prov_json: path.join(target, PROV_JSON),
+    audit: { ok: auditReport.ok, findings: auditReport.findings.length },
+  };
+}
+
+async function sha256OfRecorded(file: string, recorded?: string): Promise<string> {
+  if (recorded && splitHash(recorded).algorithm === 'sha256') return splitHash(recorded).digest;
+  return sha256Hex(file);
+}
+
+async function ensureEmptyTarget(project: Project, target: string): Promise<void> {
+  if (path.relative(project.root, target) === '') {
+    throw new SpillwayError('usage', 'cannot export into the project root itself', { hint: 'name a new directory, e.g. `spillway export ../replication`' });
+  }
+  try {
+    const entries = await readdir(target);
+    if (entries.length > 0) {
+      throw new SpillwayError('usage', `export directory ${target} is not empty`, { hint: 'name a new or empty directory; export never overwrites files' });
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+}
+
+function refuseUnlessSound(report: AuditReport, allowStale: boolean): void {
+  const failing = report.findings.filter(isFailing);
+  const broken = failing.filter((f) => f.kind === 'missing' || f.kind === 'corrupted');
+  const blocking = allowStale ? broken : failing;
+  if (blocking.length === 0) return;
+  const list = blocking.slice(0, 5).map((f) => f.message).join('; ');
+  throw new SpillwayError('auditFailed', `the project does not match its lockfile, so it cannot be exported: ${list}${blocking.length > 5 ? ` (and ${blocking.length - 5} more)` : ''}`, {
+    hint: broken.length
+      ? 'run `spillway audit` for details; `spillway run --force` rebuilds missing or corrupted artifacts'
+      : 'run `spillway run` to bring the stale stages up to date, or pass --allow-stale to export the recorded results as they are',
+    context: { findings: blocking },
+  });
+}
+
+async function projectPackageJson(project: Project): Promise<{ name?: string; description?: string; license?: string }> {
+  try {
+    return JSON.parse(await readFile(path.join(project.root, 'package.json'), 'utf8')) as { name?: string; description?: string; license?: string };
+  } catch {
+    return {};
+  }
+}
+
+function describe(lock: Lockfile, projectDescription: string | undefined, withData: boolean): string {
+  const stages = Object.keys(lock.stages).length;
+  return [
+    projectDescription ? `${projectDescription}.` : '',
+    `Replication package exported by spillway: the pipeline, the code of its ${stages} stage(s), their recorded runs (pipeline.lock) and every output, each with its SHA-256.`,
+    withData ? 'The raw input files are included.' : `The raw input files are not included; their checksums are in ${RAW_CHECKSUMS}.`,
+    'Run `spillway audit` in this directory to verify every file against the lockfile.',
+  ].filter(Boolean).join(' ');
+}

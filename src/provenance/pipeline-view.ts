@@ -1,0 +1,39 @@
+// The engine's view of the current pipeline, as audit and export need it; kept behind a dynamic import so that the
+// lockfile-only checks work (and are tested) independently of the engine.
+import path from 'node:path';
+import type { PipelineView } from './audit.js';
+
+export type PipelineLoad = { view: PipelineView } | { error: unknown };
+
+export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
+  try {
+    const { loadPipeline } = await import('../engine/pipeline.js');
+    const { codeFilesOf, GLOB_CHARS } = await import('../engine/code.js');
+    const { getDotted } = await import('../engine/stage-context.js');
+    const pipeline = await loadPipeline(pipelineFile);
+    const rel = (abs: string) => path.relative(pipeline.root, abs).split(path.sep).join('/');
+    const view: PipelineView = {
+      stages: [...pipeline.order],
+      params(stage) {
+        const out: Record<string, unknown> = {};
+        for (const key of pipeline.stages[stage]?.params ?? []) out[key] = getDotted(pipeline.params, key).value;
+        return out;
+      },
+      async deps(stage) {
+        const declared = pipeline.stages[stage]?.deps ?? [];
+        const globs = declared.filter((d) => GLOB_CHARS.test(d));
+        if (globs.length === 0) return [];
+        // only glob matches can appear unannounced; literal deps are checked through their recorded hashes
+        const fastGlob = (await import('fast-glob')).default;
+        const matches = await fastGlob(globs, { cwd: pipeline.root, onlyFiles: true, dot: false });
+        return [...new Set(matches)].sort();
+      },
+      async codeFiles(stage) {
+        return (await codeFilesOf(pipeline, stage)).map(rel);
+      },
+    };
+    return { view };
+  } catch (error) {
+    return { error };
+  }
+}
