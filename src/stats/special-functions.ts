@@ -139,6 +139,16 @@ export function trigammaDiff(a: number, y: number): number {
   return trigamma(a + y) - trigamma(a);
 }
 
+/**
+ * a²·[ψ′(a + y) - ψ′(a)] for a > 0 and a non-negative integer y, finite even when a is so small that 1/a² overflows:
+ * the k = 0 term of -Σ 1/(a+k)² contributes exactly -1 (used for λ²·D2 terms of the likelihood Hessians).
+ */
+export function trigammaDiffScaled(a: number, y: number): number {
+  if (y === 0) return 0;
+  if (a >= ASYMPTOTIC_FROM) return a * a * trigammaDiff(a, y);
+  return -1 + a * a * trigammaDiff(a + 1, y - 1);
+}
+
 // Cody (1969) / netlib specfun CALERF coefficients
 const ERF_A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
 const ERF_B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];

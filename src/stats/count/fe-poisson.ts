@@ -3,7 +3,7 @@
 // a multinomial in the group's total; η is shifted by its group maximum, so a group constant (in the offset or in X)
 // cancels exactly and exp never overflows. Globally concave.
 import { lnGamma } from '../special-functions.js';
-import { linearIndex, symmetrize, type Objective } from './objective.js';
+import { linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function fePoissonObjective(data: PreparedData): Objective {
@@ -75,5 +75,5 @@ export function fePoissonObjective(data: PreparedData): Objective {
     return Number.isFinite(ll) ? ll : NaN;
   }
 
-  return { dim: p, loglik, derivatives };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
 }

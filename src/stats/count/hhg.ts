@@ -2,14 +2,15 @@
 // Stata's `xtnbreg, fe` ([XT] xtnbreg, Methods and formulas) and R's pglm (family = negbin, model = "within"):
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
-import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiff } from '../special-functions.js';
-import { addOuter, linearIndex, symmetrize, type Objective } from './objective.js';
+import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
+import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
   const { n, p, X, y, groupStart, groupTotal } = data;
   const G = groupStart.length - 1;
   const lambda = new Float64Array(n);
+  /** x̄ = Σ_t λ_t x_t / Λ of the current group */
   const groupScore = new Float64Array(p);
   // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
   let constant = 0;
@@ -47,19 +48,19 @@ export function hhgObjective(data: PreparedData): Objective {
       }
       const Y = groupTotal[g];
       ll -= lnGammaDiff(total, Y);
-      // ψ(Λ) - ψ(Λ + Y) and ψ'(Λ) - ψ'(Λ + Y)
+      // ψ(Λ) - ψ(Λ + Y), and Λ²[ψ'(Λ) - ψ'(Λ + Y)] which multiplies x̄x̄', x̄ = Σ_t λ_t x_t / Λ (finite for tiny Λ)
       const groupFirst = -digammaDiff(total, Y);
-      const groupSecond = -trigammaDiff(total, Y);
+      const groupSecond = -trigammaDiffScaled(total, Y);
       groupScore.fill(0);
       for (let r = from; r < to; r++) {
         const l = lambda[r];
         ll += lnGammaDiff(l, y[r]);
         const first = l * (groupFirst + digammaDiff(l, y[r]));
-        const second = first + l * l * trigammaDiff(l, y[r]);
+        const second = first + trigammaDiffScaled(l, y[r]);
         const base = r * p;
         for (let c = 0; c < p; c++) {
           gradient[c] += first * X[base + c];
-          groupScore[c] += l * X[base + c];
+          groupScore[c] += (l / total) * X[base + c];
         }
         addOuter(hessian, p, X, p, r, second);
       }
@@ -72,5 +73,5 @@ export function hhgObjective(data: PreparedData): Objective {
     return ll;
   }
 
-  return { dim: p, loglik, derivatives };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
 }

@@ -4,8 +4,8 @@
 //   ∂/∂η = (y - μ)/(1 + αμ);  ∂/∂θ = r[ln(1 + αμ) - D1] + (y - μ)/(1 + αμ);
 //   ∂²/∂η² = -μ(1 + αy)/(1 + αμ)²;  ∂²/∂η∂θ = -(y - μ)αμ/(1 + αμ)²;
 //   ∂²/∂θ² = r[D1 - ln(1 + αμ)] + μ/(1 + αμ) + r² D2 - (y - μ)αμ/(1 + αμ)².
-import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiff } from '../special-functions.js';
-import { addOuter, linearIndex, symmetrize, type Objective } from './objective.js';
+import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
+import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 /** ln α below which the model is Poisson for every practical purpose (α < 2e-9) */
@@ -55,7 +55,7 @@ export function nb2Objective(data: PreparedData): Objective {
       const score = (yi - mu) * inv;
       const cross = -(yi - mu) * am * inv * inv;
       gTheta += size * (log1pAm - d1) + score;
-      hThetaTheta += size * (d1 - log1pAm) + mu * inv + size * size * trigammaDiff(size, yi) + cross;
+      hThetaTheta += size * (d1 - log1pAm) + mu * inv + trigammaDiffScaled(size, yi) + cross;
       const base = i * p;
       for (let c = 0; c < p; c++) {
         gradient[c] += score * X[base + c];
@@ -69,7 +69,7 @@ export function nb2Objective(data: PreparedData): Objective {
     return ll;
   }
 
-  return { dim, loglik, derivatives };
+  return { dim, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
 }
 
 /** the optimiser may not leave this range of ln α (beyond it the likelihood is flat to double precision) */

@@ -29,6 +29,9 @@ export interface NewtonResult {
 }
 
 const MAX_HALVINGS = 60;
+/** a step may change a linear index by at most this much (a factor e^10 in a mean); far from the maximum a full Newton
+ * step can otherwise jump onto a plateau of the likelihood (HHG's limit at constant = +∞) and stall there */
+const MAX_REACH = 10;
 
 function toMatrix(values: Float64Array, dim: number, scale: number): Matrix {
   const m = new Matrix(dim, dim);
@@ -67,6 +70,11 @@ export function ascentDirection(
   return { direction, concave: false, scaledGradient: dot(direction, gradient) };
 }
 
+function allFinite(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -80,7 +88,7 @@ export function maximize(objective: Objective, start: Float64Array, options: New
   const hessian = new Float64Array(dim * dim);
   const warnings: string[] = [];
   let loglik = objective.derivatives(theta, gradient, hessian);
-  if (!Number.isFinite(loglik)) {
+  if (!Number.isFinite(loglik) || !allFinite(gradient) || !allFinite(hessian)) {
     return { theta, loglik, gradient, hessian, iterations: 0, converged: false, loglikChange: NaN, scaledGradient: NaN, notConcave: true, warnings: ['the log-likelihood is not finite at the start values'] };
   }
   let loglikChange = Infinity;
@@ -93,17 +101,22 @@ export function maximize(objective: Objective, start: Float64Array, options: New
       break;
     }
     // step-halving line search: accept the first step that does not lower ℓ (a NaN ℓ, i.e. overflow, is rejected)
-    let size = 1;
-    let candidate = new Float64Array(dim);
+    // (a point whose derivatives are not finite is rejected too)
+    const reach = objective.stepReach(step.direction);
+    let size = reach > MAX_REACH ? MAX_REACH / reach : 1;
+    const candidate = new Float64Array(dim);
+    const candidateGradient = new Float64Array(dim);
+    const candidateHessian = new Float64Array(dim * dim);
     let candidateLoglik = NaN;
-    let halvings = 0;
-    for (; halvings <= MAX_HALVINGS; halvings++) {
+    let accepted = false;
+    for (let halvings = 0; halvings <= MAX_HALVINGS && !accepted; halvings++, size /= 2) {
       for (let a = 0; a < dim; a++) candidate[a] = theta[a] + size * step.direction[a];
       candidateLoglik = objective.loglik(candidate);
-      if (candidateLoglik >= loglik) break;
-      size /= 2;
+      if (!(candidateLoglik >= loglik)) continue;
+      candidateLoglik = objective.derivatives(candidate, candidateGradient, candidateHessian);
+      accepted = candidateLoglik >= loglik && allFinite(candidateGradient) && allFinite(candidateHessian);
     }
-    if (!(candidateLoglik >= loglik)) {
+    if (!accepted) {
       // no ascent possible along the direction: at the optimum to rounding error, or stuck
       if (step.concave && step.scaledGradient < Math.max(options.gradientTolerance, 1e-8)) converged = true;
       else warnings.push(`line search failed at iteration ${iterations + 1} (no step along the Newton direction raises the log-likelihood)`);
@@ -111,9 +124,10 @@ export function maximize(objective: Objective, start: Float64Array, options: New
     }
     iterations++;
     loglikChange = Math.abs(candidateLoglik - loglik) / (1 + Math.abs(loglik));
-    theta = candidate;
-    candidate = new Float64Array(dim);
-    loglik = objective.derivatives(theta, gradient, hessian);
+    theta = Float64Array.from(candidate);
+    gradient.set(candidateGradient);
+    hessian.set(candidateHessian);
+    loglik = candidateLoglik;
     step = ascentDirection(hessian, gradient, dim);
     const stop = options.monitor?.(theta, loglik);
     if (stop !== undefined) {

@@ -8,6 +8,22 @@ export interface Objective {
   loglik(theta: Float64Array): number;
   /** log-likelihood at theta, filling the gradient and the Hessian (dim × dim, row-major, symmetric) */
   derivatives(theta: Float64Array, gradient: Float64Array, hessian: Float64Array): number;
+  /** the largest change a step would make to any linear index (or other log-scale parameter), for step capping */
+  stepReach(direction: Float64Array): number;
+}
+
+/** max_r |x_r'δ| over the first p entries of δ, and |δ_j| for the ancillary entries beyond p (log scale). */
+export function linearIndexReach(data: PreparedData, direction: Float64Array): number {
+  const { n, p, X } = data;
+  let reach = 0;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    const base = r * p;
+    for (let c = 0; c < p; c++) s += X[base + c] * direction[c];
+    if (Math.abs(s) > reach) reach = Math.abs(s);
+  }
+  for (let j = p; j < direction.length; j++) reach = Math.max(reach, Math.abs(direction[j]));
+  return reach;
 }
 
 /** exp(709.8) overflows a double; beyond this linear index a step is rejected rather than producing Infinity/NaN */

@@ -1,7 +1,7 @@
 // Pooled Poisson regression, ln L = Σ [y η - exp(η) - ln Γ(y + 1)] (Cameron & Trivedi 2013, eq. 3.7): start values
 // for NB2 and the "Poisson with group dummies" used to check the conditional FE Poisson.
 import { lnGamma } from '../special-functions.js';
-import { addOuter, linearIndex, symmetrize, type Objective } from './objective.js';
+import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function poissonObjective(data: PreparedData): Objective {
@@ -33,5 +33,5 @@ export function poissonObjective(data: PreparedData): Objective {
     return ll;
   }
 
-  return { dim: p, loglik, derivatives };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
 }
