@@ -244,7 +244,7 @@ type Fail = (path: Segment[], message: string, extra?: { expected?: string; hint
 async function validateAgainstSchema(data: unknown, fail: Fail): Promise<void> {
   const { default: Ajv } = await import('ajv');
   const schema = JSON.parse(readFileSync(new URL('../../schemas/pipeline.schema.json', import.meta.url), 'utf8')) as object;
-  const ajv = new Ajv.default({ allErrors: true, strict: false });
+  const ajv = new Ajv.default({ allErrors: true, strict: false, verbose: true });
   const validate = ajv.compile(schema);
   if (validate(data)) return;
   const errors = validate.errors ?? [];
@@ -254,17 +254,18 @@ async function validateAgainstSchema(data: unknown, fail: Fail): Promise<void> {
   const path: Segment[] = error.instancePath
     .split('/')
     .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   const where = describePath(path);
   const params = error.params as Record<string, unknown>;
-  const allowed = (schemaPath: string) => {
-    const def = lookupSchema(schema, schemaPath);
-    return def ? Object.keys(def).join(', ') : '';
+  const allowed = () => {
+    const parent = (error as { parentSchema?: { properties?: Record<string, unknown> } }).parentSchema;
+    return Object.keys(parent?.properties ?? {}).join(', ');
   };
   switch (error.keyword) {
     case 'additionalProperties': {
       const extra = String(params.additionalProperty);
-      const keys = allowed(error.schemaPath.replace(/\/additionalProperties$/, '/properties'));
+      const keys = allowed();
       fail([...path, extra], `unknown key "${extra}" in ${where}`, { key: true, expected: `one of: ${keys}`, hint: 'check the spelling; see docs/pipeline-format.md' });
       break;
     }
@@ -288,6 +289,7 @@ async function validateAgainstSchema(data: unknown, fail: Fail): Promise<void> {
       if (path[path.length - 2] === 'outs') {
         fail(path, `output ${where} must have exactly one of schema, file or dir`, { expected: '{ schema: schemas/x.schema.json } or { file: path } or { dir: path }' });
       }
+      if (where === 'stages') fail(path, 'stages must declare at least one stage', { expected: 'stages: { name: { run: stages/x.ts, … } }' });
       fail(path, `${where} ${error.message ?? 'has the wrong number of keys'}`, { expected: error.keyword === 'minProperties' ? `at least ${String(params.limit)} entries` : `at most ${String(params.limit)} entries` });
       break;
     case 'minItems':
@@ -302,15 +304,6 @@ async function validateAgainstSchema(data: unknown, fail: Fail): Promise<void> {
     default:
       fail(path, `${where} ${error.message ?? 'is invalid'}`, { expected: JSON.stringify(params) });
   }
-}
-
-function lookupSchema(schema: object, schemaPath: string): Record<string, unknown> | undefined {
-  let node: unknown = schema;
-  for (const seg of schemaPath.replace(/^#\//, '').split('/')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return node as Record<string, unknown> | undefined;
 }
 
 function article(type: string): string {
