@@ -8,7 +8,7 @@ import { SpillwayError } from '../errors.js';
 import type { Lockfile } from '../engine/lockfile-format.js';
 import { auditLock, isFailing, type AuditOptions, type AuditReport } from './audit.js';
 import { buildProvJson, packageNamespace } from './prov-json.js';
-import { dirFilePath, hashFileLike, objectRelPath, readLock, resolveInProject, sha256Hex, splitHash, type Project } from './project.js';
+import { dirFilePath, hashFileLike, listFiles, objectRelPath, readLock, resolveInProject, sha256Hex, splitHash, type Project } from './project.js';
 import { buildRoCrate, type PackagedFile } from './ro-crate.js';
 
 /** Written into every package; `spillway audit` reads it to know that raw inputs may be absent by design. */
@@ -91,7 +91,13 @@ export async function exportPackage(project: Project, outDir: string, options: E
     }
     for (const dep of stage.deps) rawInputs.set(dep.path, dep);
   }
-  if (options.withData) for (const dep of rawInputs.values()) put(dep.path, dep.hash);
+  if (options.withData) {
+    for (const dep of rawInputs.values()) {
+      // a directory dep (recorded with a trailing slash): its files; audit in the package re-checks the dir's hash
+      if (dep.path.endsWith('/')) for (const f of await listFiles(resolveInProject(project.root, dep.path))) put(`${dep.path}${f}`);
+      else put(dep.path, dep.hash);
+    }
+  }
   // what a replicator needs to install the same dependencies and type-check the stages
   for (const extra of ['package.json', 'package-lock.json', 'tsconfig.json']) {
     try {
@@ -126,7 +132,16 @@ export async function exportPackage(project: Project, outDir: string, options: E
   const raw = [...rawInputs.values()].sort((a, b) => a.path.localeCompare(b.path));
   const rawSha = new Map<string, string>();
   for (const dep of raw) rawSha.set(dep.path, splitHash(dep.hash).algorithm === 'sha256' ? splitHash(dep.hash).digest : await sha256Hex(resolveInProject(project.root, dep.path)));
-  const checksums = raw.map((dep) => `${rawSha.get(dep.path)}  ${dep.path}\n`).join('');
+  let checksums = '';
+  for (const dep of raw) {
+    if (!dep.path.endsWith('/')) {
+      checksums += `${rawSha.get(dep.path)}  ${dep.path}\n`;
+      continue;
+    }
+    // sha256sum checks files: a directory dep is listed file by file
+    const dir = resolveInProject(project.root, dep.path);
+    for (const f of await listFiles(dir)) checksums += `${await sha256Hex(path.join(dir, f))}  ${dep.path}${f}\n`;
+  }
   await writeFile(path.join(target, RAW_CHECKSUMS), checksums);
   files.set(RAW_CHECKSUMS, { path: RAW_CHECKSUMS, sha256: await sha256Hex(path.join(target, RAW_CHECKSUMS)), size: Buffer.byteLength(checksums) });
 

@@ -3,13 +3,13 @@
 import path from 'node:path';
 import type { PipelineView } from './audit.js';
 
+const GLOB_CHARS = /[*?[\]{}]/;
+
 export type PipelineLoad = { view: PipelineView } | { error: unknown };
 
 export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
   try {
-    const { loadPipeline } = await import('../engine/pipeline.js');
-    const { codeFilesOf, GLOB_CHARS } = await import('../engine/code.js');
-    const { getDotted } = await import('../engine/stage-context.js');
+    const { loadPipeline, codeFilesOf, getDotted } = await import('../engine/index.js');
     const pipeline = await loadPipeline(pipelineFile);
     const rel = (abs: string) => path.relative(pipeline.root, abs).split(path.sep).join('/');
     const view: PipelineView = {

@@ -121,3 +121,19 @@ describe('audit against the current pipeline', () => {
     expect(report.ok).toBe(false);
   });
 });
+
+describe('audit of a directory dep', () => {
+  it('re-hashes the directory exactly as the engine hashes it, and notices a changed file in it', async () => {
+    const { hashDir } = await import('../../src/engine/store.js');
+    const { StatCache } = await import('../../src/engine/hash.js');
+    await fx.write('data/aux/one.txt', 'one\n');
+    await fx.write('data/aux/nested/two.txt', 'two\n');
+    const engineHash = hashDir(path.join(fx.root, 'data/aux'), new StatCache(fx.root));
+    const lock = structuredClone(fx.lock);
+    lock.stages.model.deps = [{ path: 'data/aux/', hash: engineHash.hash, size: engineHash.size }];
+    await fx.write('pipeline.lock', JSON.stringify(lock));
+    expect((await audit(project())).findings).toEqual([]);
+    await fx.write('data/aux/nested/two.txt', 'TWO\n');
+    expect((await audit(project())).findings).toEqual([expect.objectContaining({ kind: 'stale', stage: 'model', subject: 'dep', path: 'data/aux/' })]);
+  });
+});
