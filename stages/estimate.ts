@@ -1,0 +1,79 @@
+// estimate: the nine models of Table 4 as declared in pipeline.yaml (estimate.models: name, sample, regressors),
+// each a fixed-effects negative binomial (hhg-fenb, Hausman-Hall-Griliches; Stata `xtnbreg, fe`) with a constant
+// and a full set of year dummies (section 4.4), through fitCountModel (src/stats/count, CONTRACTS §4).
+import type { StageFunction } from '../src/engine/stage-api.js';
+import { SpillwayError } from '../src/errors.js';
+import { DESIGN_VARIABLES, type DesignArtifact, type DesignVariable, type ModelSpec, type ModelsArtifact, type Sample } from '../src/data/artifacts.js';
+import { oneOf } from '../src/data/params.js';
+import { expandFactor, fitCountModel, type CountModel } from '../src/stats/count/index.js';
+
+function modelSpecs(value: unknown): ModelSpec[] {
+  const bad = (message: string, pointer: string) =>
+    new SpillwayError('invalidPipeline', `param estimate.models${pointer}: ${message}`, {
+      expected: `a list of { name, sample: all|leading|lagging, regressors: [${DESIGN_VARIABLES.join(', ')}] }`,
+      hint: 'edit params.estimate.models in pipeline.yaml',
+    });
+  if (!Array.isArray(value) || value.length === 0) throw bad('must be a non-empty list', '');
+  const names = new Set<string>();
+  return value.map((m: unknown, k) => {
+    const spec = m as Partial<ModelSpec>;
+    if (typeof spec !== 'object' || spec === null) throw bad('must be an object', `[${k}]`);
+    if (typeof spec.name !== 'string' || spec.name === '' || names.has(spec.name)) throw bad('needs a unique non-empty name', `[${k}].name`);
+    names.add(spec.name);
+    if (!['all', 'leading', 'lagging'].includes(spec.sample as string)) throw bad(`sample ${JSON.stringify(spec.sample)} is not all, leading or lagging`, `[${k}].sample`);
+    if (!Array.isArray(spec.regressors) || spec.regressors.length === 0) throw bad('needs a non-empty list of regressors', `[${k}].regressors`);
+    for (const r of spec.regressors) {
+      if (!(DESIGN_VARIABLES as readonly string[]).includes(r)) throw bad(`unknown regressor ${JSON.stringify(r)}`, `[${k}].regressors`);
+    }
+    return { name: spec.name, sample: spec.sample as Sample, regressors: [...spec.regressors] as DesignVariable[] };
+  });
+}
+
+/** JSON has no NaN or ±Infinity: such values (e.g. the p-value of an unidentified column) become null. */
+function jsonSafe(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map(jsonSafe);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonSafe(v)]));
+  return value;
+}
+
+const estimate: StageFunction = (ctx) => {
+  const estimator = oneOf(ctx, 'estimate.estimator', ['hhg-fenb', 'fe-poisson', 'nb2'] as const satisfies readonly CountModel[]);
+  const yearDummies = ctx.param<unknown>('estimate.year_dummies');
+  if (typeof yearDummies !== 'boolean') {
+    throw new SpillwayError('invalidPipeline', `param estimate.year_dummies is ${JSON.stringify(yearDummies)}`, { expected: 'true or false' });
+  }
+  const specs = modelSpecs(ctx.param('estimate.models'));
+  const design = ctx.inputs.design as DesignArtifact;
+
+  const models: ModelsArtifact['models'] = specs.map((spec) => {
+    const rows = design.rows.filter((r) => spec.sample === 'all' || r.group === spec.sample);
+    const years = rows.map((r) => r.year);
+    const base = {
+      ...spec,
+      n: rows.length,
+      regions: new Set(rows.map((r) => r.region)).size,
+      years: [Math.min(...years), Math.max(...years)] as [number, number],
+    };
+    if (rows.length === 0) return { ...base, years: design.estimation_years, fit: null, error: `no observations in sample ${spec.sample}` };
+    const dummies = yearDummies ? expandFactor(years, { name: 'year' }) : { columns: [], names: [] };
+    const X = rows.map((r, i) => [...spec.regressors.map((v) => r[v]), ...dummies.columns.map((c) => c[i])]);
+    try {
+      const fit = fitCountModel(
+        { y: rows.map((r) => r.nano_patents), X, names: [...spec.regressors, ...dummies.names], groups: rows.map((r) => r.region) },
+        { model: estimator, addConstant: true },
+      );
+      ctx.log(`model ${spec.name} (${spec.sample}, n = ${fit.n}): log L = ${fit.loglik.toFixed(3)}${fit.converged ? '' : ' — NOT converged'}`);
+      return { ...base, fit: jsonSafe(fit) as ModelsArtifact['models'][number]['fit'], error: null };
+    } catch (error) {
+      // one model that cannot be fitted is reported, not fatal: the other eight still stand
+      const message = error instanceof SpillwayError ? error.format() : (error as Error).message;
+      ctx.log(`model ${spec.name}: ${message}`);
+      return { ...base, fit: null, error: message };
+    }
+  });
+  const result: ModelsArtifact = { estimator, year_dummies: yearDummies, add_constant: true, models };
+  return { models: result };
+};
+
+export default estimate;
