@@ -7,3 +7,4 @@ export { tableToCsv } from './csv.js';
 export { renderVegaLiteToSvg, type VegaLiteSpec } from './figure.js';
 export { summarize, correlationMatrix, coefficientOfVariation, compoundGrowthRate, type Summary } from './stats.js';
 export { renderHtmlReport, tableToHtml, escapeHtml, type HtmlReport, type HtmlSection, type HtmlFact } from './html.js';
+export { writeFileTree } from './files.js';

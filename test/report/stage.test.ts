@@ -1,0 +1,162 @@
+// The report stage run in-process with the engine's own StageContext on the hand-made fixture
+// (test/fixtures/report/make-fixture.ts documents the closed-form values used below).
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XMLValidator } from 'fast-xml-parser';
+import { createStageContext } from '../../src/engine/stage-context.js';
+import report from '../../stages/report.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const fixture = (name: string) => JSON.parse(readFileSync(join(root, 'test/fixtures/report', `${name}.json`), 'utf8'));
+const inputs = () => ({
+  panel: fixture('panel'),
+  ingest_report: fixture('ingest_report'),
+  groups: fixture('groups'),
+  spillovers: fixture('spillovers'),
+  design: fixture('design'),
+  models: fixture('models'),
+});
+const params = { classify: { criterion: 'total_publications', top_share: 0.25 }, weights: { spatial_standardization: 'eq4' }, lag: { years: 1 } };
+
+let tmp: string;
+async function runReport(deps: string[], name: string, override: Record<string, unknown> = {}): Promise<string> {
+  const ctx = createStageContext({
+    stage: 'report',
+    projectRoot: root,
+    outDir: join(tmp, name),
+    outs: { site: 'dir' },
+    params,
+    deps,
+    inputs: { ...inputs(), ...override },
+    log: () => {},
+  });
+  const result = await report(ctx);
+  expect(result).toEqual({});
+  return join(tmp, name, 'site');
+}
+
+let site: string;
+const read = (rel: string) => readFileSync(join(site, rel), 'utf8');
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'spillway-report-'));
+  site = await runReport(['data/paper/published.json', 'test/fixtures/report/truth.json'], 'synthetic');
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('report stage on the fixture', () => {
+  it('writes every table in three formats, both figures and index.html', () => {
+    const tables = readdirSync(join(site, 'tables')).sort();
+    for (const t of ['table1', 'table2', 'table3', 'table4', 'calibration']) {
+      for (const ext of ['md', 'tex', 'csv']) expect(tables).toContain(`${t}.${ext}`);
+    }
+    expect(readdirSync(join(site, 'figures')).sort()).toEqual(['figure3.svg', 'figure3.vl.json', 'figure4.svg', 'figure4.vl.json']);
+    expect(read('index.html').startsWith('<!DOCTYPE html>')).toBe(true);
+  });
+
+  it('Table 1 has the hand-computed group totals and compound growth', () => {
+    // leading = BJ 40t + SH 30t = 70t: 2000 (t=2) 140, 2005 (t=7) 490, 2010 (t=12) 840; lagging 30t: 60, 210, 360
+    // growth 1999-04 = (70·6 / 70·1)^(1/5) − 1 = 6^0.2 − 1 = 0.4310 → 43%; 2005-10 = (12/7)^0.2 − 1 = 0.1138 → 11%
+    const md = read('tables/table1.md');
+    expect(md).toContain('| Leading regions (top 25%) | 140 | 490 | 840 | 43% | 11% |');
+    expect(md).toContain('| Lagging regions | 60 | 210 | 360 | 43% | 11% |');
+    const csvLine = read('tables/table1.csv').split('\n').find((l) => l.startsWith(',Leading regions'))!.split(',');
+    expect(csvLine.slice(3, 6)).toEqual(['140', '490', '840']);
+    expect(Number(csvLine[6])).toBeCloseTo(43.0969081105, 8); // full precision in CSV, rounded only for display
+    expect(Number(csvLine[7])).toBeCloseTo(11.3824178603, 8);
+  });
+
+  it('Table 2 has the hand-computed mean intensities', () => {
+    // international = 20 − i: all (20+19+18+17)/4 = 18.5, leading 19.5, lagging 17.5, unchanged;
+    // national = 30 + 10i (+5 from 2005): all 45 → 50, leading 35 → 40, lagging 55 → 60
+    const md = read('tables/table2.md');
+    expect(md).toContain('| All regions | 18.5 | 18.5 | 0.0 |');
+    expect(md).toContain('| Leading regions | 35.0 | 40.0 | 5.0 |');
+    expect(md).toContain('| Lagging regions | 55.0 | 60.0 | 5.0 |');
+  });
+
+  it('Table 4 prints stars by the strict p thresholds and SEs below; a failed fit is an empty column', () => {
+    // model 1 p-values: techspill_collab 0.01 → **, techspill_spatial 0.05 → *, intl 0.10 → none, rd_gdp 0.0099 → ***
+    const tex = read('tables/table4.tex');
+    expect(tex).toMatch(/Nanotech spillovers – collaboration \(log\) & 0\.100\$\^\{\*\*\}\$ &/);
+    expect(tex).toMatch(/Nanotech spillovers – proximity \(log\) & 0\.200\$\^\{\*\}\$ &/);
+    expect(tex).toMatch(/International collaboration intensity & 0\.300 &/);
+    expect(tex).toMatch(/R\\&D\/GDP & 0\.400\$\^\{\*\*\*\}\$ &/);
+    // SE line under "Nano funding (log)": models 2, 3, 5, 6, 8 have it, 1, 4, 7 do not, 9 failed
+    expect(tex).toContain(' &  & (0.050) & (0.050) &  & (0.050) & (0.050) &  & (0.050) &  \\\\');
+    expect(tex).toContain('\\cmidrule(lr){2-4} \\cmidrule(lr){5-7} \\cmidrule(lr){8-10}');
+    expect(tex).toContain('Observations & 44 & 44 & 44 & 22 & 22 & 22 & 22 & 22 & 22 \\\\');
+    expect(read('tables/table4.md')).toContain('Not converged: model(s) 9');
+  });
+
+  it('index.html shows every table and figure with a separate published panel and the paper\'s numbers', () => {
+    const html = read('index.html');
+    for (const id of ['table1', 'table2', 'table3', 'table4', 'figure3', 'figure4', 'calibration']) expect(html).toContain(`<section id="${id}" class="item">`);
+    for (const id of ['table1-published', 'table2-published', 'table3-published', 'table4-published']) expect(html).toContain(`<table class="report" id="${id}">`);
+    expect(html.match(/<section class="panel published">/g)?.length).toBe(7);
+    expect(html.match(/<section class="panel computed[^"]*">/g)?.length).toBe(7);
+    // published values: Table 1 leading 2010 = 4419, Table 2 lagging national 2005-10 = 64.8, Table 4 model 1 collab 0.267***
+    expect(html).toContain('<td>4419</td>');
+    expect(html).toContain('<td>64.8</td>');
+    expect(html).toContain('<td>0.267<sup>***</sup></td>');
+    // inline SVG figures, no external resources or scripts
+    expect(html.match(/<svg /g)?.length).toBe(2);
+    expect(html).not.toMatch(/<script|<link |src="http/);
+  });
+
+  it('states the dataset and the params in the header', () => {
+    const html = read('index.html');
+    expect(html).toMatch(/<p class="banner warning" id="dataset">Dataset: SYNTHETIC \(.*, seed 7\)\. These numbers come from a calibrated synthetic replica/);
+    expect(html).toContain('<code>classify.criterion</code></td><td><code>total_publications</code>');
+    expect(html).toContain('<code>lag.years</code></td><td><code>1</code>');
+    expect(html).toContain('100 nano filings of &quot;A. Fixture&quot; in 2001 (33% of the national total)');
+  });
+
+  it('the calibration compares with the paper, including the mean capital distance', () => {
+    const cal = JSON.parse(read('calibration.json'));
+    expect(cal.dataset.synthetic).toBe(true);
+    const row = (q: string) => cal.rows.find((r: { quantity: string }) => r.quantity === q);
+    // haversine (R = 6371.0088) pairs BJ-SH 1068.3, BJ-GD 1890.4, BJ-NX 886.6, SH-GD 1212.2, SH-NX 1599.8, GD-NX 1830.9 → mean 1414.70 km
+    expect(row('Mean distance between capitals (km)').computed).toBeCloseTo(1414.70, 1);
+    expect(row('Mean distance between capitals (km)').paper).toBe(2000);
+    expect(row('Table 1: leading nano patents 2000')).toMatchObject({ computed: 140, paper: 189, met: false });
+    expect(row('Nano publications (records)')).toMatchObject({ computed: 1234, paper: 164000 });
+    // top 4 of 4 regions hold everything
+    expect(row('Top-4 share of nano patents 2000-2010')).toMatchObject({ computed: 1, met: true });
+    expect(read('tables/calibration.md')).toContain('| Mean distance between capitals (km) | 1414.7 | 2000 | -29.3% |');
+  });
+
+  it('figures are well-formed SVG with the expected labels', () => {
+    const f3 = read('figures/figure3.svg');
+    const f4 = read('figures/figure4.svg');
+    expect(XMLValidator.validate(f3)).toBe(true);
+    expect(XMLValidator.validate(f4)).toBe(true);
+    for (const label of ['a) publications', 'b) patents', 'Coefficient of variation', 'paper (text)']) expect(f3).toContain(label);
+    // 12 computed years per panel plus the paper's 1999 and 2010 diamonds (legend symbols have another role)
+    expect(f3.match(/aria-roledescription="point"/g)?.length).toBe(2 * 12 + 2 * 2);
+    expect(f3.match(/d="M-5\.477,0L0,-5\.477L5\.477,0L0,5\.477Z"/g)?.length).toBe(4); // the 4 paper diamonds
+    for (const label of ['1 leading', '0 lagging', 'Nano funding, log(1 + 10,000 yuan)']) expect(f4).toContain(label);
+  });
+
+  it('is deterministic: the same inputs give byte-identical files', async () => {
+    const again = await runReport(['data/paper/published.json', 'test/fixtures/report/truth.json'], 'again');
+    for (const rel of ['index.html', 'tables/table3.csv', 'figures/figure4.svg']) expect(readFileSync(join(again, rel), 'utf8')).toBe(read(rel));
+  });
+
+  it('without truth.json or a synthetic flag the header says the dataset is not identified', async () => {
+    const other = await runReport(['data/paper/published.json'], 'unknown');
+    expect(readFileSync(join(other, 'index.html'), 'utf8')).toContain('Dataset: NOT IDENTIFIED');
+  });
+
+  it('a malformed artifact fails with the artifact name and a JSON pointer', async () => {
+    const panel = fixture('panel');
+    panel.rows[3].nano_patents = 'many';
+    await expect(runReport(['data/paper/published.json'], 'bad', { panel })).rejects.toMatchObject({
+      kind: 'stageFailed',
+      message: expect.stringContaining('artifact "panel"'),
+      details: expect.objectContaining({ pointer: '/rows/3/nano_patents' }),
+    });
+  });
+});
