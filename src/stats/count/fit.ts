@@ -12,7 +12,7 @@ import { poissonObjective } from './poisson.js';
 import { CONSTANT, prepare, type PreparedData } from './prepare.js';
 import type { CountDesign, FitOptions, FitResult } from './types.js';
 
-export const DEFAULTS = { maxIterations: 200, tolerance: 1e-12, gradientTolerance: 1e-12 } as const;
+export const DEFAULTS = { maxIterations: 200, tolerance: 1e-12, gradientTolerance: 1e-16 } as const;
 
 /** The same data restricted to some of its columns (used for the FE Poisson that starts and checks the HHG fit). */
 export function selectColumns(data: PreparedData, columns: number[]): PreparedData {

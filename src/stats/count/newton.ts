@@ -32,6 +32,8 @@ const MAX_HALVINGS = 60;
 /** a step may change a linear index by at most this much (a factor e^10 in a mean); far from the maximum a full Newton
  * step can otherwise jump onto a plateau of the likelihood (HHG's limit at constant = +∞) and stall there */
 const MAX_REACH = 10;
+/** relative size of the rounding noise in a log-likelihood */
+const ROUNDING = 1e-13;
 
 function toMatrix(values: Float64Array, dim: number, scale: number): Matrix {
   const m = new Matrix(dim, dim);
@@ -102,6 +104,9 @@ export function maximize(objective: Objective, start: Float64Array, options: New
     }
     // step-halving line search: accept the first step that does not lower ℓ (a NaN ℓ, i.e. overflow, is rejected)
     // (a point whose derivatives are not finite is rejected too)
+    // near the maximum the predicted gain (scaled gradient / 2) falls below the rounding noise of a sum over n terms,
+    // so a step may "lower" ℓ by rounding alone: such steps are accepted
+    const noise = ROUNDING * (1 + Math.abs(loglik));
     const reach = objective.stepReach(step.direction);
     let size = reach > MAX_REACH ? MAX_REACH / reach : 1;
     const candidate = new Float64Array(dim);
@@ -112,13 +117,13 @@ export function maximize(objective: Objective, start: Float64Array, options: New
     for (let halvings = 0; halvings <= MAX_HALVINGS && !accepted; halvings++, size /= 2) {
       for (let a = 0; a < dim; a++) candidate[a] = theta[a] + size * step.direction[a];
       candidateLoglik = objective.loglik(candidate);
-      if (!(candidateLoglik >= loglik)) continue;
+      if (!(candidateLoglik >= loglik - noise)) continue;
       candidateLoglik = objective.derivatives(candidate, candidateGradient, candidateHessian);
-      accepted = candidateLoglik >= loglik && allFinite(candidateGradient) && allFinite(candidateHessian);
+      accepted = candidateLoglik >= loglik - noise && allFinite(candidateGradient) && allFinite(candidateHessian);
     }
     if (!accepted) {
       // no ascent possible along the direction: at the optimum to rounding error, or stuck
-      if (step.concave && step.scaledGradient < Math.max(options.gradientTolerance, 1e-8)) converged = true;
+      if (step.concave && step.scaledGradient < Math.max(options.gradientTolerance, 1e-10)) converged = true;
       else warnings.push(`line search failed at iteration ${iterations + 1} (no step along the Newton direction raises the log-likelihood)`);
       break;
     }
