@@ -80,8 +80,8 @@ describe('report stage on the fixture', () => {
   it('Table 4 prints stars by the strict p thresholds and SEs below; a failed fit is an empty column', () => {
     // model 1 p-values: techspill_collab 0.01 → **, techspill_spatial 0.05 → *, intl 0.10 → none, rd_gdp 0.0099 → ***
     const tex = read('tables/table4.tex');
-    expect(tex).toMatch(/Nanotech spillovers – collaboration \(log\) & 0\.100\$\^\{\*\*\}\$ &/);
-    expect(tex).toMatch(/Nanotech spillovers – proximity \(log\) & 0\.200\$\^\{\*\}\$ &/);
+    expect(tex).toMatch(/Nanotech spillovers – Collaboration \(log\) & 0\.100\$\^\{\*\*\}\$ &/);
+    expect(tex).toMatch(/Nanotech spillovers – Proximity \(log\) & 0\.200\$\^\{\*\}\$ &/);
     expect(tex).toMatch(/International collaboration intensity & 0\.300 &/);
     expect(tex).toMatch(/R\\&D\/GDP & 0\.400\$\^\{\*\*\*\}\$ &/);
     // SE line under "Nano funding (log)": models 2, 3, 5, 6, 8 have it, 1, 4, 7 do not, 9 failed
@@ -104,6 +104,14 @@ describe('report stage on the fixture', () => {
     // inline SVG figures, no external resources or scripts
     expect(html.match(/<svg /g)?.length).toBe(2);
     expect(html).not.toMatch(/<script|<link |src="http/);
+  });
+
+  it('labels variables as the design artifact does, in the computed and the published panel alike', () => {
+    const html = read('index.html');
+    const computed = html.slice(html.indexOf('<table class="report" id="table3">'), html.indexOf('<table class="report" id="table3-published">'));
+    const published = html.slice(html.indexOf('<table class="report" id="table3-published">'));
+    expect(computed).toContain('<td>1 Nano funding (log, fixture)</td>');
+    expect(published).toContain('<td>1 Nano funding (log, fixture)</td><td>5.32</td><td>2.40</td><td>0.00</td><td>9.70</td>');
   });
 
   it('states the dataset and the params in the header', () => {

@@ -23,6 +23,7 @@ import {
   table2,
   table3,
   table4,
+  labelsFor,
   type CalibrationRow,
 } from './paper-report.js';
 import type { Published } from './published.js';
@@ -87,12 +88,13 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
   const data = readReplicationData(artifacts, variables, hints);
   const files: Record<string, string> = {};
   const sections: HtmlSection[] = [];
+  const labels = labelsFor(data);
 
   const pairs: [Table, Table, string][] = [
     [table1(data), publishedTable1(published), 'Group totals of nano patent applications and their compound growth.'],
     [table2(data), publishedTable2(published), 'Share of nano publications written with foreign or other-region co-authors.'],
-    [table3(data, variables), publishedTable3(published), 'Moments and correlations of the estimation variables, full sample and by group.'],
-    [table4(data, variables), publishedTable4(published), 'The nine fixed-effects negative binomial models (HHG), all regions, leading and lagging.'],
+    [table3(data, variables, labels), publishedTable3(published, labels), 'Moments and correlations of the estimation variables, full sample and by group.'],
+    [table4(data, variables, labels), publishedTable4(published, labels), 'The nine fixed-effects negative binomial models (HHG), all regions, leading and lagging.'],
   ];
   for (const [computed, pub, intro] of pairs) {
     sections.push({ kind: 'table', id: computed.id, heading: computed.title, intro, computed, published: pub, downloads: tableFiles(computed, files) });

@@ -46,6 +46,12 @@ export interface ModelFit {
   warnings: string[];
 }
 
+export interface VariableInfo {
+  name: string;
+  label: string;
+  unit: string | null;
+}
+
 export interface DatasetInfo {
   /** true = synthetic replica, false = real data, null = the artifacts do not say */
   synthetic: boolean | null;
@@ -62,6 +68,8 @@ export interface ReplicationData {
   classification: { criterion: string | null; threshold: number | null; ties: unknown };
   intensities: IntensityRow[];
   design: DesignRow[];
+  /** the design's variables with the labels and units the lag stage gives them (empty when it gives none) */
+  variables: VariableInfo[];
   models: ModelFit[];
   dataset: DatasetInfo;
   /** distinct publication records read by ingest, when its report gives them */
@@ -191,6 +199,15 @@ function parseDesign(design: Json, variables: string[]): DesignRow[] {
   });
 }
 
+function parseVariables(design: Json): VariableInfo[] {
+  const list = isObject(design) && Array.isArray(design.variables) ? design.variables : [];
+  return list.filter(isObject).filter((v) => typeof v.name === 'string').map((v) => ({
+    name: v.name as string,
+    label: typeof v.label === 'string' ? v.label : (v.name as string),
+    unit: typeof v.unit === 'string' ? v.unit : null,
+  }));
+}
+
 function numberRecord(value: Json): Record<string, number> {
   const out: Record<string, number> = {};
   if (isObject(value)) for (const [k, v] of Object.entries(value)) if (typeof v === 'number') out[k] = v;
@@ -273,6 +290,7 @@ export function readReplicationData(artifacts: ReplicationArtifacts, variables: 
     ...parseGroups(artifacts.groups, regions.map((r) => r.code)),
     intensities: parseIntensities(artifacts.spillovers),
     design: parseDesign(artifacts.design, variables),
+    variables: parseVariables(artifacts.design),
     models: parseModels(artifacts.models),
     dataset: parseDataset(report, hints),
     truth: hints.truth ?? null,

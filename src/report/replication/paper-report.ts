@@ -17,19 +17,27 @@ import {
 import type { ModelFit, ReplicationData } from './data.js';
 import type { Published, PublishedMoments } from './published.js';
 
+/** Row labels by variable; the design artifact's own labels take precedence (labelsFor). */
 export const variableLabels: Record<string, string> = {
   nano_funding_log: 'Nano funding (log)',
-  techspill_collab_log: 'Nanotech spillovers – collaboration (log)',
-  techspill_spatial_log: 'Nanotech spillovers – proximity (log)',
-  fundspill_collab_log: 'Funding spillovers – collaboration (log)',
-  fundspill_spatial_log: 'Funding spillovers – proximity (log)',
+  techspill_collab_log: 'Nanotech spillovers – Collaboration (log)',
+  techspill_spatial_log: 'Nanotech spillovers – Proximity (log)',
+  fundspill_collab_log: 'Funding spillovers – Collaboration (log)',
+  fundspill_spatial_log: 'Funding spillovers – Proximity (log)',
   intl_collab_intensity: 'International collaboration intensity',
   rd_gdp: 'R&D/GDP',
-  nonnano_patents_per_rd: 'Non-nano patents/R&D',
+  nonnano_patents_per_rd: 'Non-nano patent/R&D',
   gdp_per_capita: 'GDP per capita',
   _cons: 'Constant',
   constant: 'Constant',
 };
+
+export type Labels = Record<string, string>;
+
+/** The paper's labels, overridden by those the design artifact carries. */
+export function labelsFor(data: ReplicationData): Labels {
+  return { ...variableLabels, ...Object.fromEntries(data.variables.map((v) => [v.name, v.label])) };
+}
 
 const groups: Group[] = ['all', 'leading', 'lagging'];
 const groupLabel: Record<Group, string> = { all: 'All regions', leading: 'Leading regions', lagging: 'Lagging regions' };
@@ -135,11 +143,11 @@ export function designMoments(data: ReplicationData, variables: string[], group:
   };
 }
 
-function table3Section(title: string, variables: string[], m: { mean: number[]; sd: number[]; min: number[]; max: number[] }, corrAt: (i: number, j: number) => number | null): { title: string; rows: TableRow[] } {
+function table3Section(labels: Labels, title: string, variables: string[], m: { mean: number[]; sd: number[]; min: number[]; max: number[] }, corrAt: (i: number, j: number) => number | null): { title: string; rows: TableRow[] } {
   return {
     title,
     rows: variables.map((v, i) => ({
-      label: `${i + 1} ${variableLabels[v] ?? v}`,
+      label: `${i + 1} ${labels[v] ?? v}`,
       cells: [m.mean[i], m.sd[i], m.min[i], m.max[i], ...variables.map((_, j) => (j < i ? corrAt(i, j) : null))] as Cell[],
     })),
   };
@@ -158,24 +166,24 @@ function table3Shell(id: string, title: string, variables: string[]): Table {
 
 const sampleTitle: Record<Group, string> = { all: 'Full sample – all regions', leading: 'Sub-sample – leading regions', lagging: 'Sub-sample – lagging regions' };
 
-export function table3(data: ReplicationData, variables: string[]): Table {
+export function table3(data: ReplicationData, variables: string[], labels: Labels = variableLabels): Table {
   const shell = table3Shell('table3', 'Table 3: Summary statistics and correlation matrices', variables);
   const counts: string[] = [];
   shell.sections = groups.map((g) => {
     const m = designMoments(data, variables, g);
     counts.push(`${g}: ${m.n}`);
-    return table3Section(sampleTitle[g], variables, m, (i, j) => m.corr[i][j]);
+    return table3Section(labels, sampleTitle[g], variables, m, (i, j) => m.corr[i][j]);
   });
   shell.notes = [`Estimation design (regressors lagged, logs as marked); observations ${counts.join(', ')}. SD with divisor n − 1; Pearson correlations.`];
   return shell;
 }
 
-export function publishedTable3(p: Published): Table {
+export function publishedTable3(p: Published, labels: Labels = variableLabels): Table {
   const variables = p.table3_variables;
   const shell = table3Shell('table3-published', 'Table 3 (published)', variables);
   shell.sections = groups.map((g) => {
     const m: PublishedMoments = p.table3_summary[g];
-    return table3Section(sampleTitle[g], variables, m, (i, j) => m.corr_lower[i]?.[j] ?? null);
+    return table3Section(labels, sampleTitle[g], variables, m, (i, j) => m.corr_lower[i]?.[j] ?? null);
   });
   return shell;
 }
@@ -197,12 +205,12 @@ function sampleGroups(samples: string[]): { label: string; span: number }[] {
   return out;
 }
 
-export function table4(data: ReplicationData, variables: string[]): Table {
+export function table4(data: ReplicationData, variables: string[], labels: Labels = variableLabels): Table {
   const models = orderModels(data.models);
   const used = new Set(models.flatMap((m) => Object.keys(m.coef)));
   const rowVars = [...variables.filter((v) => used.has(v)), ...[...used].filter((v) => !variables.includes(v) && v !== '_cons' && !/^\d{4}\.year$/.test(v)).sort()];
   const coefRow = (v: string): TableRow => ({
-    label: variableLabels[v] ?? v,
+    label: labels[v] ?? v,
     cells: models.map((m) => (m.coef[v] === undefined ? null : estimate(m.coef[v], m.se[v] ?? null, starsForPValue(m.p[v])))),
   });
   const rows = rowVars.map(coefRow);
@@ -232,11 +240,11 @@ export function table4(data: ReplicationData, variables: string[]): Table {
   };
 }
 
-export function publishedTable4(p: Published): Table {
+export function publishedTable4(p: Published, labels: Labels = variableLabels): Table {
   const t = p.table4_negative_binomial_fe;
   const names = Object.keys(t.models).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const rows: TableRow[] = Object.entries(t.rows).map(([v, r]) => ({
-    label: variableLabels[v] ?? v,
+    label: labels[v] ?? v,
     cells: names.map((_, k) => (r.coef[k] === null ? null : estimate(r.coef[k] as number, r.se[k], (r.stars[k] ?? 0) as Stars))),
   }));
   return {
@@ -352,6 +360,7 @@ const rel = (c: number, p: number) => (p === 0 ? NaN : (c - p) / p);
 /** The comparisons the dataset issue asks for, with each target and whether it is met. */
 export function calibrationRows(data: ReplicationData, p: Published, variables: string[]): CalibrationRow[] {
   const rows: CalibrationRow[] = [];
+  const labels = labelsFor(data);
   for (const g of ['leading', 'lagging'] as const) {
     for (const year of ['2000', '2005', '2010']) {
       const c = groupPatents(data, g, Number(year));
@@ -377,9 +386,9 @@ export function calibrationRows(data: ReplicationData, p: Published, variables: 
       const k = p.table3_variables.indexOf(v);
       if (k < 0) return;
       const dMean = m.mean[i] - pm.mean[k];
-      rows.push({ quantity: `Table 3 mean: ${variableLabels[v] ?? v}, ${g}`, computed: m.mean[i], paper: pm.mean[k], difference: dMean, relative: false, target: `±0.5 sd (±${(0.5 * pm.sd[k]).toFixed(2)})`, met: Math.abs(dMean) <= 0.5 * pm.sd[k] });
+      rows.push({ quantity: `Table 3 mean: ${labels[v] ?? v}, ${g}`, computed: m.mean[i], paper: pm.mean[k], difference: dMean, relative: false, target: `±0.5 sd (±${(0.5 * pm.sd[k]).toFixed(2)})`, met: Math.abs(dMean) <= 0.5 * pm.sd[k] });
       const dSd = rel(m.sd[i], pm.sd[k]);
-      rows.push({ quantity: `Table 3 sd: ${variableLabels[v] ?? v}, ${g}`, computed: m.sd[i], paper: pm.sd[k], difference: dSd, relative: true, target: '±30%', met: Math.abs(dSd) <= 0.3 });
+      rows.push({ quantity: `Table 3 sd: ${labels[v] ?? v}, ${g}`, computed: m.sd[i], paper: pm.sd[k], difference: dSd, relative: true, target: '±30%', met: Math.abs(dSd) <= 0.3 });
     });
   }
   for (const field of ['nano_publications', 'nano_patents'] as const) {
