@@ -5,7 +5,8 @@
 // 2. Nano patents: y_it ~ HHG negative binomial, y ~ Poisson(γ), γ ~ Gamma(shape = λ_it, scale = 1/δ_i),
 //    λ_it = exp(β0 + τ_t + x_i,t−1' β) with (β0, β) = Table 4 model 5 for leading and model 8 for lagging regions,
 //    x built from year t−1 (including the other regions' drawn patents) by `regressorsOf`, the pipeline's functions.
-//    δ_i and τ_t are calibrated on the expected path (patents at their targets) so that E y follows Table 1.
+//    δ_i is calibrated on the expected path (patents at their targets); τ_t each year on the drawn history so that
+//    each group's expected total follows Table 1.
 // Publication records are drawn here (they are cheap and their counts are the aggregates); patent and grant records
 // are expanded from the counts by records.ts. The Monte Carlo uses this module alone.
 import { readFileSync } from 'node:fs';
@@ -54,8 +55,10 @@ export interface GroupTruth {
   model: string;
   constant: number;
   beta: Record<Regressor, number>;
-  /** τ_t by year (τ_2000 = 0, the omitted base year); 1999 is not estimated */
+  /** τ_t by year, 2000–2010 (1999 is not estimated); λ_it = exp(constant + τ_t + x'β) */
   yearEffects: Record<string, number>;
+  /** the same in an estimator's parameterisation with 2000 the omitted base year: _cons = constant + τ_2000, t.year = τ_t − τ_2000 */
+  asEstimated: Record<string, number>;
 }
 
 export interface Core {
@@ -372,6 +375,13 @@ export function generateCore(seed: number): Core {
       lambda = range(n).map((i) => target[0][i] * delta[i]);
     } else {
       x = regressorsOf(aggregates[t - 1], spatial);
+      // τ_t is set on the drawn history (it is known at t−1, like every regressor): each group's expected total given
+      // x_t−1 equals its Table 1 path, so the year effects absorb the drift of the realised regressors
+      for (const g of ['leading', 'lagging'] as const) {
+        let expected = 0;
+        for (let i = 0; i < n; i++) if (groupOf(i) === g) expected += Math.exp(linearIndex(x, i)) / delta[i];
+        tau[g][t] = Math.log(PATENT_TARGETS[g][YEARS[t]]) - Math.log(expected);
+      }
       lambda = range(n).map((i) => Math.exp(linearIndex(x!, i) + tau[groupOf(i)][t]));
     }
     regressors.push(x);
@@ -389,6 +399,10 @@ export function generateCore(seed: number): Core {
     constant: TRUE_COEFFICIENTS[g].constant,
     beta: { ...TRUE_COEFFICIENTS[g].beta },
     yearEffects: Object.fromEntries(range(T).filter((t) => t > 0).map((t) => [String(YEARS[t]), tau[g][t]])),
+    asEstimated: Object.fromEntries([
+      ...range(T).filter((t) => t > 1).map((t) => [`${YEARS[t]}.year`, tau[g][t] - tau[g][1]]),
+      ['_cons', TRUE_COEFFICIENTS[g].constant + tau[g][1]],
+    ]),
   });
   return {
     seed,
