@@ -1,6 +1,6 @@
 // Running one stage: a module in a child process with tsx, or a command through execa (argv, no shell), in a private
 // temp directory; then validating, storing and materializing what it produced.
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -38,18 +38,53 @@ export function envName(name: string): string {
 
 const TAIL = 16 * 1024;
 
+/**
+ * Stage processes with tsx already loaded, started ahead of need: tsx's start-up (a few hundred ms) then overlaps with
+ * the previous stage instead of adding to it. Each process still runs exactly one stage, so stages stay isolated.
+ */
+export class StageProcessPool {
+  private spare: ChildProcess[] = [];
+
+  constructor(private readonly root: string) {}
+
+  private spawn(): ChildProcess {
+    const child = fork(runnerFile, [], {
+      cwd: this.root,
+      execArgv: ['--import', tsxLoader, '--enable-source-maps'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, SPILLWAY_PROJECT_ROOT: this.root },
+    });
+    child.on('error', () => {}); // reported through 'exit' when it is used
+    return child;
+  }
+
+  take(): ChildProcess {
+    while (this.spare.length > 0) {
+      const child = this.spare.shift() as ChildProcess;
+      if (child.connected && child.exitCode === null && child.signalCode === null) return child;
+    }
+    return this.spawn();
+  }
+
+  /** Keeps `count` spare processes starting or ready. */
+  warm(count: number): void {
+    this.spare = this.spare.filter((c) => c.exitCode === null && c.signalCode === null);
+    while (this.spare.length < count) this.spare.push(this.spawn());
+  }
+
+  close(): void {
+    for (const child of this.spare.splice(0)) child.kill('SIGKILL');
+  }
+}
+
 export async function executeModule(
   job: ModuleJob,
   onLog: (line: string) => void,
   signal?: AbortSignal,
+  pool?: StageProcessPool,
 ): Promise<StageFailure | undefined> {
   return new Promise((resolveRun) => {
-    const child = fork(runnerFile, [], {
-      cwd: job.projectRoot,
-      execArgv: ['--import', tsxLoader, '--enable-source-maps'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, SPILLWAY_STAGE: job.stage, SPILLWAY_PROJECT_ROOT: job.projectRoot },
-    });
+    const child = (pool ?? new StageProcessPool(job.projectRoot)).take();
     let outcome: StageFailure | undefined | null = null;
     let stderrTail = '';
     const forward = (chunk: Buffer, isErr: boolean) => {
@@ -71,7 +106,7 @@ export async function executeModule(
     child.on('error', (error) => {
       outcome ??= { message: `could not start the stage process: ${error.message}`, kind: 'crash' };
     });
-    child.on('exit', (code, sig) => {
+    const onExit = (code: number | null, sig: NodeJS.Signals | null) => {
       signal?.removeEventListener('abort', abort);
       if (signal?.aborted) return resolveRun({ message: 'interrupted', kind: 'interrupted' });
       if (outcome === null) {
@@ -79,7 +114,9 @@ export async function executeModule(
         return resolveRun({ message: `the stage process ${how} before finishing`, stack: stderrTail.trim() || undefined, kind: 'crash' });
       }
       resolveRun(outcome ?? undefined);
-    });
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
+    child.on('exit', onExit);
     child.send(job);
   });
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
-import { commandEnv, collectOutputs, executeCommand, executeModule, type ExecutionInputs, type StageFailure } from './execute.js';
+import { commandEnv, collectOutputs, executeCommand, executeModule, StageProcessPool, type ExecutionInputs, type StageFailure } from './execute.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { StatCache } from './hash.js';
@@ -140,6 +140,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const cache = new StatCache(pipeline.root);
   const root = pipeline.root;
   const tmpRoot = join(root, '.spillway', 'tmp');
+  let pool: StageProcessPool | undefined;
   try {
     if (!options.dryRun) rmSync(tmpRoot, { recursive: true, force: true }); // leftovers of a killed run
     const lockText = (() => {
@@ -165,6 +166,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     };
 
     emit({ type: 'plan', stages: selected, jobs });
+    const pending = [...selected];
     const done = new Map<string, Done>();
     const reports = new Map<string, StageReport>();
     const finish = (report: StageReport, result: Done) => {
@@ -263,7 +265,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       let failure: StageFailure | undefined;
       try {
         if (stage.run !== undefined) {
-          failure = await executeModule(
+          pool ??= new StageProcessPool(root);
+          const execution = executeModule(
             {
               stage: name,
               module: resolve(root, stage.run),
@@ -279,7 +282,11 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
             },
             onLog,
             options.signal,
+            pool,
           );
+          // Warm the next stage process while this one runs, if any module stage is still to come.
+          if (pending.some((n) => pipeline.stages[n].run !== undefined)) pool.warm(1);
+          failure = await execution;
         } else {
           const env = commandEnv(stage, pipeline, fp, exec, workDir, depPaths);
           failure = await executeCommand(stage, pipeline, env, onLog, options.signal);
@@ -330,7 +337,6 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     };
 
     // Scheduler: start every stage whose upstream is finished, at most `jobs` at a time.
-    const pending = [...selected];
     const running = new Map<string, Promise<void>>();
     while (pending.length > 0 || running.size > 0) {
       for (let i = 0; i < pending.length && running.size < jobs; ) {
@@ -347,6 +353,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
+    pool?.close();
     await lockWrites;
     if (!options.dryRun) {
       // A no-op run leaves the lockfile byte-identical; otherwise it is already written stage by stage.
@@ -358,6 +365,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const stages = selected.map((n) => reports.get(n) as StageReport);
     return { ok: stages.every((s) => s.status !== 'failed'), stages, ...(options.signal?.aborted ? { interrupted: true } : {}) };
   } finally {
+    pool?.close();
     try {
       cache.save();
     } finally {

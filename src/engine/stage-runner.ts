@@ -60,6 +60,7 @@ function send(message: RunnerMessage): Promise<void> {
 }
 
 async function runJob(job: ModuleJob): Promise<void> {
+  process.env.SPILLWAY_STAGE = job.stage;
   const inputs: Record<string, unknown> = {};
   for (const [name, file] of Object.entries(job.jsonInputs)) inputs[name] = JSON.parse(readFileSync(file, 'utf8'));
   const ctx = createStageContext({
