@@ -110,7 +110,10 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   const offset: number[] = [];
   const factorValues: string[][] = args.factors.map(() => []);
   let missingRows = 0;
-  const parser = createReadStream(file).pipe(parse({ columns: true, skip_empty_lines: true, trim: true, info: true, bom: true }));
+  const input = createReadStream(file);
+  const parser = parse({ columns: true, skip_empty_lines: true, trim: true, info: true, bom: true });
+  input.on('error', (error) => parser.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
+  input.pipe(parser);
   let checkedHeader = false;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number } }>) {
@@ -164,7 +167,9 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   } catch (error) {
     if (error instanceof SpillwayError) throw error;
     const e = error as NodeJS.ErrnoException & { lines?: number; code?: string };
-    if (e.code === 'ENOENT') throw new SpillwayError('invalidInput', `cannot read ${file}: no such file`, { file, hint: 'check the --data path' });
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
+      throw new SpillwayError('invalidInput', `cannot read ${file} (${e.code})`, { file, hint: 'check the --data path' });
+    }
     throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, { file, line: e.lines, expected: 'RFC 4180 CSV with a header row' });
   }
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
