@@ -142,3 +142,26 @@ export function assertWellFormed(table: Table): void {
     });
   }
 }
+
+/** The table restricted to the given columns (by index, in that order); column groups are recomputed by label. */
+export function selectColumns(table: Table, indices: number[], id = table.id): Table {
+  const groupOf: string[] = [];
+  for (const g of table.columnGroups ?? []) for (let k = 0; k < g.span; k++) groupOf.push(g.label);
+  let columnGroups: ColumnGroup[] | undefined;
+  if (table.columnGroups) {
+    columnGroups = [];
+    for (const i of indices) {
+      const last = columnGroups[columnGroups.length - 1];
+      if (last && last.label === groupOf[i]) last.span++;
+      else columnGroups.push({ label: groupOf[i], span: 1 });
+    }
+  }
+  return {
+    ...table,
+    id,
+    columns: indices.map((i) => table.columns[i]),
+    columnGroups,
+    columnDigits: table.columnDigits ? indices.map((i) => table.columnDigits![i]) : undefined,
+    sections: table.sections.map((s) => ({ ...s, rows: s.rows.map((r) => ({ ...r, cells: indices.map((i) => r.cells[i]) })) })),
+  };
+}

@@ -6,6 +6,7 @@ import {
   tableToLatex,
   tableToMarkdown,
   formatNumber,
+  selectColumns,
   type Table,
 } from '../../src/report/index.js';
 
@@ -124,5 +125,22 @@ describe('table renderers on a tiny table', () => {
   it('rejects a malformed table with its id and the offending row', () => {
     const bad: Table = { id: 'bad', title: 'b', columns: ['a', 'b'], sections: [{ rows: [{ label: 'r', cells: [1] }] }] };
     expect(() => tableToMarkdown(bad)).toThrowError(/table "bad" is malformed: .*\("r"\) has 1 cells, expected 2/);
+  });
+});
+
+describe('selectColumns', () => {
+  it('keeps the chosen columns in order and recomputes group spans', () => {
+    const wide: Table = {
+      id: 'w',
+      title: 'w',
+      columns: ['a', 'b', 'c'],
+      columnGroups: [{ label: 'G', span: 2 }, { label: 'H', span: 1 }],
+      sections: [{ rows: [{ label: 'r', cells: [1, 2, 3] }] }],
+    };
+    const picked = selectColumns(wide, [2, 0], 'p');
+    expect(picked.id).toBe('p');
+    expect(picked.columns).toEqual(['c', 'a']);
+    expect(picked.columnGroups).toEqual([{ label: 'H', span: 1 }, { label: 'G', span: 1 }]);
+    expect(picked.sections[0].rows[0].cells).toEqual([3, 1]);
   });
 });

@@ -95,8 +95,9 @@ describe('report stage on the fixture', () => {
     const html = read('index.html');
     for (const id of ['table1', 'table2', 'table3', 'table4', 'figure3', 'figure4', 'calibration']) expect(html).toContain(`<section id="${id}" class="item">`);
     for (const id of ['table1-published', 'table2-published', 'table3-published', 'table4-published']) expect(html).toContain(`<table class="report" id="${id}">`);
-    expect(html.match(/<section class="panel published">/g)?.length).toBe(7);
-    expect(html.match(/<section class="panel computed[^"]*">/g)?.length).toBe(7);
+    // 4 tables + 2 figures + recovery + calibration, each with its computed and its published panel
+    expect(html.match(/<section class="panel published">/g)?.length).toBe(8);
+    expect(html.match(/<section class="panel computed[^"]*">/g)?.length).toBe(8);
     // published values: Table 1 leading 2010 = 4419, Table 2 lagging national 2005-10 = 64.8, Table 4 model 1 collab 0.267***
     expect(html).toContain('<td>4419</td>');
     expect(html).toContain('<td>64.8</td>');
@@ -148,6 +149,20 @@ describe('report stage on the fixture', () => {
     for (const label of ['1 leading', '0 lagging', 'Nano funding, log(1 + 10,000 yuan)']) expect(f4).toContain(label);
   });
 
+  it('with a truth.json, compares the estimates of the models it names with the true coefficients', () => {
+    // model 5, nano_funding_log: estimate −0.1, SE 0.05, truth 0 → z = −2.00, recovered (|z| ≤ 2, boundary included);
+    // techspill_collab_log: estimate 0.0, SE 0.06, truth 0.2 → z = −3.33, not recovered
+    const md = read('tables/recovery.md');
+    expect(md).toContain('| Nano funding (log, fixture) | 0.000 | -0.100 | 0.050 | -2.00 | yes | -0.250 | -0.250 | 0.050 | 0.00 | yes |');
+    expect(md).toContain('| Nanotech spillovers – Collaboration (log) | 0.200 | 0.000 | 0.060 | -3.33 | NO |');
+    const html = read('index.html');
+    expect(html).toContain('<section id="recovery" class="item">');
+    // the published panel holds the paper's models 5 and 8 only
+    const pub = html.slice(html.indexOf('<table class="report" id="recovery-published">'));
+    expect(pub.slice(0, pub.indexOf('</thead>'))).toMatch(/<th>\(5\)<\/th><th>\(8\)<\/th><\/tr>/);
+    expect(pub).toContain('<td>0.300<sup>**</sup></td><td>0.017</td>');
+  });
+
   it('is deterministic: the same inputs give byte-identical files', async () => {
     const again = await runReport(['data/paper/published.json', 'test/fixtures/report/truth.json'], 'again');
     for (const rel of ['index.html', 'tables/table3.csv', 'figures/figure4.svg']) expect(readFileSync(join(again, rel), 'utf8')).toBe(read(rel));
@@ -155,7 +170,9 @@ describe('report stage on the fixture', () => {
 
   it('without truth.json or a synthetic flag the header says the dataset is not identified', async () => {
     const other = await runReport(['data/paper/published.json'], 'unknown');
-    expect(readFileSync(join(other, 'index.html'), 'utf8')).toContain('Dataset: NOT IDENTIFIED');
+    const html = readFileSync(join(other, 'index.html'), 'utf8');
+    expect(html).toContain('Dataset: NOT IDENTIFIED');
+    expect(html).not.toContain('id="recovery"');
   });
 
   it('a malformed artifact fails with the artifact name and a JSON pointer', async () => {

@@ -6,7 +6,7 @@ import { renderVegaLiteToSvg } from '../figure.js';
 import { renderHtmlReport, type HtmlFact, type HtmlSection } from '../html.js';
 import { tableToLatex } from '../latex.js';
 import { tableToMarkdown } from '../markdown.js';
-import type { Table } from '../table.js';
+import { selectColumns, type Table } from '../table.js';
 import { readReplicationData, type DatasetHints, type ReplicationArtifacts, type ReplicationData } from './data.js';
 import {
   calibrationRows,
@@ -24,6 +24,8 @@ import {
   table3,
   table4,
   labelsFor,
+  recoveryTable,
+  truthModels,
   type CalibrationRow,
 } from './paper-report.js';
 import type { Published } from './published.js';
@@ -109,6 +111,23 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     files[`figures/${f.id}.svg`] = svg;
     files[`figures/${f.id}.vl.json`] = JSON.stringify(f.spec, null, 2) + '\n';
     sections.push({ kind: 'figure', id: f.id, heading: f.heading, svg, published: f.published, downloads: [`figures/${f.id}.svg`, `figures/${f.id}.vl.json`] });
+  }
+
+  const recovery = recoveryTable(data, variables, labels);
+  if (recovery !== null) {
+    const full = publishedTable4(published, labels);
+    const named = truthModels(data.truth).map((t) => full.columns.indexOf(`(${t.paper_model})`)).filter((i) => i >= 0);
+    const paperModels = { ...selectColumns(full, named, 'recovery-published'), title: 'Paper\'s estimates of these models (Table 4)' };
+    sections.push({
+      kind: 'table',
+      id: recovery.id,
+      heading: recovery.title,
+      intro: 'The dataset is synthetic with a known truth: the true coefficients (the paper\'s estimates of the models named) beside this run\'s estimates.',
+      computed: recovery,
+      published: paperModels,
+      publishedNote: 'The generator took its true coefficients from these published estimates.',
+      downloads: tableFiles(recovery, files),
+    });
   }
 
   const calibration = calibrationRows(data, published, variables);
