@@ -30,7 +30,7 @@ export interface StageFailure {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const runnerFile = existsSync(join(here, 'stage-runner.js')) ? join(here, 'stage-runner.js') : join(here, 'stage-runner.ts');
-const tsxLoader = createRequire(import.meta.url).resolve('tsx');
+let tsxLoader: string | undefined;
 
 export function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -50,7 +50,7 @@ export class StageProcessPool {
   private spawn(): ChildProcess {
     const child = fork(runnerFile, [], {
       cwd: this.root,
-      execArgv: ['--import', tsxLoader, '--enable-source-maps'],
+      execArgv: ['--import', (tsxLoader ??= createRequire(import.meta.url).resolve('tsx')), '--enable-source-maps'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, SPILLWAY_PROJECT_ROOT: this.root },
     });

@@ -137,6 +137,8 @@ export class StatCache {
 
   save(): void {
     if (!this.dirty || !this.cacheFile) return;
+    // Temp files of finished stages are gone; their entries would only grow the cache.
+    for (const path of Object.keys(this.data.files)) if (path.startsWith('.spillway/') || path.includes('.tmp-')) delete this.data.files[path];
     // Drop import entries of code versions no longer current, so the cache does not grow without bound.
     const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
     for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
-import { commandEnv, collectOutputs, executeCommand, executeModule, StageProcessPool, type ExecutionInputs, type StageFailure } from './execute.js';
+import type { ExecutionInputs, StageFailure, StageProcessPool } from './execute.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { StatCache } from './hash.js';
@@ -257,6 +257,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       const reason = describeReasons(why);
       emit({ type: 'stage-start', stage: name, reason });
 
+      // Loaded only when something runs, so that a no-op run never loads child_process, tsx or execa.
+      const { commandEnv, collectOutputs, executeCommand, executeModule, StageProcessPool } = await import('./execute.js');
       const workDir = join(tmpRoot, `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(workDir, { recursive: true });
       const startedAt = new Date();

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// The no-op run: `spillway run` when nothing changed, on a project shaped exactly like the repo's pipeline.yaml
+// (same stages, params, inputs, deps and outputs; trivial stage bodies that import local helper files, dep files of
+// 1 MB). Target: < 250 ms wall on a 2-core machine (Node itself starts in about 90 ms). Median of 15 runs.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { bin, fmt, medianOf, remove, repoRoot, sleep, tempProject, timed } from './_engine-util.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+function projectFromPipeline(pipelineText) {
+  const doc = parse(pipelineText);
+  const files = {};
+  const stages = {};
+  files['lib/common.ts'] = 'export const tag = (s: string) => `stage ${s}`;\n';
+  for (const [name, s] of Object.entries(doc.stages)) {
+    const stage = { run: `stages/${name}.ts` };
+    if (s.deps) {
+      stage.deps = s.deps;
+      for (const dep of s.deps) {
+        const paths = /[*?[{]/.test(dep) ? ['a', 'b', 'c'].map((x) => dep.replace('*', x)) : [dep];
+        for (const p of paths) files[p] = `${name} ${p}\n`.repeat(Math.ceil((1 << 20) / (name.length + p.length + 2)));
+      }
+    }
+    if (s.inputs) stage.inputs = s.inputs;
+    if (s.params) stage.params = s.params;
+    const jsonOuts = [];
+    const fileOuts = [];
+    if (s.outs) {
+      stage.outs = s.outs;
+      for (const [out, decl] of Object.entries(s.outs)) {
+        if (decl.schema) {
+          files[decl.schema] = '{ "type": "object", "required": ["stage"] }\n';
+          jsonOuts.push(out);
+        } else fileOuts.push([out, decl.dir ? 'dir' : 'file']);
+      }
+    }
+    files[`lib/${name}.ts`] = `import { tag } from './common.js';\nexport const label = () => tag(${JSON.stringify(name)});\n`;
+    files[`stages/${name}.ts`] = [
+      "import { writeFileSync } from 'node:fs';",
+      "import { join } from 'node:path';",
+      `import { label } from '../lib/${name}.js';`,
+      'export default function stage(ctx: any) {',
+      ...fileOuts.map(([o, kind]) => (kind === 'dir' ? `  writeFileSync(join(ctx.outPath(${JSON.stringify(o)}), 'index.html'), label());` : `  writeFileSync(ctx.outPath(${JSON.stringify(o)}), label());`)),
+      `  return { ${jsonOuts.map((o) => `${JSON.stringify(o)}: { stage: label(), inputs: Object.keys(ctx.inputs) }`).join(', ')} };`,
+      '}',
+      '',
+    ].join('\n');
+    stages[name] = stage;
+  }
+  files['pipeline.yaml'] = JSON.stringify({ params: doc.params ?? {}, stages }, null, 2); // JSON is YAML
+  return { files, stageCount: Object.keys(stages).length };
+}
+
+const realPipeline = join(repoRoot, 'pipeline.yaml');
+const source = existsSync(realPipeline) ? 'the repo pipeline.yaml' : 'a synthetic 7-stage pipeline';
+const text = existsSync(realPipeline)
+  ? readFileSync(realPipeline, 'utf8')
+  : readFileSync(join(repoRoot, 'test/fixtures/engine/basic/pipeline.yaml'), 'utf8');
+const { files, stageCount } = projectFromPipeline(text);
+const dir = tempProject('noop', files);
+try {
+  const first = timed(process.execPath, [bin, 'run', '--json'], dir);
+  const report = JSON.parse(first.stdout);
+  if (!report.ok) throw new Error(`first run failed: ${first.stdout}`);
+  await sleep(2100); // past the racy-timestamp window, as on any real second run
+  timed(process.execPath, [bin, 'run'], dir); // settles the stat cache (re-hashes the outputs written by run 1)
+  const node = medianOf(RUNS, () => timed(process.execPath, ['-e', '0'], dir).ms);
+  const version = medianOf(RUNS, () => timed(process.execPath, [bin, '--version'], dir).ms);
+  const noop = medianOf(RUNS, () => {
+    const r = timed(process.execPath, [bin, 'run', '--json'], dir);
+    const s = JSON.parse(r.stdout).stages;
+    if (s.some((x) => x.status !== 'cached')) throw new Error(`not a no-op: ${r.stdout}`);
+    return r.ms;
+  });
+  const status = medianOf(RUNS, () => timed(process.execPath, [bin, 'status', '--json'], dir).ms);
+  const depBytes = Object.entries(files).filter(([p]) => p.startsWith('data/')).reduce((n, [, t]) => n + t.length, 0);
+  console.log(`no-op run of ${source} (${stageCount} stages, ${(depBytes / 2 ** 20).toFixed(1)} MB of deps), median of ${RUNS}:`);
+  console.log(`  node -e 0                 ${fmt(node.median)}  (min ${fmt(node.min)})`);
+  console.log(`  spillway --version        ${fmt(version.median)}  (min ${fmt(version.min)})`);
+  console.log(`  spillway run (no-op)      ${fmt(noop.median)}  (min ${fmt(noop.min)}, max ${fmt(noop.max)})   target < 250 ms`);
+  console.log(`  spillway status           ${fmt(status.median)}  (min ${fmt(status.min)})`);
+  console.log(`  engine work above node    ${fmt(noop.median - node.median)}`);
+  writeFileSync(join(dir, '.bench-done'), '');
+} finally {
+  remove(dir);
+}
