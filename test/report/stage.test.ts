@@ -134,7 +134,7 @@ describe('report stage on the fixture', () => {
     expect(row('Nano publications (records)')).toMatchObject({ computed: 1234, paper: 164000 });
     // top 4 of 4 regions hold everything
     expect(row('Top-4 share of nano patents 2000-2010')).toMatchObject({ computed: 1, met: true });
-    expect(read('tables/calibration.md')).toContain('| Mean distance between capitals (km) | 1414.7 | 2000 | -29.3% |');
+    expect(read('tables/calibration.md')).toContain('| Mean distance between capitals (km) | 1414.7 | 2000.0 | -29.3% |');
   });
 
   it('figures are well-formed SVG with the expected labels', () => {

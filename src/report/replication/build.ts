@@ -64,7 +64,7 @@ function facts(data: ReplicationData): HtmlFact[] {
   const out: HtmlFact[] = [
     { label: 'Dataset', value: data.dataset.synthetic === true ? 'synthetic' : data.dataset.synthetic === false ? 'real' : 'not identified' },
     { label: 'Regions × years', value: `${data.regions.length} regions, ${years[0]}–${years[years.length - 1]} (${data.panel.length} region-years)` },
-    { label: 'Leading regions', value: `${data.leading.length} (${data.leading.join(', ')})${data.classification.criterion ? `, by ${data.classification.criterion}` : ''}${data.classification.threshold !== null ? `, threshold ${data.classification.threshold}` : ''}` },
+    { label: 'Leading regions', value: `${data.leading.length} (${data.leading.map((code) => data.regions.find((r) => r.code === code)?.name ?? code).join(', ')})${data.classification.criterion ? `, by ${data.classification.criterion}` : ''}${data.classification.threshold !== null ? `, threshold ${data.classification.threshold}` : ''}` },
     { label: 'Estimation rows', value: String(data.design.length) },
     { label: 'Models', value: `${data.models.length} fitted, ${converged} converged` },
   ];

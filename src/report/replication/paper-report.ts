@@ -437,7 +437,13 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 export function calibrationTable(rows: CalibrationRow[]): Table {
-  const value = (v: number | string): Cell => (typeof v === 'string' ? v : Number.isInteger(v) ? v : { kind: 'number', value: v, digits: Math.abs(v) >= 100 ? 1 : 3 });
+  // computed and paper value of a row share their decimals, so 39 and 39.551 print as 39.000 and 39.551
+  const digitsOf = (r: CalibrationRow): number => {
+    const nums = [r.computed, r.paper].filter((v): v is number => typeof v === 'number');
+    if (nums.every(Number.isInteger)) return 0;
+    return nums.some((v) => Math.abs(v) >= 100) ? 1 : 3;
+  };
+  const value = (v: number | string, digits: number): Cell => (typeof v === 'string' ? v : { kind: 'number', value: v, digits });
   return {
     id: 'calibration',
     title: 'Dataset calibration: computed figures beside the paper\'s',
@@ -448,8 +454,8 @@ export function calibrationTable(rows: CalibrationRow[]): Table {
         rows: rows.map((r) => ({
           label: r.quantity,
           cells: [
-            value(r.computed),
-            value(r.paper),
+            value(r.computed, digitsOf(r)),
+            value(r.paper, digitsOf(r)),
             r.difference === null || !Number.isFinite(r.difference) ? null : r.relative ? { kind: 'number', value: 100 * r.difference, digits: 1, suffix: '%' } : { kind: 'number', value: r.difference, digits: 3 },
             r.target,
             r.met === null ? '—' : r.met ? 'yes' : 'NO',
