@@ -1,4 +1,6 @@
 // audit, lineage and export through the real CLI on a project the real engine ran (`npm run build` first).
+import ajvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -114,6 +116,14 @@ describe('spillway export on a real run', () => {
         expect(result.code, result.stderr).toBe(0);
         const summary = JSON.parse(result.stdout) as { raw_inputs: { included: boolean }[] };
         expect(summary.raw_inputs.map((r) => r.included)).toEqual(extra.length ? [true, true] : [false, false]);
+        // both provenance records of a real run validate against the schemas derived from their specifications
+        for (const [record, schema] of [['ro-crate-metadata.json', 'ro-crate-metadata.schema.json'], ['prov.json', 'prov-json.schema.json']]) {
+          const ajv = new ajvModule.default({ allErrors: true, strict: false });
+          addFormatsModule.default(ajv);
+          const validate = ajv.compile(JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../schemas/provenance', schema), 'utf8')));
+          const valid = validate(JSON.parse(await readFile(path.join(dir, record), 'utf8')));
+          expect(valid, `${record}: ${JSON.stringify(validate.errors?.slice(0, 3))}`).toBe(true);
+        }
         const inside = await spillway(['audit', '--json'], dir);
         expect(inside.code, inside.stdout + inside.stderr).toBe(ExitCode.ok);
         const report = JSON.parse(inside.stdout) as { findings: { kind: string }[]; checked: { artifacts: number; code_files: number } };
