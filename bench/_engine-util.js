@@ -1,7 +1,7 @@
 // Shared by the engine benches: temp projects, timing, medians. (Leading underscore: run-all.js skips it.)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,13 +28,37 @@ export function remove(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Runs a command, returns wall milliseconds; throws on failure. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const timeFile = join(tmpdir(), `spillway-bench-time-${process.pid}`);
+
+/**
+ * Runs a command; returns wall milliseconds and, where GNU time exists, CPU milliseconds (user + sys of the process
+ * tree). CPU time is the figure to trust when other work shares the machine; wall time is what a user feels.
+ */
 export function timed(command, args, cwd, env = {}) {
+  const [cmd, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%U %S', '-o', timeFile, command, ...args]] : [command, args];
   const started = process.hrtime.bigint();
-  const r = spawnSync(command, args, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+  const r = spawnSync(cmd, argv, { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return { ms, stdout: r.stdout, stderr: r.stderr };
+  let cpu = NaN;
+  if (GNU_TIME) {
+    const [user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+    cpu = (user + sys) * 1000;
+  }
+  return { ms, cpu, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Median wall and CPU of `runs` calls of fn (which returns a `timed` result). */
+export function sample(runs, fn) {
+  const results = [];
+  for (let i = 0; i < runs; i++) results.push(fn());
+  const wall = results.map((r) => r.ms);
+  return { median: median(wall), min: Math.min(...wall), max: Math.max(...wall), cpu: median(results.map((r) => r.cpu)), runs };
+}
+
+export function loadAverage() {
+  return loadavg()[0].toFixed(2);
 }
 
 export function medianOf(runs, fn) {

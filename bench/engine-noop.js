@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { bin, fmt, medianOf, remove, repoRoot, sleep, tempProject, timed } from './_engine-util.js';
+import { bin, fmt, loadAverage, remove, repoRoot, sample, sleep, tempProject, timed } from './_engine-util.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
@@ -66,22 +66,23 @@ try {
   if (!report.ok) throw new Error(`first run failed: ${first.stdout}`);
   await sleep(2100); // past the racy-timestamp window, as on any real second run
   timed(process.execPath, [bin, 'run'], dir); // settles the stat cache (re-hashes the outputs written by run 1)
-  const node = medianOf(RUNS, () => timed(process.execPath, ['-e', '0'], dir).ms);
-  const version = medianOf(RUNS, () => timed(process.execPath, [bin, '--version'], dir).ms);
-  const noop = medianOf(RUNS, () => {
+  const node = sample(RUNS, () => timed(process.execPath, ['-e', '0'], dir));
+  const version = sample(RUNS, () => timed(process.execPath, [bin, '--version'], dir));
+  const noop = sample(RUNS, () => {
     const r = timed(process.execPath, [bin, 'run', '--json'], dir);
     const s = JSON.parse(r.stdout).stages;
     if (s.some((x) => x.status !== 'cached')) throw new Error(`not a no-op: ${r.stdout}`);
-    return r.ms;
+    return r;
   });
-  const status = medianOf(RUNS, () => timed(process.execPath, [bin, 'status', '--json'], dir).ms);
+  const status = sample(RUNS, () => timed(process.execPath, [bin, 'status', '--json'], dir));
   const depBytes = Object.entries(files).filter(([p]) => p.startsWith('data/')).reduce((n, [, t]) => n + t.length, 0);
-  console.log(`no-op run of ${source} (${stageCount} stages, ${(depBytes / 2 ** 20).toFixed(1)} MB of deps), median of ${RUNS}:`);
-  console.log(`  node -e 0                 ${fmt(node.median)}  (min ${fmt(node.min)})`);
-  console.log(`  spillway --version        ${fmt(version.median)}  (min ${fmt(version.min)})`);
-  console.log(`  spillway run (no-op)      ${fmt(noop.median)}  (min ${fmt(noop.min)}, max ${fmt(noop.max)})   target < 250 ms`);
-  console.log(`  spillway status           ${fmt(status.median)}  (min ${fmt(status.min)})`);
-  console.log(`  engine work above node    ${fmt(noop.median - node.median)}`);
+  console.log(`no-op run of ${source} (${stageCount} stages, ${(depBytes / 2 ** 20).toFixed(1)} MB of deps), median of ${RUNS} (load average ${loadAverage()}):`);
+  const row = (label, r) => console.log(`  ${label.padEnd(24)}  wall ${fmt(r.median).padStart(9)}  (min ${fmt(r.min)}, max ${fmt(r.max)})  cpu ${fmt(r.cpu)}`);
+  row('node -e 0', node);
+  row('spillway --version', version);
+  row('spillway run (no-op)', noop);
+  row('spillway status', status);
+  console.log(`  target: no-op < 250 ms wall (aim 150 ms); engine work above bare node: wall ${fmt(noop.median - node.median)}, cpu ${fmt(noop.cpu - node.cpu)}`);
   writeFileSync(join(dir, '.bench-done'), '');
 } finally {
   remove(dir);
