@@ -1,5 +1,7 @@
-// Detects columns to drop before fitting: no (within-group) variation, judged relative to the column's own scale, and
-// exact collinearity, by modified Gram-Schmidt on the centred columns in order (a later column is dropped, as Stata's _rmcoll).
+// Detects columns to drop before fitting: (1) no variation (within groups, around the mean, or at all), judged by the
+// column's exactly computed centred sum of squares relative to its raw sum of squares, i.e. to the column's own scale;
+// (2) exact collinearity, by a Cholesky factorisation in column order of the centred cross-product matrix (a later
+// column is dropped, as Stata's _rmcoll does), with the columns it is a combination of named.
 
 export type Centering = 'none' | 'mean' | 'within';
 
@@ -10,97 +12,146 @@ const COLLINEAR = 1e-9;
 /** a coefficient of the collinear combination is reported when it carries at least this share of the column's size */
 const REPORTED_SHARE = 1e-6;
 
-export interface CandidateColumn {
-  name: string;
-  value: (row: number) => number;
-  /** the `_cons` column: never dropped in 'mean' mode, where centring accounts for it */
-  isConstant: boolean;
+export interface CollinearityInput {
+  n: number;
+  /** n × q, row-major, observations ordered by group */
+  X: Float64Array;
+  names: string[];
+  groupStart: Int32Array;
+  centering: Centering;
+  /** index of the `_cons` column: never dropped in 'mean' mode, where centring accounts for it */
+  constantIndex: number;
 }
 
-export function findDroppedColumns(input: {
-  n: number;
-  groupStart: Int32Array;
-  columns: CandidateColumn[];
-  centering: Centering;
-}): { name: string; reason: string }[] {
-  const { n, groupStart, columns, centering } = input;
+export function findDroppedColumns(input: CollinearityInput): { name: string; reason: string }[] {
+  const { n, X, names, groupStart, centering, constantIndex } = input;
+  const q = names.length;
+  const G = groupStart.length - 1;
   const dropped: { name: string; reason: string }[] = [];
-  // orthonormal basis of the kept centred columns, and the triangular factor to recover combinations
-  const basis: Float64Array[] = [];
-  const basisNames: string[] = [];
-  const rFactor: number[][] = [];
 
-  for (const column of columns) {
-    if (column.isConstant && centering === 'mean') continue;
-    const v = new Float64Array(n);
+  // (1) exact centred sums of squares, two-pass per column
+  const candidates: number[] = [];
+  const centred = new Float64Array(q);
+  const shift = new Float64Array(q);
+  for (let c = 0; c < q; c++) {
+    if (c === constantIndex && centering === 'mean') continue;
     let raw = 0;
+    let sum = 0;
+    let nonzero = 0;
     for (let r = 0; r < n; r++) {
-      v[r] = column.value(r);
-      raw += v[r] * v[r];
+      const v = X[r * q + c];
+      raw += v * v;
+      sum += v;
+      if (v !== 0) nonzero++;
     }
     if (raw === 0) {
-      dropped.push({ name: column.name, reason: 'all values are zero' });
+      dropped.push({ name: names[c], reason: 'all values are zero' });
       continue;
     }
-    if (centering === 'mean') subtractMean(v, 0, n);
-    else if (centering === 'within') for (let g = 0; g + 1 < groupStart.length; g++) subtractMean(v, groupStart[g], groupStart[g + 1]);
-    const centred = dot(v, v);
-    if (hasNoVariation(centred, raw)) {
+    let ss = 0;
+    if (centering === 'none') ss = raw;
+    else if (centering === 'mean') ss = centredSquares(X, q, c, 0, n);
+    else for (let g = 0; g < G; g++) ss += centredSquares(X, q, c, groupStart[g], groupStart[g + 1]);
+    if (ss <= NO_VARIATION * raw) {
       dropped.push({
-        name: column.name,
+        name: names[c],
         reason: centering === 'within' ? 'no within-group variation (absorbed by the group fixed effects)' : 'constant column (collinear with _cons)',
       });
       continue;
     }
-    const coefficients: number[] = [];
-    for (const q of basis) {
-      const c = dot(q, v);
-      coefficients.push(c);
-      for (let r = 0; r < n; r++) v[r] -= c * q[r];
+    centred[c] = ss;
+    // shifting a mostly-nonzero column by its mean keeps the cross-product subtraction below accurate
+    if (centering !== 'none' && nonzero > n / 2) shift[c] = sum / n;
+    candidates.push(c);
+  }
+
+  // (2) centred cross products of the candidates: Σ z z' - correction, z = x - shift (sparse rows)
+  const k = candidates.length;
+  const C = new Float64Array(k * k);
+  const z = new Float64Array(k);
+  const index = new Int32Array(k);
+  for (let r = 0; r < n; r++) {
+    let nz = 0;
+    for (let a = 0; a < k; a++) {
+      const v = X[r * q + candidates[a]] - shift[candidates[a]];
+      if (v !== 0) {
+        index[nz] = a;
+        z[nz++] = v;
+      }
     }
-    const residual = dot(v, v);
-    if (residual <= COLLINEAR * centred) {
-      const combination = backSubstitute(rFactor, coefficients);
-      const partners = basisNames.filter((_, k) => Math.abs(combination[k]) * rFactor[k][k] > REPORTED_SHARE * Math.sqrt(centred));
+    for (let i = 0; i < nz; i++) {
+      const row = index[i] * k;
+      for (let j = i; j < nz; j++) C[row + index[j]] += z[i] * z[j];
+    }
+  }
+  if (centering !== 'none') {
+    const spans = centering === 'mean' ? [[0, n]] : Array.from({ length: G }, (_, g) => [groupStart[g], groupStart[g + 1]]);
+    const mean = new Float64Array(k);
+    for (const [from, to] of spans) {
+      mean.fill(0);
+      for (let r = from; r < to; r++) for (let a = 0; a < k; a++) mean[a] += X[r * q + candidates[a]] - shift[candidates[a]];
+      const size = to - from;
+      for (let a = 0; a < k; a++) {
+        const ma = mean[a] / size;
+        for (let b = a; b < k; b++) C[a * k + b] -= ma * mean[b];
+      }
+    }
+  }
+  for (let a = 0; a < k; a++) C[a * k + a] = centred[candidates[a]];
+
+  // (3) Cholesky in column order; L holds the kept columns' rows
+  const kept: number[] = [];
+  const L: Float64Array[] = [];
+  for (let a = 0; a < k; a++) {
+    const l = new Float64Array(kept.length);
+    for (let i = 0; i < kept.length; i++) {
+      const b = kept[i];
+      let s = a > b ? C[b * k + a] : C[a * k + b];
+      for (let j = 0; j < i; j++) s -= L[i][j] * l[j];
+      l[i] = s / L[i][i];
+    }
+    let residual = C[a * k + a];
+    for (let i = 0; i < l.length; i++) residual -= l[i] * l[i];
+    if (residual <= COLLINEAR * C[a * k + a]) {
+      const combination = solveTransposed(L, l);
+      const partners = kept
+        .filter((b, i) => Math.abs(combination[i]) * Math.sqrt(C[b * k + b]) > REPORTED_SHARE * Math.sqrt(C[a * k + a]))
+        .map((b) => names[candidates[b]]);
       if (centering === 'mean') partners.push('_cons');
-      const within = centering === 'within' ? ' within groups' : '';
-      dropped.push({ name: column.name, reason: `collinear with ${partners.join(', ')}${within}` });
+      dropped.push({ name: names[candidates[a]], reason: `collinear with ${partners.join(', ')}${centering === 'within' ? ' within groups' : ''}` });
       continue;
     }
-    const norm = Math.sqrt(residual);
-    for (let r = 0; r < n; r++) v[r] /= norm;
-    basis.push(v);
-    basisNames.push(column.name);
-    rFactor.push([...coefficients, norm]);
+    const row = new Float64Array(kept.length + 1);
+    row.set(l);
+    row[kept.length] = Math.sqrt(residual);
+    L.push(row);
+    kept.push(a);
   }
-  return dropped;
+  // report in column order
+  const order = new Map(names.map((name, c) => [name, c]));
+  return dropped.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }
 
-function hasNoVariation(centred: number, raw: number): boolean {
-  return centred <= NO_VARIATION * raw;
-}
-
-function subtractMean(v: Float64Array, from: number, to: number): void {
+function centredSquares(X: Float64Array, q: number, c: number, from: number, to: number): number {
   let sum = 0;
-  for (let r = from; r < to; r++) sum += v[r];
+  for (let r = from; r < to; r++) sum += X[r * q + c];
   const mean = sum / (to - from);
-  for (let r = from; r < to; r++) v[r] -= mean;
+  let ss = 0;
+  for (let r = from; r < to; r++) {
+    const d = X[r * q + c] - mean;
+    ss += d * d;
+  }
+  return ss;
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let r = 0; r < a.length; r++) s += a[r] * b[r];
-  return s;
-}
-
-/** Solves R b = c for the upper-triangular R stored by columns (rFactor[k] = column k, entries 0..k). */
-function backSubstitute(rFactor: number[][], c: number[]): number[] {
-  const k = c.length;
-  const b = new Array<number>(k).fill(0);
-  for (let i = k - 1; i >= 0; i--) {
-    let s = c[i];
-    for (let j = i + 1; j < k; j++) s -= rFactor[j][i] * b[j];
-    b[i] = s / rFactor[i][i];
+/** Solves Lᵀ b = l for the lower-triangular L given by rows. */
+function solveTransposed(L: Float64Array[], l: Float64Array): Float64Array {
+  const m = l.length;
+  const b = new Float64Array(m);
+  for (let i = m - 1; i >= 0; i--) {
+    let s = l[i];
+    for (let j = i + 1; j < m; j++) s -= L[j][i] * b[j];
+    b[i] = s / L[i][i];
   }
   return b;
 }

@@ -3,7 +3,7 @@
 // a multinomial in the group's total; η is shifted by its group maximum, so a group constant (in the offset or in X)
 // cancels exactly and exp never overflows. Globally concave.
 import { lnGamma } from '../special-functions.js';
-import { linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, toSparseRows, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function fePoissonObjective(data: PreparedData): Objective {
@@ -12,7 +12,21 @@ export function fePoissonObjective(data: PreparedData): Objective {
   const eta = new Float64Array(n);
   const share = new Float64Array(n);
   const mean = new Float64Array(p);
-  const centred = new Float64Array(p);
+  // The Hessian is accumulated as -Σ_g Y_g [Σ_t p_t x_t x_t' - x̄_g x̄_g'] over sparse rows. Shifting a column by a
+  // constant changes neither score nor Hessian (Σ_t p_t = 1), so mostly-nonzero columns are centred on their overall
+  // mean first, which keeps the subtraction accurate; mostly-zero columns (dummies) stay sparse.
+  const shift = new Float64Array(p);
+  for (let c = 0; c < p; c++) {
+    let sum = 0;
+    let nonzero = 0;
+    for (let r = 0; r < n; r++) {
+      const v = X[r * p + c];
+      sum += v;
+      if (v !== 0) nonzero++;
+    }
+    if (nonzero > n / 2) shift[c] = sum / n;
+  }
+  const rows = toSparseRows(X, n, p, shift);
   let constant = 0;
   for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
@@ -51,25 +65,15 @@ export function fePoissonObjective(data: PreparedData): Objective {
     let ll = constant;
     for (let g = 0; g < G; g++) {
       ll += groupShares(g);
-      const from = groupStart[g];
-      const to = groupStart[g + 1];
       const Y = groupTotal[g];
-      // score Σ_t x_t (y_t - Y p_t); Hessian -Y Σ_t p_t (x_t - x̄)(x_t - x̄)', x̄ = Σ_t p_t x_t
+      // score Σ_t x_t (y_t - Y p_t); Hessian -Y [Σ_t p_t x_t x_t' - x̄x̄'], x̄ = Σ_t p_t x_t
       mean.fill(0);
-      for (let r = from; r < to; r++) for (let c = 0; c < p; c++) mean[c] += share[r] * X[r * p + c];
-      for (let r = from; r < to; r++) {
-        const residual = y[r] - Y * share[r];
-        const w = -Y * share[r];
-        for (let c = 0; c < p; c++) {
-          const x = X[r * p + c];
-          gradient[c] += residual * x;
-          centred[c] = x - mean[c];
-        }
-        for (let a = 0; a < p; a++) {
-          const wa = w * centred[a];
-          for (let b = a; b < p; b++) hessian[a * p + b] += wa * centred[b];
-        }
+      for (let r = groupStart[g]; r < groupStart[g + 1]; r++) {
+        addRow(gradient, rows, r, y[r] - Y * share[r]);
+        addRow(mean, rows, r, share[r]);
+        addOuter(hessian, p, rows, r, -Y * share[r]);
       }
+      addDenseOuter(hessian, p, mean, p, Y);
     }
     symmetrize(hessian, p);
     return Number.isFinite(ll) ? ll : NaN;

@@ -3,11 +3,11 @@
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
 import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
-import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
-  const { n, p, X, y, groupStart, groupTotal } = data;
+  const { n, p, y, groupStart, groupTotal, rows } = data;
   const G = groupStart.length - 1;
   const lambda = new Float64Array(n);
   /** x̄ = Σ_t λ_t x_t / Λ of the current group */
@@ -57,17 +57,11 @@ export function hhgObjective(data: PreparedData): Objective {
         ll += lnGammaDiff(l, y[r]);
         const first = l * (groupFirst + digammaDiff(l, y[r]));
         const second = first + trigammaDiffScaled(l, y[r]);
-        const base = r * p;
-        for (let c = 0; c < p; c++) {
-          gradient[c] += first * X[base + c];
-          groupScore[c] += (l / total) * X[base + c];
-        }
-        addOuter(hessian, p, X, p, r, second);
+        addRow(gradient, rows, r, first);
+        addRow(groupScore, rows, r, l / total);
+        addOuter(hessian, p, rows, r, second);
       }
-      for (let a = 0; a < p; a++) {
-        const wa = groupSecond * groupScore[a];
-        for (let b = a; b < p; b++) hessian[a * p + b] += wa * groupScore[b];
-      }
+      addDenseOuter(hessian, p, groupScore, p, groupSecond);
     }
     symmetrize(hessian, p);
     return ll;

@@ -5,16 +5,18 @@
 //   ∂²/∂η² = -μ(1 + αy)/(1 + αμ)²;  ∂²/∂η∂θ = -(y - μ)αμ/(1 + αμ)²;
 //   ∂²/∂θ² = r[D1 - ln(1 + αμ)] + μ/(1 + αμ) + r² D2 - (y - μ)αμ/(1 + αμ)².
 import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
-import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 /** ln α below which the model is Poisson for every practical purpose (α < 2e-9) */
 export const LN_ALPHA_FLOOR = -20;
 
 export function nb2Objective(data: PreparedData): Objective {
-  const { n, p, X, y } = data;
+  const { n, p, y, rows } = data;
   const dim = p + 1;
   const eta = new Float64Array(n);
+  /** ∂²ℓ/∂β∂θ */
+  const crossColumn = new Float64Array(p);
   let constant = 0;
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
 
@@ -44,6 +46,7 @@ export function nb2Objective(data: PreparedData): Objective {
     let gTheta = 0;
     let hThetaTheta = 0;
     const last = p * dim;
+    crossColumn.fill(0);
     for (let i = 0; i < n; i++) {
       const yi = y[i];
       const mu = Math.exp(eta[i]);
@@ -56,13 +59,11 @@ export function nb2Objective(data: PreparedData): Objective {
       const cross = -(yi - mu) * am * inv * inv;
       gTheta += size * (log1pAm - d1) + score;
       hThetaTheta += size * (d1 - log1pAm) + mu * inv + trigammaDiffScaled(size, yi) + cross;
-      const base = i * p;
-      for (let c = 0; c < p; c++) {
-        gradient[c] += score * X[base + c];
-        hessian[c * dim + p] += cross * X[base + c];
-      }
-      addOuter(hessian, dim, X, p, i, -mu * (1 + alpha * yi) * inv * inv);
+      addRow(gradient, rows, i, score);
+      addRow(crossColumn, rows, i, cross);
+      addOuter(hessian, dim, rows, i, -mu * (1 + alpha * yi) * inv * inv);
     }
+    for (let c = 0; c < p; c++) hessian[c * dim + p] = crossColumn[c];
     gradient[p] = gTheta;
     hessian[last + p] = hThetaTheta;
     symmetrize(hessian, dim);

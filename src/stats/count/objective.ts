@@ -1,4 +1,6 @@
-// The interface between a likelihood and the optimiser, and helpers shared by the likelihoods.
+// The interface between a likelihood and the optimiser, and the row operations shared by the likelihoods. Rows are
+// stored sparse (compressed rows, column indices ascending) because year dummies make most of a panel design zero:
+// a rank-one Hessian update then costs (nonzeros per row)² / 2 instead of p² / 2.
 import type { PreparedData } from './prepare.js';
 
 export interface Objective {
@@ -12,18 +14,34 @@ export interface Objective {
   stepReach(direction: Float64Array): number;
 }
 
-/** max_r |x_r'δ| over the first p entries of δ, and |δ_j| for the ancillary entries beyond p (log scale). */
-export function linearIndexReach(data: PreparedData, direction: Float64Array): number {
-  const { n, p, X } = data;
-  let reach = 0;
+/** Compressed sparse rows: row r's nonzeros are values[rowStart[r] .. rowStart[r+1]-1] in columns colIndex[…] (ascending). */
+export interface SparseRows {
+  rowStart: Int32Array;
+  colIndex: Int32Array;
+  values: Float64Array;
+}
+
+/** Sparse rows of the n × p row-major matrix X, each column first shifted by shift[c] (default 0). */
+export function toSparseRows(X: Float64Array, n: number, p: number, shift?: Float64Array): SparseRows {
+  const by = shift ?? new Float64Array(p);
+  const rowStart = new Int32Array(n + 1);
+  // one pass into worst-case buffers; the views below share them (at most n·p entries, like X itself)
+  const colIndex = new Int32Array(n * p);
+  const values = new Float64Array(n * p);
+  let k = 0;
   for (let r = 0; r < n; r++) {
-    let s = 0;
+    rowStart[r] = k;
     const base = r * p;
-    for (let c = 0; c < p; c++) s += X[base + c] * direction[c];
-    if (Math.abs(s) > reach) reach = Math.abs(s);
+    for (let c = 0; c < p; c++) {
+      const v = X[base + c] - by[c];
+      if (v !== 0) {
+        colIndex[k] = c;
+        values[k++] = v;
+      }
+    }
   }
-  for (let j = p; j < direction.length; j++) reach = Math.max(reach, Math.abs(direction[j]));
-  return reach;
+  rowStart[n] = k;
+  return { rowStart, colIndex: colIndex.subarray(0, k), values: values.subarray(0, k) };
 }
 
 /** exp(709.8) overflows a double; beyond this linear index a step is rejected rather than producing Infinity/NaN */
@@ -31,26 +49,55 @@ export const MAX_LINEAR_INDEX = 700;
 
 /** η = offset + Xβ into `eta`; returns false when some η exceeds MAX_LINEAR_INDEX (or is not finite). */
 export function linearIndex(data: PreparedData, beta: Float64Array, eta: Float64Array): boolean {
-  const { n, p, X, offset } = data;
+  const { n, offset } = data;
+  const { rowStart, colIndex, values } = data.rows;
   let ok = true;
   for (let r = 0; r < n; r++) {
     let s = offset[r];
-    const base = r * p;
-    for (let c = 0; c < p; c++) s += X[base + c] * beta[c];
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * beta[colIndex[k]];
     eta[r] = s;
     if (!(s <= MAX_LINEAR_INDEX)) ok = false;
   }
   return ok;
 }
 
-/** Adds w·x xᵀ to the upper triangle of the dim × dim row-major `hessian`, x being row r of X (first p parameters). */
-export function addOuter(hessian: Float64Array, dim: number, X: Float64Array, p: number, r: number, w: number): void {
-  const base = r * p;
+/** max_r |x_r'δ| over the first p entries of δ, and |δ_j| for the ancillary entries beyond p (log scale). */
+export function linearIndexReach(data: PreparedData, direction: Float64Array): number {
+  const { rowStart, colIndex, values } = data.rows;
+  let reach = 0;
+  for (let r = 0; r < data.n; r++) {
+    let s = 0;
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * direction[colIndex[k]];
+    if (Math.abs(s) > reach) reach = Math.abs(s);
+  }
+  for (let j = data.p; j < direction.length; j++) reach = Math.max(reach, Math.abs(direction[j]));
+  return reach;
+}
+
+/** vector[c] += w · x_rc over row r's nonzeros */
+export function addRow(vector: Float64Array, rows: SparseRows, r: number, w: number): void {
+  const { rowStart, colIndex, values } = rows;
+  for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) vector[colIndex[k]] += w * values[k];
+}
+
+/** Adds w·x_r x_rᵀ to the upper triangle of the dim × dim row-major `hessian` (x_r = row r, first p parameters). */
+export function addOuter(hessian: Float64Array, dim: number, rows: SparseRows, r: number, w: number): void {
+  const { rowStart, colIndex, values } = rows;
+  const end = rowStart[r + 1];
+  for (let i = rowStart[r]; i < end; i++) {
+    const wa = w * values[i];
+    const row = colIndex[i] * dim;
+    for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
+  }
+}
+
+/** Adds w·v vᵀ (v dense, length p) to the upper triangle of the dim × dim `hessian`. */
+export function addDenseOuter(hessian: Float64Array, dim: number, v: Float64Array, p: number, w: number): void {
   for (let a = 0; a < p; a++) {
-    const wa = w * X[base + a];
+    const wa = w * v[a];
     if (wa === 0) continue;
-    const rowA = a * dim;
-    for (let b = a; b < p; b++) hessian[rowA + b] += wa * X[base + b];
+    const row = a * dim;
+    for (let b = a; b < p; b++) hessian[row + b] += wa * v[b];
   }
 }
 

@@ -1,11 +1,11 @@
 // Pooled Poisson regression, ln L = Σ [y η - exp(η) - ln Γ(y + 1)] (Cameron & Trivedi 2013, eq. 3.7): start values
 // for NB2 and the "Poisson with group dummies" used to check the conditional FE Poisson.
 import { lnGamma } from '../special-functions.js';
-import { addOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function poissonObjective(data: PreparedData): Objective {
-  const { n, p, X, y } = data;
+  const { n, p, y, rows } = data;
   const eta = new Float64Array(n);
   let constant = 0;
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
@@ -26,8 +26,8 @@ export function poissonObjective(data: PreparedData): Objective {
       const mu = Math.exp(eta[r]);
       ll += y[r] * eta[r] - mu;
       const residual = y[r] - mu;
-      for (let c = 0; c < p; c++) gradient[c] += residual * X[r * p + c];
-      addOuter(hessian, p, X, p, r, -mu);
+      addRow(gradient, rows, r, residual);
+      addOuter(hessian, p, rows, r, -mu);
     }
     symmetrize(hessian, p);
     return ll;

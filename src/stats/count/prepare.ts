@@ -2,6 +2,7 @@
 // all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
+import { toSparseRows, type SparseRows } from './objective.js';
 import type { CountDesign, FitOptions } from './types.js';
 
 export const CONSTANT = '_cons';
@@ -14,6 +15,8 @@ export interface PreparedData {
   names: string[];
   /** n × p, row-major, observations ordered by group */
   X: Float64Array;
+  /** the same matrix as sparse rows, for the likelihoods' inner loops */
+  rows: SparseRows;
   y: Float64Array;
   offset: Float64Array;
   /** groupStart[g] .. groupStart[g+1]-1 are group g's rows; a single group [0, n) for pooled models */
@@ -118,41 +121,46 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     });
   }
 
-  // candidate columns: the caller's, then _cons
+  // candidate columns: the caller's, then _cons; packed n × q in group order
   const wantConstant = options.addConstant === true;
-  const candidateNames = [...design.names];
-  const pAll = candidateNames.length + (wantConstant ? 1 : 0);
-  if (wantConstant) candidateNames.push(CONSTANT);
-  const columnOf = (i: number, j: number): number => (j < design.names.length ? design.X[i][j] : 1);
-
-  const candidates: number[] = [];
-  for (let j = 0; j < pAll; j++) {
-    if (wantConstant && j === pAll - 1 && options.model === 'fe-poisson') {
-      droppedColumns.push({ name: CONSTANT, reason: 'absorbed by the group fixed effects' });
-    } else candidates.push(j);
+  const candidateNames = wantConstant ? [...design.names, CONSTANT] : [...design.names];
+  const q = candidateNames.length;
+  const given = design.names.length;
+  const all = new Float64Array(n * q);
+  for (let r = 0; r < n; r++) {
+    const row = design.X[order[r]];
+    const base = r * q;
+    for (let c = 0; c < given; c++) all[base + c] = row[c];
+    if (wantConstant) all[base + given] = 1;
+  }
+  const constantIndex = wantConstant ? given : -1;
+  if (wantConstant && options.model === 'fe-poisson') {
+    droppedColumns.push({ name: CONSTANT, reason: 'absorbed by the group fixed effects' });
   }
   const centering: Centering = options.model === 'fe-poisson' ? 'within' : wantConstant ? 'mean' : 'none';
   const groupStart = Int32Array.from(groupStarts);
+  const candidateIndex = Array.from({ length: q }, (_, c) => c).filter((c) => !(c === constantIndex && options.model === 'fe-poisson'));
   const dropped = findDroppedColumns({
     n,
+    X: candidateIndex.length === q ? all : selectPacked(all, n, q, candidateIndex),
+    names: candidateIndex.map((c) => candidateNames[c]),
     groupStart,
-    columns: candidates.map((j) => ({ name: candidateNames[j], value: (r: number) => columnOf(order[r], j), isConstant: wantConstant && j === pAll - 1 })),
     centering,
+    constantIndex: candidateIndex.indexOf(constantIndex),
   });
   droppedColumns.push(...dropped);
-  const droppedNames = new Set(dropped.map((d) => d.name));
-  const kept = candidates.filter((j) => !droppedNames.has(candidateNames[j]));
+  const droppedNames = new Set(droppedColumns.map((d) => d.name));
+  const kept = candidateIndex.filter((c) => !droppedNames.has(candidateNames[c]));
   const p = kept.length;
   if (p === 0) throw new SpillwayError('notConverged', 'no regressors left to estimate after dropping collinear columns', { context: { dropped_columns: droppedColumns } });
 
-  const X = new Float64Array(n * p);
+  const X = kept.length === q ? all : selectPacked(all, n, q, kept);
   const y = new Float64Array(n);
   const offset = new Float64Array(n);
   for (let r = 0; r < n; r++) {
     const i = order[r];
     y[r] = design.y[i];
     offset[r] = design.offset ? design.offset[i] : 0;
-    for (let c = 0; c < p; c++) X[r * p + c] = columnOf(i, kept[c]);
   }
   const G = groupStart.length - 1;
   const groupTotal = new Float64Array(G);
@@ -171,6 +179,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     p,
     names: kept.map((j) => candidateNames[j]),
     X,
+    rows: toSparseRows(X, n, p),
     y,
     offset,
     groupStart,
@@ -182,4 +191,12 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     variesWithinGroups,
     warnings,
   };
+}
+
+/** The columns `columns` of the n × q row-major matrix, as a new n × columns.length matrix. */
+export function selectPacked(X: Float64Array, n: number, q: number, columns: number[]): Float64Array {
+  const p = columns.length;
+  const out = new Float64Array(n * p);
+  for (let r = 0; r < n; r++) for (let c = 0; c < p; c++) out[r * p + c] = X[r * q + columns[c]];
+  return out;
 }

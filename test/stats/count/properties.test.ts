@@ -45,8 +45,8 @@ function groupDummies(groups: ArrayLike<string | number>): { columns: number[][]
 describe('conditional FE Poisson = Poisson with group dummies', () => {
   for (const [label, design] of [
     ['ships (exposure)', shipsDesign(['op_75_79', 'co_65_69', 'co_70_74', 'co_75_79'])],
-    ['simulated panel', (() => { const d = simulatedPanel(21); return { ...d, X: d.X.map((r) => r.slice(0, 2)), names: ['x1', 'x2'] }; })()],
-  ] as const) {
+    ['simulated panel', (() => { const d = simulatedPanel(21); return { ...d, X: d.X.map((r) => Array.from(r).slice(0, 2)), names: ['x1', 'x2'] }; })()],
+  ] as [string, CountDesign][]) {
     it(`same coefficients and standard errors (${label})`, () => {
       const conditional = fitCountModel(design, { model: 'fe-poisson' });
       const dummies = groupDummies(design.groups!);
