@@ -16,31 +16,43 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, opti
   let width = 0;
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
 
-  const symbol = (row: Row): string => {
+  const symbol = (row: Row, label: string): string => {
     switch (row.state) {
       case 'ran':
-        return color.green('✔ ran    ');
-      case 'cached':
-        return color.dim('· cached ');
+        return color.green(label);
       case 'failed':
-        return color.red('✘ failed ');
+        return color.red(label);
       case 'skipped':
-        return color.yellow('- skipped');
       case 'would-run':
-        return color.yellow('» would run');
+        return color.yellow(label);
       case 'running':
-        return color.cyan('▶ running');
+        return color.cyan(label);
       default:
-        return color.dim('  waiting');
+        return color.dim(label);
     }
+  };
+  const labels: Record<string, string> = {
+    ran: '✔ ran',
+    cached: '· cached',
+    failed: '✘ failed',
+    skipped: '- skipped',
+    'would-run': '» would run',
+    running: '▶ running',
   };
   const line = (row: Row): string => {
     const time = row.duration !== undefined ? formatDuration(row.duration) : row.started !== undefined ? formatDuration(performance.now() - row.started) : '';
-    const reason = row.reason && row.state !== 'cached' ? `  ${color.dim(row.reason)}` : '';
-    const text = `${row.stage.padEnd(width)}  ${symbol(row)}  ${time.padStart(8)}${reason}`;
-    const columns = stream.columns ?? 120;
-    return live && text.length > columns + 20 ? text.slice(0, columns + 19) : text;
+    const label = (labels[row.state] ?? '  waiting').padEnd(11);
+    const head = `${row.stage.padEnd(width)}  ${label}  ${time.padStart(8)}`;
+    let reason = row.reason && row.state !== 'cached' ? row.reason : '';
+    // On a terminal a wrapped line would break the in-place redraw: cut the reason to the terminal width.
+    const columns = stream.columns && stream.columns > 0 ? stream.columns : 0;
+    if (live && columns > 0 && head.length + 2 + reason.length > columns) {
+      const room = Math.max(0, columns - head.length - 3);
+      reason = room > 1 ? `${reason.slice(0, room - 1)}…` : '';
+    }
+    return `${head.replace(label, symbol(row, label))}${reason ? `  ${color.dim(reason)}` : ''}`;
   };
   const clear = () => {
     if (drawn > 0) stream.write(`\x1b[${drawn}A\x1b[0J`);
@@ -95,6 +107,8 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, opti
       }
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       if (timer) clearInterval(timer);
       if (live) draw();
     },
