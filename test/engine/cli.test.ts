@@ -246,3 +246,30 @@ describe('crashes and concurrency', () => {
     objectsAreIntact(dir);
   });
 });
+
+describe('--jobs', () => {
+  it('runs independent stages at the same time with --jobs 2 and one after the other with --jobs 1', async () => {
+    const stage = 'export default async () => { const start = Date.now(); await new Promise((r) => setTimeout(r, 1500)); return { span: { start, end: Date.now() } }; };\n';
+    const dir = writeProject({
+      'schemas/span.schema.json': JSON.stringify({ type: 'object', required: ['start', 'end'] }),
+      'stages/a.ts': stage,
+      'stages/b.ts': `// b\n${stage}`,
+      'pipeline.yaml': [
+        'stages:',
+        '  a: { run: stages/a.ts, outs: { span: { schema: schemas/span.schema.json } } }',
+        '  b: { run: stages/b.ts, outs: { span: { schema: schemas/span.schema.json } } }',
+        '',
+      ].join('\n'),
+    });
+    const spans = () => ['a', 'b'].map((s) => JSON.parse(read(dir, `artifacts/out/${s}/span.json`)) as { start: number; end: number });
+    let r = await cli(['run', '--jobs', '2'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    let [a, b] = spans();
+    expect(a.start < b.end && b.start < a.end).toBe(true); // the intervals overlap
+    r = await cli(['run', '--jobs', '1', '--force'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    [a, b] = spans();
+    expect(a.end <= b.start || b.end <= a.start).toBe(true);
+    expect(r.stderr).not.toMatch(/\x1b\[/); // not a terminal: plain lines, no escape codes
+  });
+});
