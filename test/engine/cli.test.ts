@@ -128,7 +128,15 @@ describe('command stages', () => {
   it('run an argv list without a shell, get params as a JSON file, and re-run when the named script changes', async () => {
     const dir = writeProject({
       'schemas/numbers.schema.json': numbersSchema,
-      'stages/make.ts': 'export default () => ({ numbers: { values: [1, 2, 3] } });\n',
+      'stages/make.ts': [
+        "import { readFileSync } from 'node:fs';",
+        'export default (ctx: { deps: string[] }) => ({ numbers: { values: ctx.deps.map((d) => Number(readFileSync(d, "utf8"))) } });',
+        '',
+      ].join('\n'),
+      'data/a.csv': '1',
+      'data/b.csv': '2',
+      'data/c.csv': '3',
+      'stages/readnote.ts': "import { readFileSync } from 'node:fs';\nexport default (ctx: { inputPath(n: string): string }) => ({ note: { values: JSON.parse(readFileSync(ctx.inputPath('note'), 'utf8')).map((s: string) => s.length) } });\n",
       'tools/double.mjs': [
         "import { readFileSync, writeFileSync } from 'node:fs';",
         "const params = JSON.parse(readFileSync(process.env.SPILLWAY_PARAMS_FILE, 'utf8'));",
@@ -140,7 +148,8 @@ describe('command stages', () => {
       'pipeline.yaml': [
         'params: { cmd: { factor: 2 } }',
         'stages:',
-        '  make: { run: stages/make.ts, outs: { numbers: { schema: schemas/numbers.schema.json } } }',
+        '  make: { run: stages/make.ts, deps: ["data/*.csv"], outs: { numbers: { schema: schemas/numbers.schema.json } } }',
+        '  readnote: { run: stages/readnote.ts, inputs: { note: double.note }, outs: { note: { schema: schemas/numbers.schema.json } } }',
         '  double:',
         '    cmd: [node, tools/double.mjs, "$(touch pwned)", "a b"]',
         '    inputs: { numbers: make.numbers }',
@@ -157,8 +166,16 @@ describe('command stages', () => {
     edit(dir, 'tools/double.mjs', (t) => `// doubles\n${t}`);
     r = await cli(['run', '--json', '--set', 'cmd.factor=3'], dir);
     const stages = (JSON.parse(r.stdout) as { stages: { stage: string; status: string; reason: string }[] }).stages;
-    expect(stages[1]).toMatchObject({ stage: 'double', status: 'ran' });
-    expect(stages[1].reason).toMatch(/^code file tools\/double\.mjs changed/);
+    expect(stages.find((x) => x.stage === 'double')).toMatchObject({ status: 'ran' });
+    expect(stages.find((x) => x.stage === 'double')?.reason).toMatch(/^code file tools\/double\.mjs changed/);
+    // a file output as another stage's input: ctx.inputPath gives its path
+    expect(JSON.parse(read(dir, 'artifacts/out/readnote/note.json'))).toEqual({ values: [14, 3] });
+    // a new file matching a glob dep re-runs the stage and is named
+    writeFileSync(join(dir, 'data/d.csv'), '4');
+    r = await cli(['run', '--json', '--set', 'cmd.factor=3'], dir);
+    const make = (JSON.parse(r.stdout) as { stages: { stage: string; status: string; reason: string }[] }).stages.find((x) => x.stage === 'make');
+    expect(make).toMatchObject({ status: 'ran', reason: 'dep data/d.csv added' });
+    expect(JSON.parse(read(dir, 'artifacts/out/double/doubled.json'))).toEqual({ values: [3, 6, 9, 12] });
   });
 });
 
