@@ -83,7 +83,7 @@ export const PUBLICATIONS_GROWTH = 1.2805;
  */
 export const NATIONAL_INTENSITY = {
   leading: { early: 0.372, late: 0.39 },
-  lagging: { early: 0.528, late: 0.64 },
+  lagging: { early: 0.54, late: 0.64 },
 };
 
 /**
@@ -115,7 +115,7 @@ export const COLLABORATION_DISTANCE_KM = 1500;
  * own-funding means against the funding-spillover means (Table 3: fundspill via proximity 5.32, i.e. not above own funding); growth 0.40 a year, minus catchUp × (level − 6) so that regions with less funding catch up (CV of nano patents 1.95 → 1.34, Figure 3); AR(1) shocks.
  * Aimed at Table 3 nano funding (log): all 5.32 (sd 2.40), leading 7.12 (sd 1.28, min 4.39), lagging 4.67 (sd 2.38, min 0).
  */
-export const FUNDING = { grantMean1999: 20, grantGrowth: 0.05, keyShare: 0.03, growth: 0.4, catchUp: 0.1, offset: -0.4, shockSd: 0.3, shockRho: 0.5 };
+export const FUNDING = { grantMean1999: 20, grantGrowth: 0.05, keyShare: 0.03, growth: 0.4, catchUp: 0.1, offset: -0.6, shockSd: 0.3, shockRho: 0.5 };
 
 export interface RegionProfile {
   /** population (万人) 2000 and 2010: synthetic round magnitudes of the census years */
@@ -136,25 +136,25 @@ export interface RegionProfile {
 
 /** Per-region profile, keyed by ISO code (synthetic values, see above). */
 export const PROFILES: Record<string, RegionProfile> = {
-  'CN-BJ': { pop: [1364, 1962], rd: [4.9, 5.8], patentsPerRd: 0.45, nanoPubs: [26, 18], nanoPatents: [45, 23], funding: 7.75, allPubs: 30 },
+  'CN-BJ': { pop: [1364, 1962], rd: [4.9, 5.8], patentsPerRd: 0.45, nanoPubs: [26, 18], nanoPatents: [45, 23], funding: 7.9, allPubs: 30 },
   'CN-TJ': { pop: [1001, 1299], rd: [1.2, 2.4], patentsPerRd: 0.6, nanoPubs: [3, 3.5], nanoPatents: [14, 7], funding: 5.56, allPubs: 4.0 },
   'CN-HE': { pop: [6674, 7194], rd: [0.4, 0.8], patentsPerRd: 1.2, nanoPubs: [0.8, 1.5], nanoPatents: [3, 4], funding: 4.96, allPubs: 2.0 },
   'CN-SX': { pop: [3297, 3574], rd: [0.4, 1.1], patentsPerRd: 0.7, nanoPubs: [0.6, 1.0], nanoPatents: [2, 3], funding: 4.78, allPubs: 1.5 },
   'CN-NM': { pop: [2372, 2472], rd: [0.15, 0.55], patentsPerRd: 1.3, nanoPubs: [0.15, 0.4], nanoPatents: [0.3, 1.5], funding: 4.12, allPubs: 0.5 },
   'CN-LN': { pop: [4184, 4375], rd: [0.9, 1.6], patentsPerRd: 0.8, nanoPubs: [4, 4.2], nanoPatents: [12, 7], funding: 5.86, allPubs: 4.6 },
-  'CN-JL': { pop: [2682, 2747], rd: [0.8, 1.1], patentsPerRd: 0.6, nanoPubs: [7, 4.5], nanoPatents: [5, 4], funding: 7.05, allPubs: 5.6 },
+  'CN-JL': { pop: [2682, 2747], rd: [0.8, 1.1], patentsPerRd: 0.6, nanoPubs: [7, 4.5], nanoPatents: [5, 4], funding: 7.2, allPubs: 5.6 },
   'CN-HL': { pop: [3689, 3833], rd: [0.5, 1.0], patentsPerRd: 0.8, nanoPubs: [2, 3], nanoPatents: [6, 5], funding: 5.56, allPubs: 3.6 },
-  'CN-SH': { pop: [1674, 2303], rd: [1.7, 2.8], patentsPerRd: 0.9, nanoPubs: [14, 10.5], nanoPatents: [22, 20], funding: 7.45, allPubs: 16 },
-  'CN-JS': { pop: [7327, 7869], rd: [0.9, 2.1], patentsPerRd: 1.2, nanoPubs: [5, 8], nanoPatents: [8, 17], funding: 7.15, allPubs: 11 },
-  'CN-ZJ': { pop: [4680, 5447], rd: [0.5, 1.8], patentsPerRd: 2.6, nanoPubs: [3, 5], nanoPatents: [5, 9], funding: 6.95, allPubs: 7.0 },
+  'CN-SH': { pop: [1674, 2303], rd: [1.7, 2.8], patentsPerRd: 0.9, nanoPubs: [14, 10.5], nanoPatents: [22, 20], funding: 7.6, allPubs: 16 },
+  'CN-JS': { pop: [7327, 7869], rd: [0.9, 2.1], patentsPerRd: 1.2, nanoPubs: [5, 8], nanoPatents: [8, 17], funding: 7.3, allPubs: 11 },
+  'CN-ZJ': { pop: [4680, 5447], rd: [0.5, 1.8], patentsPerRd: 2.6, nanoPubs: [3, 5], nanoPatents: [5, 9], funding: 7.1, allPubs: 7.0 },
   'CN-AH': { pop: [5986, 5957], rd: [0.6, 1.3], patentsPerRd: 0.6, nanoPubs: [4, 4], nanoPatents: [6, 7], funding: 5.86, allPubs: 3.5 },
   'CN-FJ': { pop: [3410, 3693], rd: [0.5, 1.1], patentsPerRd: 1.5, nanoPubs: [1.5, 2.3], nanoPatents: [4, 6], funding: 5.38, allPubs: 2.2 },
   'CN-JX': { pop: [4149, 4462], rd: [0.4, 1.0], patentsPerRd: 0.9, nanoPubs: [0.5, 1.2], nanoPatents: [1, 3], funding: 4.72, allPubs: 1.3 },
-  'CN-SD': { pop: [9079, 9588], rd: [0.6, 1.6], patentsPerRd: 1.2, nanoPubs: [2.5, 4.5], nanoPatents: [4, 7], funding: 6.85, allPubs: 6.0 },
+  'CN-SD': { pop: [9079, 9588], rd: [0.6, 1.6], patentsPerRd: 1.2, nanoPubs: [2.5, 4.5], nanoPatents: [4, 7], funding: 7.0, allPubs: 6.0 },
   'CN-HA': { pop: [9256, 9405], rd: [0.4, 0.8], patentsPerRd: 1.2, nanoPubs: [0.8, 2], nanoPatents: [3, 5], funding: 5.02, allPubs: 2.2 },
-  'CN-HB': { pop: [5646, 5728], rd: [0.8, 1.7], patentsPerRd: 0.6, nanoPubs: [4, 5], nanoPatents: [6, 5], funding: 7.05, allPubs: 8.0 },
+  'CN-HB': { pop: [5646, 5728], rd: [0.8, 1.7], patentsPerRd: 0.6, nanoPubs: [4, 5], nanoPatents: [6, 5], funding: 7.2, allPubs: 8.0 },
   'CN-HN': { pop: [6562, 6570], rd: [0.5, 1.2], patentsPerRd: 1.0, nanoPubs: [1.5, 3], nanoPatents: [4, 6], funding: 5.38, allPubs: 3.3 },
-  'CN-GD': { pop: [8650, 10441], rd: [0.8, 1.8], patentsPerRd: 1.8, nanoPubs: [3, 6], nanoPatents: [10, 15], funding: 7.05, allPubs: 7.5 },
+  'CN-GD': { pop: [8650, 10441], rd: [0.8, 1.8], patentsPerRd: 1.8, nanoPubs: [3, 6], nanoPatents: [10, 15], funding: 7.2, allPubs: 7.5 },
   'CN-GX': { pop: [4751, 4610], rd: [0.3, 0.65], patentsPerRd: 1.6, nanoPubs: [0.3, 0.8], nanoPatents: [1, 2], funding: 4.48, allPubs: 1.0 },
   'CN-HI': { pop: [789, 869], rd: [0.15, 0.35], patentsPerRd: 2.5, nanoPubs: [0.05, 0.2], nanoPatents: [0.1, 0.6], funding: 3.7, allPubs: 0.3 },
   'CN-CQ': { pop: [3091, 2885], rd: [0.6, 1.3], patentsPerRd: 1.3, nanoPubs: [0.7, 1.8], nanoPatents: [2, 4], funding: 5.14, allPubs: 2.0 },
@@ -170,7 +170,7 @@ export const PROFILES: Record<string, RegionProfile> = {
 
 /** All-field publications grow 14% a year (synthetic); iid log-noise sd below keeps the top-8 ranking stable. */
 export const ALL_PUBS_GROWTH = 0.14;
-export const NOISE = { allPubs: 0.05, rd: 0.05, patentsPerRd: 0.12, population: 0.005 };
+export const NOISE = { allPubs: 0.05, rd: 0.05, patentsPerRd: 0.2, population: 0.005 };
 
 /** Share of patent-query records whose title does not contain "nano" (false positives the ingest must drop). */
 export const NON_NANO_TITLE_SHARE = 0.03;

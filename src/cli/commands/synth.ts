@@ -73,6 +73,23 @@ export async function main(argv: string[]): Promise<number> {
           (r) =>
             `| ${r.model} | ${r.variable} | ${r.truth.toFixed(3)} | ${r.mean_estimate.toFixed(3)} | ${r.mean_bias.toFixed(4)} | ${r.bias_over_se.toFixed(2)} | ${r.sd_estimate.toFixed(3)} | ${r.mean_se.toFixed(3)} | ${r.coverage95.toFixed(2)} ± ${r.coverage_mcse.toFixed(2)} |`,
         ),
+        '',
+        'Over the converged fits only (the others ended on the HHG flat-likelihood boundary, constant → +∞):',
+        '',
+        '| model | variable | converged fits | mean bias | sd of estimates | mean SE | 95% coverage |',
+        '|---|---|---:|---:|---:|---:|---:|',
+        ...result.rows.map(
+          (r) =>
+            `| ${r.model} | ${r.variable} | ${r.converged.replications} | ${r.converged.mean_bias.toFixed(4)} | ${r.converged.sd_estimate.toFixed(3)} | ${r.converged.mean_se.toFixed(3)} | ${r.converged.coverage95.toFixed(2)} |`,
+        ),
+        '',
+        'Calibration targets met least often across the replications:',
+        '',
+        ...Object.entries(result.calibration_pass_rate)
+          .filter(([, rate]) => rate < 1)
+          .sort((a, b) => a[1] - b[1])
+          .slice(0, 12)
+          .map(([figure, rate]) => `- ${figure}: ${(100 * rate).toFixed(0)}%`),
       ];
       write(lines.join('\n'));
     }
