@@ -9,6 +9,7 @@ import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
 import { getDotted } from './stage-context.js';
 import { hashDir } from './store.js';
+import { expandGlob } from './glob.js';
 
 export interface Fingerprint {
   /** undefined while some input's hash is unknown (its upstream has not run yet) */
@@ -23,16 +24,14 @@ export interface Fingerprint {
   schemas: Record<string, { path: string; hash: string }>;
 }
 
-let fastGlob: typeof import('fast-glob') | undefined;
-
 async function expandDeps(stage: StageDecl, root: string, cache: StatCache): Promise<HashedFile[]> {
   const files = new Map<string, HashedFile>();
   for (const dep of stage.deps) {
     if (GLOB_CHARS.test(dep)) {
-      fastGlob ??= (await import('fast-glob')).default as unknown as typeof import('fast-glob');
-      const matches = fastGlob.sync(dep, { cwd: root, onlyFiles: true, dot: false, absolute: true });
+      const { matches, entry, fresh } = await expandGlob(root, dep, cache.getGlob(dep));
+      if (fresh) cache.setGlob(dep, entry);
       for (const m of matches) {
-        const h = cache.hashFile(m);
+        const h = cache.hashFile(resolve(root, m));
         files.set(h.path, h);
       }
       continue;

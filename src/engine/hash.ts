@@ -60,6 +60,8 @@ interface StatCacheFile {
   files: Record<string, StatEntry>;
   /** code file "path|hash" → its local imports (project-relative), so es-module-lexer runs only on changed code */
   imports: Record<string, string[]>;
+  /** glob pattern → its matches and the directories walked (see glob.ts) */
+  globs?: Record<string, import('./glob.js').GlobCacheEntry>;
 }
 
 export interface HashedFile {
@@ -132,6 +134,15 @@ export class StatCache {
 
   setImports(rel: string, hash: string, imports: string[]): void {
     this.data.imports[`${rel}|${hash}`] = imports;
+    this.dirty = true;
+  }
+
+  getGlob(pattern: string): import('./glob.js').GlobCacheEntry | undefined {
+    return this.data.globs?.[pattern];
+  }
+
+  setGlob(pattern: string, entry: import('./glob.js').GlobCacheEntry): void {
+    (this.data.globs ??= {})[pattern] = entry;
     this.dirty = true;
   }
 

@@ -65,3 +65,26 @@ describe('createStageContext', () => {
     expect(Object.isFrozen(ctx.params)).toBe(true);
   });
 });
+
+describe('expandGlob', () => {
+  it('matches like a glob library, caches by directory mtimes, and sees added files', async () => {
+    const { expandGlob } = await import('../../src/engine/glob.js');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'g/sub/deep'), { recursive: true });
+    for (const f of ['g/a.csv', 'g/b.txt', 'g/.hidden.csv', 'g/sub/c.csv', 'g/sub/deep/d.csv']) writeFileSync(join(dir, f), f);
+    const flat = await expandGlob(dir, 'g/*.csv', undefined);
+    expect(flat.matches).toEqual(['g/a.csv']);
+    const deep = await expandGlob(dir, 'g/**/*.csv', undefined);
+    expect(deep.matches).toEqual(['g/a.csv', 'g/sub/c.csv', 'g/sub/deep/d.csv']);
+    expect((await expandGlob(dir, 'g/{a,b}.*', undefined)).matches).toEqual(['g/a.csv', 'g/b.txt']);
+    // An old listing of unchanged directories is reused without listing again...
+    const old = { ...deep.entry, listedAt: Date.now() + 10_000 };
+    const reused = await expandGlob(dir, 'g/**/*.csv', old);
+    expect(reused.fresh).toBe(false);
+    // ...but a new file changes its directory's mtime, and the listing is redone.
+    writeFileSync(join(dir, 'g/sub/e.csv'), 'e');
+    const relisted = await expandGlob(dir, 'g/**/*.csv', old);
+    expect(relisted.fresh).toBe(true);
+    expect(relisted.matches).toContain('g/sub/e.csv');
+  });
+});
