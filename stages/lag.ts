@@ -4,6 +4,7 @@
 // it "(log)", but its range (0 to 68.2, mean 15.78) is that of a percentage, not of a log.
 import type { StageFunction } from '../src/engine/stage-api.js';
 import type { DesignArtifact, DesignRow, DesignVariable, GroupsArtifact, PanelArtifact, SpilloversArtifact } from '../src/data/artifacts.js';
+import { SpillwayError } from '../src/errors.js';
 import { numberIn, yearRange } from '../src/data/params.js';
 import { controls, laggedRows, logOnePlus } from '../src/stats/panel-variables.js';
 
@@ -26,6 +27,14 @@ const lag: StageFunction = (ctx) => {
   const spill = ctx.inputs.spillovers as SpilloversArtifact;
   const groups = ctx.inputs.groups as GroupsArtifact;
   const leading = new Set(groups.leading);
+  const [panelFirst, panelLast] = [panel.years[0], panel.years[panel.years.length - 1]];
+  if (first < panelFirst || last > panelLast) {
+    throw new SpillwayError('invalidPipeline', `lag.estimation_years [${first}, ${last}] reach outside the panel years ${panelFirst}-${panelLast}`, {
+      field: 'lag.estimation_years',
+      expected: `years within ${panelFirst}-${panelLast} (ingest.years)`,
+      hint: 'narrow lag.estimation_years, or widen ingest.years if the raw data cover more years',
+    });
+  }
   const spillByKey = new Map(spill.rows.map((r) => [`${r.region}|${r.year}`, r]));
 
   const lagged = laggedRows(panel.rows, years);

@@ -103,3 +103,10 @@ describe('readCsv', () => {
     expect((await failure(collect(broken))).message).toMatch(/gzip/);
   });
 });
+
+describe('readCsv line endings', () => {
+  it('reads CRLF files and a byte-order mark', async () => {
+    const { rows } = await collect(write('crlf.csv', '\ufeffgrant_id,year,region,amount,title\r\nG1,2001,CN-BJ,2,t\r\n'));
+    expect(rows).toEqual([{ grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 2, title: 't' }]);
+  });
+});

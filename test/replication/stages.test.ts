@@ -186,4 +186,29 @@ describe('lag', () => {
     expect(design.excluded).toHaveLength(4);
     expect(row(design.rows, 'CN-BJ', 2001).nano_funding_log).toBeCloseTo(Math.log(151), 12);
   });
+
+  it('refuses estimation years outside the panel', async () => {
+    const error = await runStage('lag', { inputs: { panel: r.panel, spillovers: r.spillovers, groups: r.groups }, overrides: { 'lag.estimation_years': [2000, 2010] } }).catch((e) => e);
+    expect(error).toBeInstanceOf(SpillwayError);
+    expect(error.message).toMatch(/outside the panel years 1999-2001/);
+  });
+});
+
+describe('estimate', () => {
+  const design = () => r.design;
+  it('checks the declared models', async () => {
+    const bad = [{ name: '1', sample: 'all', regressors: ['nano_funding'] }];
+    const error = await runStage('estimate', { inputs: { design: design() }, overrides: { 'estimate.models': bad } }).catch((e) => e);
+    expect(error.message).toMatch(/unknown regressor "nano_funding"/);
+    const twice = [{ name: 'a', sample: 'all', regressors: ['rd_gdp'] }, { name: 'a', sample: 'leading', regressors: ['rd_gdp'] }];
+    expect((await runStage('estimate', { inputs: { design: design() }, overrides: { 'estimate.models': twice } }).catch((e) => e)).message).toMatch(/unique/);
+  });
+
+  it('reports a model without observations instead of failing the others', async () => {
+    // every region leading: the lagging sample is empty
+    const allLeading = { ...design(), rows: design().rows.map((x: any) => ({ ...x, group: 'leading' })) };
+    const models = [{ name: 'x', sample: 'lagging', regressors: ['rd_gdp'] }];
+    const out = await runStage('estimate', { inputs: { design: allLeading }, overrides: { 'estimate.models': models } });
+    expect(out.models.models[0]).toMatchObject({ name: 'x', n: 0, fit: null, error: 'no observations in sample lagging' });
+  });
 });
