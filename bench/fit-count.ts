@@ -4,10 +4,15 @@
 // Usage: npx tsx bench/fit-count.ts [--runs N] [--quick]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { fePoissonObjective } from '../src/stats/count/fe-poisson.js';
+import { hhgObjective } from '../src/stats/count/hhg.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel } from '../src/stats/count/index.js';
+import { prepare } from '../src/stats/count/prepare.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, quick: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
@@ -83,16 +88,21 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function time(design: CountDesign, model: CountModel, runs: number): { ms: number; iterations: number; params: number; loglik: number } {
+function time(design: CountDesign, model: CountModel, runs: number): { ms: number; cpuMs: number; iterations: number; params: number; loglik: number } {
   const times: number[] = [];
-  let fit = fitCountModel(design, { model, addConstant: model !== 'fe-poisson' }); // warm-up (JIT)
+  const cpuTimes: number[] = [];
+  let fit = fitCountModel(design, { model, addConstant: model !== 'fe-poisson' });
+  for (let w = 0; w < (design.y.length < 5000 ? 10 : 1); w++) fit = fitCountModel(design, { model, addConstant: model !== 'fe-poisson' }); // warm-up (JIT)
   for (let r = 0; r < runs; r++) {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     fit = fitCountModel(design, { model, addConstant: model !== 'fe-poisson' });
+    const used = process.cpuUsage(cpu);
     times.push(performance.now() - started);
+    cpuTimes.push((used.user + used.system) / 1000);
   }
   if (!fit.converged) throw new Error(`${model} did not converge: ${fit.warnings.join('; ')}`);
-  return { ms: median(times), iterations: fit.iterations, params: Object.keys(fit.coef).length + (model === 'nb2' ? 1 : 0), loglik: fit.loglik };
+  return { ms: median(times), cpuMs: median(cpuTimes), iterations: fit.iterations, params: Object.keys(fit.coef).length + (model === 'nb2' ? 1 : 0), loglik: fit.loglik };
 }
 
 function report(label: string, design: CountDesign, models: CountModel[], runs: number): Record<string, number> {
@@ -100,11 +110,12 @@ function report(label: string, design: CountDesign, models: CountModel[], runs: 
   for (const model of models) {
     const r = time(design, model, runs);
     out[model] = r.ms;
-    console.log(`${label.padEnd(34)} ${model.padEnd(11)} n=${String(design.y.length).padStart(6)}  k=${String(r.params).padStart(2)}  iterations=${String(r.iterations).padStart(2)}  median ${r.ms.toFixed(1).padStart(7)} ms  (${runs} runs)  loglik ${r.loglik.toFixed(4)}`);
+    console.log(`${label.padEnd(34)} ${model.padEnd(11)} n=${String(design.y.length).padStart(6)}  k=${String(r.params).padStart(2)}  iterations=${String(r.iterations).padStart(2)}  median ${r.ms.toFixed(1).padStart(7)} ms wall, ${r.cpuMs.toFixed(1).padStart(7)} ms CPU  (${runs} runs)  loglik ${r.loglik.toFixed(4)}`);
   }
   return out;
 }
 
+console.log(`load average at start: ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} CPUs`);
 const paper = panel(30, 11, 9, 1); // 9 regressors + 10 year dummies + _cons = 20 parameters
 report('paper-sized (30 groups x 11 years)', paper, ['hhg-fenb', 'fe-poisson', 'nb2'], RUNS);
 
@@ -114,16 +125,18 @@ const largeRuns = Math.max(3, Math.min(RUNS, 5));
 const largeTimes = report(`large (${largeGroups} groups x 20 years)`, large, ['hhg-fenb', 'fe-poisson', 'nb2'], largeRuns);
 console.log(`target: large hhg-fenb fit < 1000 ms -> ${largeTimes['hhg-fenb'] < 1000 ? 'met' : 'NOT met'}`);
 
-// memory: the fit keeps O(n·p) packed arrays and O(p²) matrices (no n × n); heap growth across sizes should be ~linear
-if (typeof globalThis.gc === 'function') {
-  for (const groups of [750, 1500, 3000]) {
-    const design = panel(groups, 20, 10, 3);
-    globalThis.gc();
-    const before = process.memoryUsage().heapUsed;
-    const fit = fitCountModel(design, { model: 'hhg-fenb', addConstant: true });
-    const after = process.memoryUsage().heapUsed;
-    console.log(`heap retained across a fit (n=${design.y.length}): ${((after - before) / 1e6).toFixed(1)} MB (converged ${fit.converged})`);
-  }
+// memory: the fit keeps O(n·p) packed arrays (typed arrays: ArrayBuffer memory) and O(p²) matrices, never n × n;
+// the typed-array memory of the prepared data and the HHG and FE Poisson objectives should grow linearly with n
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+for (const groups of values.quick ? [75, 150, 300] : [750, 1500, 3000]) {
+  const design = panel(groups, 20, 10, 3);
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  const data = prepare(design, { model: 'hhg-fenb', addConstant: true });
+  const objectives = [hhgObjective(data), fePoissonObjective(data)];
+  const bytes = process.memoryUsage().arrayBuffers - before;
+  console.log(`typed-array memory of a fit's working data, n=${String(data.n).padStart(6)}: ${(bytes / 1e6).toFixed(1).padStart(6)} MB = ${(bytes / data.n).toFixed(0)} bytes per observation (${objectives.length} objectives)`);
 }
 
 // side by side with R's MASS::glm.nb on the same NB2 problem

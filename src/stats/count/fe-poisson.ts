@@ -6,8 +6,12 @@ import { lnGamma } from '../special-functions.js';
 import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, toSparseRows, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
-export function fePoissonObjective(data: PreparedData): Objective {
-  const { n, p, X, y, groupStart, groupTotal } = data;
+/** The conditional FE Poisson likelihood of `data` restricted to `columns` (default: all of them). */
+export function fePoissonObjective(data: PreparedData, columns?: number[]): Objective {
+  const { n, X, y, groupStart, groupTotal } = data;
+  const used = columns ?? Array.from({ length: data.p }, (_, c) => c);
+  const p = used.length;
+  const stride = data.p;
   const G = groupStart.length - 1;
   const eta = new Float64Array(n);
   const share = new Float64Array(n);
@@ -20,13 +24,15 @@ export function fePoissonObjective(data: PreparedData): Objective {
     let sum = 0;
     let nonzero = 0;
     for (let r = 0; r < n; r++) {
-      const v = X[r * p + c];
+      const v = X[r * stride + used[c]];
       sum += v;
       if (v !== 0) nonzero++;
     }
     if (nonzero > n / 2) shift[c] = sum / n;
   }
-  const rows = toSparseRows(X, n, p, shift);
+  const rows = toSparseRows(X, n, stride, used, shift);
+  // η uses the shifted columns too: that moves every η by the same constant, which cancels within each group
+  const shifted = { ...data, p, rows } as PreparedData;
   let constant = 0;
   for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
@@ -52,7 +58,7 @@ export function fePoissonObjective(data: PreparedData): Objective {
   }
 
   function loglik(beta: Float64Array): number {
-    linearIndex(data, beta, eta);
+    linearIndex(shifted, beta, eta);
     let ll = constant;
     for (let g = 0; g < G; g++) ll += groupShares(g);
     return Number.isFinite(ll) ? ll : NaN;
@@ -61,7 +67,7 @@ export function fePoissonObjective(data: PreparedData): Objective {
   function derivatives(beta: Float64Array, gradient: Float64Array, hessian: Float64Array): number {
     gradient.fill(0);
     hessian.fill(0);
-    linearIndex(data, beta, eta);
+    linearIndex(shifted, beta, eta);
     let ll = constant;
     for (let g = 0; g < G; g++) {
       ll += groupShares(g);
@@ -79,5 +85,5 @@ export function fePoissonObjective(data: PreparedData): Objective {
     return Number.isFinite(ll) ? ll : NaN;
   }
 
-  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(shifted, direction) };
 }

@@ -30,8 +30,8 @@ function newtonOptions(options: FitOptions): NewtonOptions {
 }
 
 /** Maximum of the conditional FE Poisson likelihood on the given data (slopes and log-likelihood). */
-function fitFePoisson(data: PreparedData, options: NewtonOptions): NewtonResult {
-  return maximize(fePoissonObjective(data), new Float64Array(data.p), options);
+function fitFePoisson(data: PreparedData, options: NewtonOptions, columns?: number[]): NewtonResult {
+  return maximize(fePoissonObjective(data, columns), new Float64Array(columns?.length ?? data.p), options);
 }
 
 function fitPooledPoisson(data: PreparedData, options: NewtonOptions): NewtonResult {
@@ -83,15 +83,15 @@ function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult
   // As the constant → +∞ the HHG likelihood tends to the conditional FE Poisson one (the time-invariant columns
   // drop out), so the FE Poisson maximum ℓ_P bounds the likelihood "at infinity": an HHG maximum not above it is flat.
   const varying = data.names.map((_, c) => c).filter((c) => data.variesWithinGroups[c]);
-  const poissonData = selectColumns(data, varying);
   let poissonLoglik: number;
   const start = new Float64Array(data.p);
   if (varying.length > 0) {
-    const poisson = fitFePoisson(poissonData, options);
+    // start values need no more than 1e-10 in the scaled gradient; ℓ_P is then within ~1e-10 of its maximum
+    const poisson = fitFePoisson(data, { ...options, tolerance: 1e-10, gradientTolerance: 1e-10 }, varying);
     poissonLoglik = poisson.loglik;
     varying.forEach((c, k) => (start[c] = poisson.theta[k]));
   } else {
-    poissonLoglik = fePoissonObjective(poissonData).loglik(new Float64Array(0));
+    poissonLoglik = fePoissonObjective(data, []).loglik(new Float64Array(0));
   }
   const run = maximize(hhgObjective(data), start, options);
   const warnings: string[] = [];

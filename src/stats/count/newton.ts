@@ -116,8 +116,11 @@ export function maximize(objective: Objective, start: Float64Array, options: New
     let accepted = false;
     for (let halvings = 0; halvings <= MAX_HALVINGS && !accepted; halvings++, size /= 2) {
       for (let a = 0; a < dim; a++) candidate[a] = theta[a] + size * step.direction[a];
-      candidateLoglik = objective.loglik(candidate);
-      if (!(candidateLoglik >= loglik - noise)) continue;
+      // the full step is usually accepted: evaluate its derivatives at once; shorter steps are screened by ℓ alone
+      if (halvings > 0) {
+        candidateLoglik = objective.loglik(candidate);
+        if (!(candidateLoglik >= loglik - noise)) continue;
+      }
       candidateLoglik = objective.derivatives(candidate, candidateGradient, candidateHessian);
       accepted = candidateLoglik >= loglik - noise && allFinite(candidateGradient) && allFinite(candidateHessian);
     }

@@ -21,19 +21,25 @@ export interface SparseRows {
   values: Float64Array;
 }
 
-/** Sparse rows of the n × p row-major matrix X, each column first shifted by shift[c] (default 0). */
-export function toSparseRows(X: Float64Array, n: number, p: number, shift?: Float64Array): SparseRows {
+/** Sparse rows of the columns `columns` (default all) of the n × stride row-major X, column j shifted by shift[j]. */
+export function toSparseRows(X: Float64Array, n: number, stride: number, columns?: number[], shift?: Float64Array): SparseRows {
+  const used = Int32Array.from(columns ?? Array.from({ length: stride }, (_, c) => c));
+  const p = used.length;
   const by = shift ?? new Float64Array(p);
   const rowStart = new Int32Array(n + 1);
-  // one pass into worst-case buffers; the views below share them (at most n·p entries, like X itself)
-  const colIndex = new Int32Array(n * p);
-  const values = new Float64Array(n * p);
+  let nonzeros = 0;
+  for (let r = 0; r < n; r++) {
+    const base = r * stride;
+    for (let c = 0; c < p; c++) if (X[base + used[c]] !== by[c]) nonzeros++;
+  }
+  const colIndex = new Int32Array(nonzeros);
+  const values = new Float64Array(nonzeros);
   let k = 0;
   for (let r = 0; r < n; r++) {
     rowStart[r] = k;
-    const base = r * p;
+    const base = r * stride;
     for (let c = 0; c < p; c++) {
-      const v = X[base + c] - by[c];
+      const v = X[base + used[c]] - by[c];
       if (v !== 0) {
         colIndex[k] = c;
         values[k++] = v;
@@ -41,7 +47,7 @@ export function toSparseRows(X: Float64Array, n: number, p: number, shift?: Floa
     }
   }
   rowStart[n] = k;
-  return { rowStart, colIndex: colIndex.subarray(0, k), values: values.subarray(0, k) };
+  return { rowStart, colIndex, values };
 }
 
 /** exp(709.8) overflows a double; beyond this linear index a step is rejected rather than producing Infinity/NaN */

@@ -52,11 +52,6 @@ function validate(design: CountDesign, grouped: boolean): void {
     if (row.length !== design.names.length) {
       throw invalid(`regressor row has ${row.length} values for ${design.names.length} names`, { row: i + 1, expected: `${design.names.length} values` });
     }
-    for (let j = 0; j < row.length; j++) {
-      if (!Number.isFinite(row[j])) {
-        throw invalid(`regressor value ${String(row[j])} is not a finite number`, { row: i + 1, field: design.names[j], expected: 'a finite number' });
-      }
-    }
     if (design.offset && !Number.isFinite(design.offset[i])) {
       throw invalid(`offset ${String(design.offset[i])} is not finite`, { row: i + 1, field: 'offset', expected: 'a finite number (log exposure; exposure must be > 0)' });
     }
@@ -115,6 +110,20 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     groupStarts = [0, n0];
   }
   const n = order.length;
+  if (n < n0) {
+    // rows of dropped groups are not packed below; their regressors must still be valid numbers
+    const kept = new Uint8Array(n0);
+    for (const i of order) kept[i] = 1;
+    for (let i = 0; i < n0; i++) {
+      if (kept[i]) continue;
+      const row = design.X[i];
+      for (let j = 0; j < row.length; j++) {
+        if (!Number.isFinite(row[j])) {
+          throw invalid(`regressor value ${String(row[j])} is not a finite number`, { row: i + 1, field: design.names[j], expected: 'a finite number' });
+        }
+      }
+    }
+  }
   if (n === 0) {
     throw new SpillwayError('notConverged', 'no observations left to fit', {
       hint: grouped ? 'every group has all-zero outcomes or a single observation' : 'the design is empty',
@@ -130,7 +139,13 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   for (let r = 0; r < n; r++) {
     const row = design.X[order[r]];
     const base = r * q;
-    for (let c = 0; c < given; c++) all[base + c] = row[c];
+    for (let c = 0; c < given; c++) {
+      const v = row[c];
+      if (!Number.isFinite(v)) {
+        throw invalid(`regressor value ${String(v)} is not a finite number`, { row: order[r] + 1, field: design.names[c], expected: 'a finite number' });
+      }
+      all[base + c] = v;
+    }
     if (wantConstant) all[base + given] = 1;
   }
   const constantIndex = wantConstant ? given : -1;

@@ -49,7 +49,7 @@ export interface FitResult {
   dropped_columns: { name: string; reason: string }[];
   iterations: number;
   converged: boolean;
-  /** final relative change in log-likelihood and gradient norm */
+  /** final relative change in log-likelihood |Δℓ|/(1+|ℓ|), and gradient norm as the scaled gradient g'(-H)⁻¹g (Stata's nrtolerance quantity) */
   convergence: { loglik_change: number; gradient_norm: number };
   /** diagnostics such as a flat likelihood at constant = +infinity */
   warnings: string[];
