@@ -9,8 +9,11 @@ export type PipelineLoad = { view: PipelineView } | { error: unknown };
 
 export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
   try {
-    const { loadPipeline, codeFilesOf, getDotted } = await import('../engine/index.js');
-    const pipeline = await loadPipeline(pipelineFile);
+    const { loadPipeline, codeFilesOf, getDotted, StatCache } = await import('../engine/index.js');
+    // audit reads, never writes: no parsed-pipeline cache, and a stat cache that is never saved (only file names
+    // are taken from it here; every hash audit compares is computed from the bytes)
+    const pipeline = await loadPipeline(pipelineFile, { noCache: true });
+    const cache = new StatCache(pipeline.root, undefined);
     const rel = (abs: string) => path.relative(pipeline.root, abs).split(path.sep).join('/');
     const view: PipelineView = {
       stages: [...pipeline.order],
@@ -29,7 +32,7 @@ export async function loadPipelineView(pipelineFile: string): Promise<PipelineLo
         return [...new Set(matches)].sort();
       },
       async codeFiles(stage) {
-        return (await codeFilesOf(pipeline, stage)).map(rel);
+        return (await codeFilesOf(pipeline, stage, cache)).map(rel);
       },
     };
     return { view };

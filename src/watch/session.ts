@@ -72,10 +72,8 @@ export class WatchSession {
   /** deps that are directories: any file under them counts */
   private dirs = new Set<string>();
   private globs: { pattern: string; match: Matcher }[] = [];
-  private shallow: FSWatcher | undefined;
-  private deep: FSWatcher | undefined;
-  private shallowDirs = new Set<string>();
-  private deepDirs = new Set<string>();
+  private shallow: DirectoryWatcher | undefined;
+  private deep: DirectoryWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
@@ -102,22 +100,13 @@ export class WatchSession {
     const { shallow, deep } = await this.computeTargets();
     const chokidar: Chokidar = await import('chokidar');
     const ignored = (p: string) => path.relative(this.root, p).split(path.sep).some((part) => IGNORED_DIRS.has(part));
-    // ready is emitted once the initial paths are scanned: listen before anything can emit it
-    this.shallow = chokidar.watch([...shallow], { ignoreInitial: true, depth: 0, ignored });
-    this.deep = chokidar.watch([...deep], { ignoreInitial: true, ignored });
-    const readiness = Promise.all([ready(this.shallow), ready(this.deep)]);
-    this.shallowDirs = shallow;
-    this.deepDirs = deep;
-    for (const watcher of [this.shallow, this.deep]) {
-      watcher.on('all', (_type, changed) => this.onChange(path.resolve(changed)));
-      watcher.on('error', () => {
-        /* a directory vanishing under the watcher: the next refresh of the targets re-adds what exists */
-      });
-    }
-    await readiness;
+    const onEvent = (changed: string) => this.onChange(path.resolve(changed));
+    this.shallow = new DirectoryWatcher((paths) => chokidar.watch(paths, { ignoreInitial: true, depth: 0, ignored }), onEvent);
+    this.deep = new DirectoryWatcher((paths) => chokidar.watch(paths, { ignoreInitial: true, ignored }), onEvent);
+    await Promise.all([this.shallow.sync(shallow), this.deep.sync(deep)]);
     this.current = this.run('start');
     await this.current;
-    if (!this.stopping) this.options.onEvent({ event: 'ready', files: this.files.size, globs: this.globs.map((g) => g.pattern), directories: this.shallowDirs.size + this.deepDirs.size });
+    if (!this.stopping) this.options.onEvent({ event: 'ready', files: this.files.size, globs: this.globs.map((g) => g.pattern), directories: (this.shallow?.size ?? 0) + (this.deep?.size ?? 0) });
   }
 
   /** Ctrl-C: interrupt the run under way (the engine keeps every finished stage), stop watching. */
@@ -225,8 +214,27 @@ export class WatchSession {
   /** Recomputes what to watch from the pipeline (while it is invalid: the last good set plus the pipeline file) and updates the watchers. */
   private async refreshTargets(): Promise<void> {
     const { shallow, deep } = await this.computeTargets();
-    sync(this.shallow, this.shallowDirs, shallow);
-    sync(this.deep, this.deepDirs, deep);
+    const added = (await Promise.all([this.shallow?.sync(shallow), this.deep?.sync(deep)])).flatMap((a) => a ?? []);
+    if (added.length && this.pipeline) await this.catchUp(added);
+  }
+
+  /**
+   * A file in a directory watched only from now on (a stage started importing it, a glob's base appeared) may
+   * have changed after the engine hashed it and before the watch began: compare it with the lockfile.
+   */
+  private async catchUp(directories: string[]): Promise<void> {
+    const engine = await import('../engine/index.js');
+    const { hashFileLike } = await import('../provenance/project.js');
+    const lock = this.pipeline ? engine.readLockfile(this.root, this.pipeline.lockFile) : undefined;
+    if (!lock) return;
+    const recorded = new Map<string, string>();
+    for (const stage of Object.values(lock.stages)) for (const f of [...stage.code.files, ...stage.deps]) recorded.set(f.path, f.hash);
+    const inNew = (abs: string) => directories.some((d) => abs === d || abs.startsWith(d + path.sep) || path.dirname(abs) === d);
+    for (const abs of this.files) {
+      const hash = recorded.get(this.relative(abs));
+      if (!hash || !inNew(abs) || !existsSync(abs)) continue;
+      if ((await hashFileLike(abs, hash)) !== hash) this.onChange(abs);
+    }
   }
 
   private async computeTargets(): Promise<{ shallow: Set<string>; deep: Set<string> }> {
@@ -274,22 +282,55 @@ function isDir(p: string): boolean {
   }
 }
 
-function sync(watcher: FSWatcher | undefined, watched: Set<string>, wanted: Set<string>): void {
-  if (!watcher) return;
-  const add = [...wanted].filter((d) => !watched.has(d) && existsSync(d));
-  const remove = [...watched].filter((d) => !wanted.has(d));
-  if (add.length) watcher.add(add);
-  if (remove.length) watcher.unwatch(remove);
-  for (const d of add) watched.add(d);
-  for (const d of remove) watched.delete(d);
-}
+/**
+ * A set of watched directories. Each batch of new directories gets its own chokidar watcher, whose 'ready' says
+ * that the directories are really being watched (a chokidar watcher given no paths never emits 'ready', and one
+ * extended with add() never says when the new paths are watched). Removals go through unwatch.
+ */
+class DirectoryWatcher {
+  private readonly watchers: { watcher: FSWatcher; dirs: Set<string> }[] = [];
 
-function ready(watcher: FSWatcher): Promise<void> {
-  return new Promise((resolve) => watcher.once('ready', () => resolve()));
+  constructor(
+    private readonly make: (paths: string[]) => FSWatcher,
+    private readonly onEvent: (path: string) => void,
+  ) {}
+
+  get size(): number {
+    return this.watchers.reduce((n, w) => n + w.dirs.size, 0);
+  }
+
+  /** Watches exactly `wanted` (those that exist); resolves once new directories are watched, with their list. */
+  async sync(wanted: Set<string>): Promise<string[]> {
+    const watched = new Set(this.watchers.flatMap((w) => [...w.dirs]));
+    const add = [...wanted].filter((d) => !watched.has(d) && existsSync(d));
+    for (const w of this.watchers) {
+      const remove = [...w.dirs].filter((d) => !wanted.has(d));
+      if (remove.length) w.watcher.unwatch(remove);
+      for (const d of remove) w.dirs.delete(d);
+    }
+    if (add.length === 0) return [];
+    const watcher = this.make(add);
+    const isReady = ready(watcher);
+    watcher.on('all', (_type, changed) => this.onEvent(changed));
+    watcher.on('error', () => {
+      /* a directory vanishing under the watcher: the next refresh of the targets re-adds what exists */
+    });
+    this.watchers.push({ watcher, dirs: new Set(add) });
+    await isReady;
+    return add;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.watchers.map((w) => w.watcher.close()));
+  }
 }
 
 function errorJson(error: unknown): Record<string, unknown> {
   if (isSpillwayError(error)) return { ...error.toJSON(), text: error.format() };
   const message = error instanceof Error ? error.message : String(error);
   return new SpillwayError('internal', message).toJSON();
+}
+
+function ready(watcher: FSWatcher): Promise<void> {
+  return new Promise((resolve) => watcher.once('ready', () => resolve()));
 }
