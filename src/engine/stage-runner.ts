@@ -111,7 +111,10 @@ process.once('message', (job: ModuleJob) => {
     },
     async (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));
-      await send({ type: 'error', message: e.message, stack: e.stack, pointer: (e as { pointer?: string }).pointer, kind: (e as { kind?: string }).kind });
+      // a SpillwayError's location (file, row, column, expected, hint) lives in its details: send the formatted text.
+      // Duck-typed, because the stage's copy of src/errors.ts may be another module instance than ours.
+      const formatted = e.name === 'SpillwayError' && typeof (e as { format?: unknown }).format === 'function' ? (e as { format(): string }).format() : e.message;
+      await send({ type: 'error', message: formatted, stack: e.stack, pointer: (e as { pointer?: string }).pointer, kind: (e as { kind?: string }).kind });
       process.exit(1);
     },
   );
