@@ -114,7 +114,7 @@ export async function readCsv(
   const known = Object.keys(schema.properties);
   const required = schema.required ?? known;
   const policyHint = options.policyParam
-    ? `fix the row, or set ${options.policyParam}: drop to drop and count rows like it`
+    ? `fix the row, or drop and count rows like it with --set ${options.policyParam}=drop`
     : 'fix the row';
 
   const summary: CsvReadSummary = {

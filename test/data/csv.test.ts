@@ -61,7 +61,7 @@ describe('readCsv', () => {
     expect(e.message).toContain('"20O1"');
     expect(e.details.expected).toMatch(/integer/);
     expect(e.format()).toMatch(/c\.csv:4 row 3 column "year"/);
-    expect(e.details.hint).toContain('ingest.on_bad_row: drop');
+    expect(e.details.hint).toContain('--set ingest.on_bad_row=drop');
   });
 
   it('reports a wrong field count and a missing header column', async () => {
