@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpillwayError } from '../errors.js';
 import type { Fingerprint } from './fingerprint.js';
 import { hashBytes, type StatCache } from './hash.js';
@@ -29,8 +29,17 @@ export interface StageFailure {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const runnerFile = existsSync(join(here, 'stage-runner.js')) ? join(here, 'stage-runner.js') : join(here, 'stage-runner.ts');
+// Stage processes run the compiled runner with spillway's own TypeScript hooks (ts-hooks.ts). From the TypeScript
+// sources (tests) the compiled dist/ is used when it has been built; otherwise, or with SPILLWAY_STAGE_LOADER=tsx, tsx.
+const compiledDir = existsSync(join(here, 'stage-runner.js')) ? here : join(here, '..', '..', 'dist', 'engine');
+const useTsx = process.env.SPILLWAY_STAGE_LOADER === 'tsx' || !existsSync(join(compiledDir, 'ts-register.js'));
+const runnerFile = useTsx && !existsSync(join(here, 'stage-runner.js')) ? join(here, 'stage-runner.ts') : join(compiledDir, 'stage-runner.js');
 let tsxLoader: string | undefined;
+function loaderArgs(): string[] {
+  if (!useTsx) return ['--import', pathToFileURL(join(compiledDir, 'ts-register.js')).href];
+  tsxLoader ??= createRequire(import.meta.url).resolve('tsx');
+  return ['--import', pathToFileURL(tsxLoader).href];
+}
 
 export function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
@@ -50,9 +59,9 @@ export class StageProcessPool {
   private spawn(): ChildProcess {
     const child = fork(runnerFile, [], {
       cwd: this.root,
-      execArgv: ['--import', (tsxLoader ??= createRequire(import.meta.url).resolve('tsx')), '--enable-source-maps'],
+      execArgv: [...loaderArgs(), '--enable-source-maps'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, SPILLWAY_PROJECT_ROOT: this.root },
+      env: { ...process.env, SPILLWAY_PROJECT_ROOT: this.root, SPILLWAY_TS_CACHE: join(this.root, '.spillway', 'ts-cache') },
     });
     child.on('error', () => {}); // reported through 'exit' when it is used
     return child;
