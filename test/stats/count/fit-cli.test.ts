@@ -73,12 +73,12 @@ describe('spillway fit', () => {
       ['id,y,x\n1,2.5,0.5\n1,1,0.1\n', /row 2 column "y": fractional count 2.5/],
       ['id,y,z\n1,2,0.5\n', /column "x": column "x" is not in the file/],
     ];
-    for (const [text, message] of cases) {
-      const result = await spillway('--data', writeCsv('bad.csv', text), '--id', 'id', '--y', 'y', '--x', 'x');
-      expect(result.exitCode).toBe(4);
-      expect(result.stderr).toMatch(message);
-      expect(result.stderr).toContain('bad.csv');
-    }
+    const results = await Promise.all(cases.map(([text], k) => spillway('--data', writeCsv(`bad-${k}.csv`, text), '--id', 'id', '--y', 'y', '--x', 'x')));
+    cases.forEach(([, message], k) => {
+      expect(results[k].exitCode).toBe(4);
+      expect(results[k].stderr).toMatch(message);
+      expect(results[k].stderr).toContain(`bad-${k}.csv`);
+    });
     const missing = await spillway('--data', join(tmp, 'no-such.csv'), '--id', 'id', '--y', 'y', '--x', 'x');
     expect(missing.exitCode).toBe(4);
     expect(missing.stderr).toMatch(/cannot read .*no-such\.csv \(ENOENT\)/);
@@ -96,10 +96,16 @@ describe('spillway fit', () => {
   });
 
   it('command-line mistakes are usage errors (exit 2)', async () => {
-    expect((await spillway('--data', SHIPS, '--x', 'yr_con')).exitCode).toBe(2);
-    expect((await spillway('--data', SHIPS, '--y', 'accident', '--x', 'yr_con', '--model', 'probit')).exitCode).toBe(2);
-    expect((await spillway('--data', SHIPS, '--y', 'accident', '--x', 'yr_con', '--model', 'fe-poisson')).stderr).toMatch(/--id/);
-    const help = await spillway('--help');
+    const [noY, badModel, noId, help] = await Promise.all([
+      spillway('--data', SHIPS, '--x', 'yr_con'),
+      spillway('--data', SHIPS, '--y', 'accident', '--x', 'yr_con', '--model', 'probit'),
+      spillway('--data', SHIPS, '--y', 'accident', '--x', 'yr_con', '--model', 'fe-poisson'),
+      spillway('--help'),
+    ]);
+    expect(noY.exitCode).toBe(2);
+    expect(badModel.exitCode).toBe(2);
+    expect(noId.exitCode).toBe(2);
+    expect(noId.stderr).toMatch(/--id/);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain('--exposure COL');
   });
