@@ -1,7 +1,7 @@
 // The whole replication through the engine (real tsx child processes, real store and lockfile) on the embedded
 // synthetic default dataset (data/raw, with its truth.json) in a temp copy of the project; then two `--set` changes
 // re-run only what depends on them.
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,4 +114,32 @@ describe('replication pipeline end to end', () => {
     expect(again.stages.every((st) => st.status === 'cached')).toBe(true);
     expect(read('classify', 'groups').criterion).toBe('total_publications');
   }, 180_000);
+});
+
+describe('a malformed raw row through the engine', () => {
+  let tiny: string;
+  beforeAll(() => {
+    tiny = mkdtempSync(join(tmpdir(), 'spillway-replication-bad-'));
+    for (const p of ['pipeline.yaml', 'stages', 'schemas', 'src', 'package.json', 'tsconfig.json']) {
+      cpSync(join(projectRoot, p), join(tiny, p), { recursive: true });
+    }
+    symlinkSync(join(projectRoot, 'node_modules'), join(tiny, 'node_modules'));
+    cpSync(join(projectRoot, 'test/fixtures/tiny-dataset'), join(tiny, 'data/raw'), { recursive: true });
+    writeFileSync(join(tiny, 'data/raw/funding.csv'), 'grant_id,year,region,amount,title\nG1,2000,CN-BJ,5,a\nG2,2000,CN-BJ,five,b\n');
+  });
+  afterAll(() => rmSync(tiny, { recursive: true, force: true }));
+
+  it('fails ingest with file, line, row, column, expected and hint; drop mode counts it', async () => {
+    const overrides = ['ingest.years=[1999, 2001]'];
+    const failed = await runPipeline({ pipelineFile: join(tiny, 'pipeline.yaml'), targets: ['ingest'], overrides });
+    const ingest = failed.stages.find((s) => s.stage === 'ingest')!;
+    expect(ingest.status).toBe('failed');
+    expect(ingest.error).toContain('data/raw/funding.csv:3 row 2 column "amount": value "five" must be number');
+    expect(ingest.error).toContain('expected: amount in 10,000 yuan');
+    expect(ingest.error).toContain('--set ingest.on_bad_row=drop');
+    const dropped = await runPipeline({ pipelineFile: join(tiny, 'pipeline.yaml'), targets: ['ingest'], overrides: [...overrides, 'ingest.on_bad_row=drop'] });
+    expect(dropped.ok).toBe(true);
+    const report = JSON.parse(readFileSync(join(tiny, 'artifacts/out/ingest/ingest_report.json'), 'utf8'));
+    expect(report.files.find((f: any) => f.file === 'data/raw/funding.csv')).toMatchObject({ rows_read: 2, rows_accepted: 1, rows_dropped: 1 });
+  }, 120_000);
 });
