@@ -69,6 +69,8 @@ export class WatchSession {
   private pipeline: Pipeline | undefined;
   private reloadPipeline = true;
   private files = new Set<string>();
+  /** absolute paths of the declared file and dir outputs */
+  private outputs: string[] = [];
   /** deps that are directories: any file under them counts */
   private dirs = new Set<string>();
   private globs: { pattern: string; match: Matcher }[] = [];
@@ -126,6 +128,8 @@ export class WatchSession {
 
   private isWatched(abs: string): boolean {
     if (abs === this.pipelineFile || this.files.has(abs)) return true;
+    // the pipeline's own file and dir outputs are written by the runs: never a reason to run again
+    if (this.outputs.some((out) => abs === out || abs.startsWith(out + path.sep))) return false;
     for (const dir of this.dirs) if (abs.startsWith(dir + path.sep)) return true;
     const rel = this.relative(abs);
     return !rel.startsWith('..') && this.globs.some((g) => g.match(rel));
@@ -246,6 +250,10 @@ export class WatchSession {
       } catch {
         targets = undefined;
       }
+    }
+    if (this.pipeline) {
+      const outs = Object.values(this.pipeline.stages).flatMap((stage) => stage.outs.map((o) => o.path).filter((p): p is string => p !== undefined));
+      this.outputs = outs.map((p) => path.resolve(this.root, p));
     }
     if (targets) {
       const all = targets.files.map((f) => path.resolve(f));
