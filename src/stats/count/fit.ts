@@ -7,19 +7,12 @@ import { fePoissonObjective } from './fe-poisson.js';
 import { hhgObjective } from './hhg.js';
 import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
-import { toSparseRows, type Objective } from './objective.js';
+import type { Objective } from './objective.js';
 import { poissonObjective } from './poisson.js';
-import { CONSTANT, prepare, selectPacked, type PreparedData } from './prepare.js';
+import { CONSTANT, prepare, type PreparedData } from './prepare.js';
 import type { CountDesign, FitOptions, FitResult } from './types.js';
 
 export const DEFAULTS = { maxIterations: 200, tolerance: 1e-12, gradientTolerance: 1e-16 } as const;
-
-/** The same data restricted to some of its columns (used for the FE Poisson that starts and checks the HHG fit). */
-export function selectColumns(data: PreparedData, columns: number[]): PreparedData {
-  const X = selectPacked(data.X, data.n, data.p, columns);
-  const p = columns.length;
-  return { ...data, p, X, rows: toSparseRows(X, data.n, p), names: columns.map((c) => data.names[c]), variesWithinGroups: columns.map((c) => data.variesWithinGroups[c]) };
-}
 
 function newtonOptions(options: FitOptions): NewtonOptions {
   return {
