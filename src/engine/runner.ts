@@ -27,6 +27,8 @@ export interface StageReport {
   duration_ms: number;
   reason: string;
   error?: string;
+  /** for failed stages: the kind of failure ('crash', 'exit', 'schema', 'outputs', 'interrupted', or a SpillwayError kind such as 'invalidInput' or 'notConverged' thrown by the stage) */
+  error_kind?: string;
   /** the structured reasons behind `reason` */
   reasons?: StaleReason[];
   /** output name → content hash */
@@ -193,7 +195,10 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         fp = await fingerprintStage(pipeline, stage, cache, hashes);
       } catch (error) {
         const message = isSpillwayError(error) ? error.format() : (error as Error).message;
-        return finish({ stage: name, status: 'failed', key: '', duration_ms: elapsed(), reason: 'could not compute the cache key', error: message }, { status: 'failed' });
+        return finish(
+          { stage: name, status: 'failed', key: '', duration_ms: elapsed(), reason: 'could not compute the cache key', error: message, error_kind: isSpillwayError(error) ? error.kind : 'internal' },
+          { status: 'failed' },
+        );
       }
       const entry = previous?.stages[name];
       const reasons = diffAgainstLock(entry, fp);
@@ -302,7 +307,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         if (failure !== undefined || outs === undefined) {
           const f = failure as StageFailure;
           return finish(
-            { stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message) },
+            { stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message), error_kind: f.kind },
             { status: 'failed' },
           );
         }

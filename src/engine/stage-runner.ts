@@ -113,7 +113,7 @@ process.once('message', (job: ModuleJob) => {
       const e = error instanceof Error ? error : new Error(String(error));
       // a SpillwayError's location (file, row, column, expected, hint) lives in its details: send the formatted text.
       // Duck-typed, because the stage's copy of src/errors.ts may be another module instance than ours.
-      const formatted = e.name === 'SpillwayError' && typeof (e as { format?: unknown }).format === 'function' ? (e as { format(): string }).format() : e.message;
+      const formatted = e.name === 'SpillwayError' && typeof (e as { format?: unknown }).format === 'function' ? (e as unknown as { format(): string }).format() : e.message;
       await send({ type: 'error', message: formatted, stack: e.stack, pointer: (e as { pointer?: string }).pointer, kind: (e as { kind?: string }).kind });
       process.exit(1);
     },

@@ -17,6 +17,8 @@ export interface StageStatus {
   key: string;
   reasons: StaleReason[];
   reason: string;
+  /** set when the key could not be computed (e.g. a dep is missing) */
+  error?: string;
 }
 
 export interface StatusReport {
@@ -32,9 +34,13 @@ export async function stageStatus(pipelineFile: string, options: { overrides?: s
     const reasons = s.reasons ?? [];
     let state: StageState;
     if (s.status === 'cached') state = s.restored ? 'restorable' : 'up-to-date';
+    else if (s.status === 'skipped') {
+      state = 'upstream-stale';
+      reasons.push({ component: 'upstream', message: s.reason });
+    }
     else if (reasons.length > 0 && reasons.every((r) => r.component === 'upstream')) state = 'upstream-stale';
     else state = 'stale';
-    return { stage: s.stage, state, key: s.key, reasons, reason: s.reason };
+    return { stage: s.stage, state, key: s.key, reasons, reason: s.reason, ...(s.error ? { error: s.error } : {}) };
   });
   return { pipeline: pipeline.file, stale: stages.filter((s) => s.state !== 'up-to-date').length, stages };
 }

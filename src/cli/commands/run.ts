@@ -18,7 +18,8 @@ options:
       --json           print {"ok", "stages": [{stage, status, key, duration_ms, reason, error?}]} on stdout
   -h, --help           this text
 
-exit codes: 0 ok, 1 a stage failed, 2 usage, 3 invalid pipeline.yaml, 5 project locked, 130 interrupted`;
+exit codes: 0 ok, 1 a stage failed, 2 usage, 3 invalid pipeline.yaml, 4 every failure was bad input,
+5 project locked, 7 every failure was non-convergence, 130 interrupted (see docs/cli.md)`;
 
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -75,7 +76,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(performance.now() - started)})\n`);
     }
     if (report.interrupted) return 130;
-    return report.ok ? ExitCode.ok : ExitCode.stageFailed;
+    if (report.ok) return ExitCode.ok;
+    // When every failure is of one kind the exit code says which (4: bad input data, 7: no convergence); else 1.
+    const kinds = new Set(report.stages.filter((s) => s.status === 'failed').map((s) => s.error_kind));
+    const [only] = [...kinds];
+    if (kinds.size === 1 && (only === 'invalidInput' || only === 'notConverged')) return ExitCode[only];
+    return ExitCode.stageFailed;
   } finally {
     progress?.stop();
     process.off('SIGINT', onSigint);

@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
         s.state === 'up-to-date' ? color.green('up to date') : s.state === 'stale' ? color.yellow('stale') : s.state === 'restorable' ? color.cyan('restorable') : color.yellow('upstream stale');
       process.stdout.write(`${s.stage.padEnd(width)}  ${label}\n`);
       if (s.state !== 'up-to-date') for (const r of s.reasons) process.stdout.write(`${' '.repeat(width)}    ${color.dim('-')} ${r.message}\n`);
+      if (s.error) process.stdout.write(`${' '.repeat(width)}    ${color.red('!')} ${s.error.split('\n').join(`\n${' '.repeat(width + 6)}`)}\n`);
     }
     process.stdout.write(report.stale === 0 ? 'everything is up to date\n' : `${report.stale} of ${report.stages.length} stages not up to date\n`);
   }
