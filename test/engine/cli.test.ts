@@ -87,6 +87,18 @@ describe('spillway run --json and exit codes', () => {
 });
 
 describe('failing stages', () => {
+  it('a missing dep fails the stage before it runs, names the file, and exits 4 (bad input)', async () => {
+    const dir = writeProject({
+      'stages/a.ts': 'export default () => ({});\n',
+      'pipeline.yaml': 'stages:\n  a:\n    run: stages/a.ts\n    deps: [data/missing.csv]\n',
+    });
+    const r = await cli(['run', '--json'], dir);
+    expect(r.code).toBe(4);
+    const [stage] = (JSON.parse(r.stdout) as { stages: { status: string; error_kind: string; error: string }[] }).stages;
+    expect(stage).toMatchObject({ status: 'failed', error_kind: 'invalidInput' });
+    expect(stage.error).toContain('dep data/missing.csv does not exist');
+  });
+
   it('a crash shows the stack with the stage name; a schema violation names artifact, pointer and rule; independent stages still run', async () => {
     const dir = writeProject({
       'schemas/numbers.schema.json': numbersSchema,
