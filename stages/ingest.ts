@@ -18,6 +18,8 @@ const ingest: StageFunction = async (ctx) => {
   const onBadRow = oneOf(ctx, 'ingest.on_bad_row', ['fail', 'drop'] as const);
   const [firstYear, lastYear] = yearRange(ctx, 'ingest.years');
   const partners = stringList(ctx, 'ingest.foreign_partners');
+  // regions left out of the analysis (the paper: Tibet, for lack of data): their records are counted, not used
+  const excluded = new Set(stringList(ctx, 'ingest.excluded_regions'));
   const partnerIndex = new Map(partners.map((p, k) => [p, k]));
 
   const fileOf = (name: RawName): string => {
@@ -31,9 +33,11 @@ const ingest: StageFunction = async (ctx) => {
   };
   const schemaOf = (name: RawName): RowSchema => JSON.parse(readFileSync(ctx.dep(`schemas/raw/${name}.schema.json`), 'utf8')) as RowSchema;
   const files: IngestReport['files'] = [];
-  const read = async (name: RawName, onRecord: (r: Record<string, unknown>, row: number) => RowProblem | void) => {
+  const EXCLUDED = 'excluded region';
+  const read = async (name: RawName, onRecord: (r: Record<string, unknown>, row: number) => RowProblem | typeof EXCLUDED | void) => {
     const path = fileOf(name);
     let outside = 0;
+    let ofExcluded = 0;
     const summary: CsvReadSummary = await readCsv(
       path,
       { schema: schemaOf(name), onBadRow, displayPath: `data/raw/${basename(path)}`, policyParam: 'ingest.on_bad_row' },
@@ -42,11 +46,21 @@ const ingest: StageFunction = async (ctx) => {
           outside++;
           return;
         }
-        return onRecord(record, position.row);
+        const result = onRecord(record, position.row);
+        if (result === EXCLUDED) {
+          ofExcluded++;
+          return;
+        }
+        return result;
       },
     );
-    // rows outside the years are read and deliberately unused: counted apart from the accepted ones
-    files.push({ ...summary, rows_accepted: summary.rows_accepted - outside, rows_outside_years: outside });
+    // rows outside the years or of excluded regions are read and deliberately unused: counted apart from the accepted ones
+    files.push({
+      ...summary,
+      rows_accepted: summary.rows_accepted - outside - ofExcluded,
+      rows_outside_years: outside,
+      rows_excluded_regions: ofExcluded,
+    });
     return { path, summary };
   };
 
@@ -55,6 +69,7 @@ const ingest: StageFunction = async (ctx) => {
   const regionIndex = new Map<string, number>();
   await read('regions', (r) => {
     const code = r.code as string;
+    if (excluded.has(code)) return EXCLUDED;
     if (regionIndex.has(code)) return { column: 'code', message: `region ${code} is listed twice`, expected: 'one row per region' };
     regionIndex.set(code, regions.length);
     regions.push({ code, name: r.name as string, capital: r.capital as string, lat: r.lat as number, lon: r.lon as number });
@@ -72,6 +87,7 @@ const ingest: StageFunction = async (ctx) => {
   // region_year
   const regionYear = new Map<string, { row: number; gdp: number; population: number; rd: number; patentsTotal: number; publicationsTotal: number }>();
   const regionYearRead = await read('region_year', (r, row) => {
+    if (excluded.has(r.region as string)) return EXCLUDED;
     const problem = unknownRegion(r.region as string);
     if (problem) return problem;
     const key = `${r.region}|${r.year}`;
@@ -100,6 +116,7 @@ const ingest: StageFunction = async (ctx) => {
   let nonMatching = 0;
   let patentRows = 0;
   await read('patents', (r) => {
+    if (excluded.has(r.region as string)) return EXCLUDED;
     const problem = unknownRegion(r.region as string);
     if (problem) return problem;
     const id = r.application_id as string;
@@ -149,8 +166,11 @@ const ingest: StageFunction = async (ctx) => {
   let pubRows = 0;
   let interregionalPapers = 0;
   let partnerMentions = 0;
+  let excludedMentions = 0;
   await read('publications', (r) => {
-    const codes = [...new Set((r.regions as string).split(';'))];
+    const all = [...new Set((r.regions as string).split(';'))];
+    const codes = all.filter((c) => !excluded.has(c));
+    if (codes.length === 0) return EXCLUDED;
     for (const code of codes) {
       const problem = unknownRegion(code, 'regions');
       if (problem) return problem;
@@ -161,13 +181,16 @@ const ingest: StageFunction = async (ctx) => {
     pubRows++;
     const y = yi(r.year as number);
     const idx = codes.map((c) => regionIndex.get(c)!).sort((a, b) => a - b);
+    // a paper with an excluded region is still inter-regional for the others, but that region has no row or column
+    const interRegional = all.length > 1;
+    excludedMentions += all.length - codes.length;
     const names = (r.countries as string) === '' ? [] : [...new Set((r.countries as string).split(';').map((s) => s.trim()))];
     const known = names.filter((n) => partnerIndex.has(n));
     for (const n of names) if (!partnerIndex.has(n)) otherPartners.set(n, (otherPartners.get(n) ?? 0) + 1);
-    if (idx.length > 1) interregionalPapers++;
+    if (interRegional) interregionalPapers++;
     for (const i of idx) {
       pubs[i][y]++;
-      if (idx.length > 1) interregional[i][y]++;
+      if (interRegional) interregional[i][y]++;
       foreign[i][y] += known.length;
       for (const n of known) {
         const key = `${r.year}|${i}|${partnerIndex.get(n)}`;
@@ -190,6 +213,7 @@ const ingest: StageFunction = async (ctx) => {
   let fundingRows = 0;
   let fundingTotal = 0;
   await read('funding', (r) => {
+    if (excluded.has(r.region as string)) return EXCLUDED;
     const problem = unknownRegion(r.region as string);
     if (problem) return problem;
     if (seenGrants.has(r.grant_id as string)) return { column: 'grant_id', message: `grant ${r.grant_id} appears twice`, expected: 'unique grant ids' };
@@ -269,6 +293,7 @@ const ingest: StageFunction = async (ctx) => {
       rows_used: pubRows,
       interregional: interregionalPapers,
       partner_mentions: partnerMentions,
+      excluded_region_mentions: excludedMentions,
       other_partners: Object.fromEntries([...otherPartners].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     },
     funding: { rows_used: fundingRows, total_amount: roundMoney(fundingTotal) },

@@ -66,7 +66,7 @@ export interface OutlierDrop {
 
 export interface IngestReport {
   years: [number, number];
-  files: (CsvReadSummary & { rows_outside_years: number })[];
+  files: (CsvReadSummary & { rows_outside_years: number; rows_excluded_regions: number })[];
   patents: {
     rows_used: number;
     nano_matched: number;
@@ -79,6 +79,8 @@ export interface IngestReport {
     rows_used: number;
     interregional: number;
     partner_mentions: number;
+    /** mentions of excluded regions removed from papers that also list a kept region */
+    excluded_region_mentions: number;
     other_partners: Record<string, number>;
   };
   funding: { rows_used: number; total_amount: number };

@@ -1,6 +1,6 @@
 // Each stage on the hand-made tiny dataset (test/fixtures/tiny-dataset, 4 regions × 1999-2001; README there),
 // with the arithmetic written out. Outputs are validated against their schemas by runStage.
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,7 @@ describe('ingest', () => {
     ]);
     // inter-regional papers: 1999 002, 004; 2000 007, 010; 2001 014, 017, 020 = 7; partner mentions 3 + 2 + 3 = 8
     // "Atlantis" is not a declared partner: counted apart, left out of eq. 8
-    expect(r.ingest_report.publications).toEqual({ rows_used: 21, interregional: 7, partner_mentions: 8, other_partners: { Atlantis: 1 } });
+    expect(r.ingest_report.publications).toEqual({ rows_used: 21, interregional: 7, partner_mentions: 8, excluded_region_mentions: 0, other_partners: { Atlantis: 1 } });
     expect(r.collaboration.foreign_copublications.filter((p: any) => p.year === 2001)).toEqual([
       { year: 2001, region: 'CN-BJ', partner: 'U.S.A.', count: 1 },
       { year: 2001, region: 'CN-BJ', partner: 'Japan', count: 1 },
@@ -70,7 +70,7 @@ describe('ingest', () => {
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'spillway-ingest-'));
       for (const f of readdirSync(tinyDataset)) copyFileSync(join(tinyDataset, f), join(dir, f));
-      writeFileSync(join(dir, 'funding.csv'), 'grant_id,year,region,amount,title\nG1,1999,CN-BJ,100,a\nG2,2000,CN-XZ,5,b\nG3,2000,CN-SH,lots,c\n');
+      writeFileSync(join(dir, 'funding.csv'), 'grant_id,year,region,amount,title\nG1,1999,CN-BJ,100,a\nG2,2000,CN-QQ,5,b\nG3,2000,CN-SH,lots,c\n');
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -78,7 +78,7 @@ describe('ingest', () => {
       const error = await runStage('ingest', { dataDir: dir, overrides: TINY_OVERRIDES }).catch((e) => e);
       expect(error).toBeInstanceOf(SpillwayError);
       expect(error.details).toMatchObject({ file: 'data/raw/funding.csv', row: 2, field: 'region' });
-      expect(error.message).toMatch(/unknown region code CN-XZ/);
+      expect(error.message).toMatch(/unknown region code CN-QQ/);
     });
 
     it('are dropped and counted with on_bad_row: drop', async () => {
@@ -87,6 +87,40 @@ describe('ingest', () => {
       expect(funding).toMatchObject({ rows_read: 3, rows_accepted: 1, rows_dropped: 2 });
       expect(funding.dropped_examples.map((b: any) => [b.row, b.column])).toEqual([[2, 'region'], [3, 'amount']]);
       expect(panel.rows.reduce((s: number, x: any) => s + x.nano_funding, 0)).toBe(100);
+    });
+  });
+
+  describe('excluded regions (Tibet, by default)', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'spillway-ingest-xz-'));
+      for (const f of readdirSync(tinyDataset)) copyFileSync(join(tinyDataset, f), join(dir, f));
+      const add = (file: string, lines: string) => writeFileSync(join(dir, file), readFileSync(join(tinyDataset, file), 'utf8') + lines);
+      add('regions.csv', 'CN-XZ,Tibet,Lhasa,29.65,91.1\n');
+      add('region_year.csv', 'CN-XZ,2000,117.8,260,0.5,30,200\n');
+      // WOS100: Beijing with Tibet — counts for Beijing, inter-regional for it; WOS101: Tibet alone — unused
+      add('publications.csv', 'WOS100,2000,CN-BJ;CN-XZ,\nWOS101,2000,CN-XZ,Japan\n');
+      add('funding.csv', 'G99,2000,CN-XZ,10,t\n');
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('are counted and left out', async () => {
+      const out = await runStage('ingest', { dataDir: dir, overrides: TINY_OVERRIDES });
+      expect(out.panel.regions).toHaveLength(4);
+      const file = (name: string) => out.ingest_report.files.find((f: any) => f.file === `data/raw/${name}`);
+      expect(file('regions.csv')).toMatchObject({ rows_read: 5, rows_accepted: 4, rows_excluded_regions: 1 });
+      expect(file('publications.csv')).toMatchObject({ rows_read: 23, rows_accepted: 22, rows_excluded_regions: 1 });
+      expect(file('funding.csv')).toMatchObject({ rows_excluded_regions: 1 });
+      expect(out.ingest_report.publications).toMatchObject({ rows_used: 22, interregional: 8, excluded_region_mentions: 1 });
+      // BJ 2000: 3 papers before + WOS100 = 4, inter-regional 1 + 1 = 2; no pair with Tibet
+      expect(row(out.panel.rows, 'CN-BJ', 2000)).toMatchObject({ nano_publications: 4, interregional_publications: 2 });
+      expect(out.collaboration.copublications.some((p: any) => p.region_b === 'CN-XZ' || p.region_a === 'CN-XZ')).toBe(false);
+    });
+
+    it('are an error when not excluded (an unknown code)', async () => {
+      const error = await runStage('ingest', { dataDir: dir, overrides: { ...TINY_OVERRIDES, 'ingest.excluded_regions': [] } }).catch((e) => e);
+      expect(error.details).toMatchObject({ file: 'data/raw/region_year.csv' });
+      expect(error.message).toMatch(/lacks 2 region-year/);
     });
   });
 
