@@ -97,9 +97,10 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   const out = (name: string) => join(options.outDir, name);
   await writeLines(out('regions.csv'), regionLines(core));
   await writeLines(out('region_year.csv'), regionYearLines(core, scale));
-  await writeLines(out('patents.csv.gz'), patentLines(core, scale, seed));
-  await writeLines(out('publications.csv.gz'), publicationLines(core, scale));
-  await writeLines(out('funding.csv.gz'), grantLines(core, scale, seed));
+  const level = scale === 1 ? 9 : 6;
+  await writeLines(out('patents.csv.gz'), patentLines(core, scale, seed), level);
+  await writeLines(out('publications.csv.gz'), publicationLines(core, scale), level);
+  await writeLines(out('funding.csv.gz'), grantLines(core, scale, seed), level);
   await writeFile(out('truth.json'), JSON.stringify(truthOf(core, scale), null, 2) + '\n');
   await writeFile(out('README.md'), readmeOf(seed, scale));
   const sum = (m: number[][]) => m.reduce((a, row) => a + row.reduce((b, v) => b + v, 0), 0);
