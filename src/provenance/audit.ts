@@ -74,15 +74,19 @@ export async function auditLock(project: Project, lock: Lockfile, options: Audit
   const checked = { stages: 0, artifacts: 0, store_objects: 0, deps: 0, code_files: 0, params: 0 };
   // One hash per file and recorded hash, however many stages share it.
   const hashes = new Map<string, Promise<FileState>>();
+  const limit = limiter(8);
   const fileState = (relative: string, recorded: string) => {
     const key = `${relative}\0${recorded}`;
     let state = hashes.get(key);
     if (!state) {
-      state = inspectFile(project.root, relative, recorded);
+      state = limit(() => inspectFile(project.root, relative, recorded));
       hashes.set(key, state);
     }
     return state;
   };
+  // start every re-hash at once (a few at a time, so many small files overlap their I/O); the checks below then
+  // read the results in a stable order
+  for (const [relative, recorded] of recordedFiles(lock)) void fileState(relative, recorded).catch(() => undefined);
 
   const stageNames = Object.keys(lock.stages).sort();
   for (const stageName of stageNames) {
@@ -106,6 +110,45 @@ export async function auditLock(project: Project, lock: Lockfile, options: Audit
     stages,
     findings,
   };
+}
+
+/** Every (path, recorded hash) pair the checks below look at. */
+function recordedFiles(lock: Lockfile): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const stage of Object.values(lock.stages)) {
+    for (const out of Object.values(stage.outs)) {
+      if (out.kind === 'dir') {
+        pairs.push([out.object, out.hash]);
+        for (const f of out.files ?? []) pairs.push([dirFilePath(out, f.path), f.hash], [objectRelPath(f.hash), f.hash]);
+      } else {
+        pairs.push([out.path, out.hash]);
+        if (out.object && out.object !== out.path) pairs.push([out.object, out.hash]);
+      }
+      if (out.schema) pairs.push([out.schema.path, out.schema.hash]);
+    }
+    for (const f of [...stage.deps, ...stage.code.files]) pairs.push([f.path, f.hash]);
+  }
+  return pairs;
+}
+
+/** Runs at most `n` of the given tasks at a time. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return (task) =>
+    new Promise((resolve, reject) => {
+      const start = () => {
+        active++;
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            active--;
+            queue.shift()?.();
+          });
+      };
+      if (active < n) start();
+      else queue.push(start);
+    });
 }
 
 interface FileState {

@@ -10,9 +10,10 @@ export type PipelineLoad = { view: PipelineView } | { error: unknown };
 export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
   try {
     const { loadPipeline, codeFilesOf, getDotted, StatCache } = await import('../engine/index.js');
-    // audit reads, never writes: no parsed-pipeline cache, and a stat cache that is never saved (only file names
-    // are taken from it here; every hash audit compares is computed from the bytes)
-    const pipeline = await loadPipeline(pipelineFile, { noCache: true });
+    // The engine's parsed-pipeline cache is keyed by the hash of the pipeline file's bytes, so it is safe to use and
+    // saves the YAML parse and schema compile (about a second on a loaded machine). The stat cache below is never
+    // saved: only file names are taken from it; every hash audit compares is computed from the bytes.
+    const pipeline = await loadPipeline(pipelineFile);
     const cache = new StatCache(pipeline.root, undefined);
     const rel = (abs: string) => path.relative(pipeline.root, abs).split(path.sep).join('/');
     const view: PipelineView = {
