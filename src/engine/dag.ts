@@ -8,7 +8,7 @@ function id(name: string): string {
 }
 
 export interface DagJson {
-  stages: { stage: string; kind: 'module' | 'cmd'; run?: string; cmd?: string[]; upstream: string[]; params: string[]; deps: string[]; outs: { name: string; kind: string; path?: string; schema?: string }[] }[];
+  stages: { stage: string; description?: string; kind: 'module' | 'cmd'; run?: string; cmd?: string[]; upstream: string[]; params: string[]; deps: string[]; outs: { name: string; kind: string; path?: string; schema?: string }[] }[];
   edges: { from: string; to: string; output: string; as: string }[];
 }
 
@@ -17,6 +17,7 @@ export function dagJson(pipeline: Pipeline): DagJson {
     const s = pipeline.stages[name];
     return {
       stage: name,
+      ...(s.description !== undefined ? { description: s.description } : {}),
       kind: s.run !== undefined ? ('module' as const) : ('cmd' as const),
       ...(s.run !== undefined ? { run: s.run } : {}),
       ...(s.cmd !== undefined ? { cmd: s.cmd } : {}),
