@@ -29,39 +29,58 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   const G = groupStart.length - 1;
   const dropped: { name: string; reason: string }[] = [];
 
-  // (1) exact centred sums of squares, two-pass per column
+  // (1) exact centred sums of squares: sums per column (and per group), then squared deviations, row by row
+  const active = (c: number) => !(c === constantIndex && centering === 'mean');
+  const raw = new Float64Array(q);
+  const sum = new Float64Array(q);
+  const nonzero = new Float64Array(q);
+  for (let r = 0; r < n; r++) {
+    const base = r * q;
+    for (let c = 0; c < q; c++) {
+      const v = X[base + c];
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
+    }
+  }
+  const squares = new Float64Array(q);
+  if (centering === 'none') squares.set(raw);
+  else {
+    const spans = centering === 'mean' ? [0, n] : Array.from(groupStart);
+    const groupMean = new Float64Array(q);
+    for (let s = 0; s + 1 < spans.length; s++) {
+      const from = spans[s];
+      const to = spans[s + 1];
+      groupMean.fill(0);
+      for (let r = from; r < to; r++) for (let c = 0; c < q; c++) groupMean[c] += X[r * q + c];
+      for (let c = 0; c < q; c++) groupMean[c] /= to - from;
+      for (let r = from; r < to; r++) {
+        for (let c = 0; c < q; c++) {
+          const d = X[r * q + c] - groupMean[c];
+          squares[c] += d * d;
+        }
+      }
+    }
+  }
   const candidates: number[] = [];
   const centred = new Float64Array(q);
   const shift = new Float64Array(q);
   for (let c = 0; c < q; c++) {
-    if (c === constantIndex && centering === 'mean') continue;
-    let raw = 0;
-    let sum = 0;
-    let nonzero = 0;
-    for (let r = 0; r < n; r++) {
-      const v = X[r * q + c];
-      raw += v * v;
-      sum += v;
-      if (v !== 0) nonzero++;
-    }
-    if (raw === 0) {
+    if (!active(c)) continue;
+    if (raw[c] === 0) {
       dropped.push({ name: names[c], reason: 'all values are zero' });
       continue;
     }
-    let ss = 0;
-    if (centering === 'none') ss = raw;
-    else if (centering === 'mean') ss = centredSquares(X, q, c, 0, n);
-    else for (let g = 0; g < G; g++) ss += centredSquares(X, q, c, groupStart[g], groupStart[g + 1]);
-    if (ss <= NO_VARIATION * raw) {
+    if (squares[c] <= NO_VARIATION * raw[c]) {
       dropped.push({
         name: names[c],
         reason: centering === 'within' ? 'no within-group variation (absorbed by the group fixed effects)' : 'constant column (collinear with _cons)',
       });
       continue;
     }
-    centred[c] = ss;
+    centred[c] = squares[c];
     // shifting a mostly-nonzero column by its mean keeps the cross-product subtraction below accurate
-    if (centering !== 'none' && nonzero > n / 2) shift[c] = sum / n;
+    if (centering !== 'none' && nonzero[c] > n / 2) shift[c] = sum[c] / n;
     candidates.push(c);
   }
 
@@ -130,18 +149,6 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   // report in column order
   const order = new Map(names.map((name, c) => [name, c]));
   return dropped.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
-}
-
-function centredSquares(X: Float64Array, q: number, c: number, from: number, to: number): number {
-  let sum = 0;
-  for (let r = from; r < to; r++) sum += X[r * q + c];
-  const mean = sum / (to - from);
-  let ss = 0;
-  for (let r = from; r < to; r++) {
-    const d = X[r * q + c] - mean;
-    ss += d * d;
-  }
-  return ss;
 }
 
 /** Solves Lᵀ b = l for the lower-triangular L given by rows. */
