@@ -255,6 +255,22 @@ describe('crashes and concurrency', () => {
     objectsAreIntact(dir);
   });
 
+  it('Ctrl-C (SIGINT) stops the running stage, keeps what finished, releases the lock and exits 130', async () => {
+    const dir = holdingProject();
+    writeFileSync(join(dir, 'hold'), '');
+    const { child, done } = startCli(['run', '--json'], dir);
+    await waitFor(() => existsSync(join(dir, 'started')));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    const report = JSON.parse(r.stdout) as { interrupted: boolean; stages: { stage: string; status: string; error?: string }[] };
+    expect(report.interrupted).toBe(true);
+    expect(report.stages.map((s) => `${s.stage}:${s.status}`)).toEqual(['first:ran', 'slow:failed', 'last:skipped']);
+    expect(report.stages[1].error).toBe('interrupted');
+    expect(existsSync(join(dir, '.spillway/lock'))).toBe(false);
+    expect(Object.keys(JSON.parse(read(dir, 'pipeline.lock')).stages)).toEqual(['first']);
+  });
+
   it('a second concurrent run fails clearly with exit 5, or waits with --wait and then finds everything cached', async () => {
     const dir = holdingProject();
     writeFileSync(join(dir, 'hold'), '');
