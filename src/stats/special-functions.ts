@@ -149,6 +149,39 @@ export function trigammaDiffScaled(a: number, y: number): number {
   return -1 + a * a * trigammaDiff(a + 1, y - 1);
 }
 
+/**
+ * The three differences the likelihood derivatives need at once, into out = [ln Γ(a+y) - ln Γ(a), ψ(a+y) - ψ(a),
+ * a²(ψ′(a+y) - ψ′(a))], for a > 0 and a non-negative integer y: the same values as lnGammaDiff, digammaDiff and
+ * trigammaDiffScaled, with one pass over k for small a and y.
+ */
+export function gammaDifferences(a: number, y: number, out: Float64Array): void {
+  if (y === 0) {
+    out[0] = 0;
+    out[1] = 0;
+    out[2] = 0;
+    return;
+  }
+  if (a < ASYMPTOTIC_FROM && y <= EXACT_SUM_UP_TO) {
+    let product = a;
+    let inverse = 1 / a;
+    let squaresBeyondFirst = 0;
+    for (let k = 1; k < y; k++) {
+      const t = a + k;
+      product *= t;
+      const u = 1 / t;
+      inverse += u;
+      squaresBeyondFirst += u * u;
+    }
+    out[0] = Math.log(product);
+    out[1] = inverse;
+    out[2] = -1 - a * a * squaresBeyondFirst;
+    return;
+  }
+  out[0] = lnGammaDiff(a, y);
+  out[1] = digammaDiff(a, y);
+  out[2] = trigammaDiffScaled(a, y);
+}
+
 // Cody (1969) / netlib specfun CALERF coefficients
 const ERF_A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
 const ERF_B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];

@@ -2,7 +2,7 @@
 // Stata's `xtnbreg, fe` ([XT] xtnbreg, Methods and formulas) and R's pglm (family = negbin, model = "within"):
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
-import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
+import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
 import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
@@ -12,6 +12,8 @@ export function hhgObjective(data: PreparedData): Objective {
   const lambda = new Float64Array(n);
   /** x̄ = Σ_t λ_t x_t / Λ of the current group */
   const groupScore = new Float64Array(p);
+  /** [ln Γ(a+y) - ln Γ(a), ψ(a+y) - ψ(a), a²(ψ′(a+y) - ψ′(a))] */
+  const differences = new Float64Array(3);
   // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
   let constant = 0;
   for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
@@ -46,17 +48,18 @@ export function hhgObjective(data: PreparedData): Objective {
         lambda[r] = l;
         total += l;
       }
-      const Y = groupTotal[g];
-      ll -= lnGammaDiff(total, Y);
       // ψ(Λ) - ψ(Λ + Y), and Λ²[ψ'(Λ) - ψ'(Λ + Y)] which multiplies x̄x̄', x̄ = Σ_t λ_t x_t / Λ (finite for tiny Λ)
-      const groupFirst = -digammaDiff(total, Y);
-      const groupSecond = -trigammaDiffScaled(total, Y);
+      gammaDifferences(total, groupTotal[g], differences);
+      ll -= differences[0];
+      const groupFirst = -differences[1];
+      const groupSecond = -differences[2];
       groupScore.fill(0);
       for (let r = from; r < to; r++) {
         const l = lambda[r];
-        ll += lnGammaDiff(l, y[r]);
-        const first = l * (groupFirst + digammaDiff(l, y[r]));
-        const second = first + trigammaDiffScaled(l, y[r]);
+        gammaDifferences(l, y[r], differences);
+        ll += differences[0];
+        const first = l * (groupFirst + differences[1]);
+        const second = first + differences[2];
         addRow(gradient, rows, r, first);
         addRow(groupScore, rows, r, l / total);
         addOuter(hessian, p, rows, r, second);

@@ -4,7 +4,7 @@
 //   ∂/∂η = (y - μ)/(1 + αμ);  ∂/∂θ = r[ln(1 + αμ) - D1] + (y - μ)/(1 + αμ);
 //   ∂²/∂η² = -μ(1 + αy)/(1 + αμ)²;  ∂²/∂η∂θ = -(y - μ)αμ/(1 + αμ)²;
 //   ∂²/∂θ² = r[D1 - ln(1 + αμ)] + μ/(1 + αμ) + r² D2 - (y - μ)αμ/(1 + αμ)².
-import { digammaDiff, lnGamma, lnGammaDiff, trigammaDiffScaled } from '../special-functions.js';
+import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
 import { addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
@@ -17,6 +17,7 @@ export function nb2Objective(data: PreparedData): Objective {
   const eta = new Float64Array(n);
   /** ∂²ℓ/∂β∂θ */
   const crossColumn = new Float64Array(p);
+  const differences = new Float64Array(3);
   let constant = 0;
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
 
@@ -52,13 +53,14 @@ export function nb2Objective(data: PreparedData): Objective {
       const mu = Math.exp(eta[i]);
       const am = alpha * mu;
       const log1pAm = Math.log1p(am);
-      const d1 = digammaDiff(size, yi);
-      ll += lnGammaDiff(size, yi) + yi * (lnAlpha + eta[i]) - (size + yi) * log1pAm;
+      gammaDifferences(size, yi, differences);
+      const d1 = differences[1];
+      ll += differences[0] + yi * (lnAlpha + eta[i]) - (size + yi) * log1pAm;
       const inv = 1 / (1 + am);
       const score = (yi - mu) * inv;
       const cross = -(yi - mu) * am * inv * inv;
       gTheta += size * (log1pAm - d1) + score;
-      hThetaTheta += size * (d1 - log1pAm) + mu * inv + trigammaDiffScaled(size, yi) + cross;
+      hThetaTheta += size * (d1 - log1pAm) + mu * inv + differences[2] + cross;
       addRow(gradient, rows, i, score);
       addRow(crossColumn, rows, i, cross);
       addOuter(hessian, dim, rows, i, -mu * (1 + alpha * yi) * inv * inv);

@@ -4,11 +4,13 @@ import {
   digamma,
   digammaDiff,
   erfc,
+  gammaDifferences,
   lnGamma,
   lnGammaDiff,
   normalCdf,
   trigamma,
   trigammaDiff,
+  trigammaDiffScaled,
   twoSidedP,
 } from '../../../src/stats/special-functions.js';
 
@@ -78,6 +80,14 @@ describe('differences for an integer increment (the lgamma trap)', () => {
       expectRelative(digammaDiff(a, y), inverse, 1e-12);
       expectRelative(trigammaDiff(a, y), -inverseSquare, 1e-11);
     }
+    for (const [a, y] of [...cases, [1e-200, 3], [0.7, 1], [3, 64], [3, 65]] as [number, number][]) {
+      const out = new Float64Array(3);
+      gammaDifferences(a, y, out);
+      expectRelative(out[0], lnGammaDiff(a, y), 1e-13);
+      expectRelative(out[1], digammaDiff(a, y), 1e-13);
+      expectRelative(out[2], trigammaDiffScaled(a, y), 1e-13);
+    }
+    expect(trigammaDiffScaled(1e-200, 3)).toBeCloseTo(-1, 12); // a²/a² without overflow
     expect(lnGammaDiff(5, 0)).toBe(0);
     expect(digammaDiff(5, 0)).toBe(0);
     expect(trigammaDiff(5, 0)).toBe(0);
