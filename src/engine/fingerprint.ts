@@ -1,6 +1,6 @@
 // A stage's cache key and its components, and the component-by-component diff against the lockfile that explains
 // why a stage is stale ("param classify.top_share: 0.25 → 0.3").
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { stageCodeFiles, GLOB_CHARS } from './code.js';
@@ -65,6 +65,21 @@ export async function fingerprintStage(
   cache: StatCache,
   inputHashes: Record<string, string | undefined>,
 ): Promise<Fingerprint> {
+  if (stage.run !== undefined && !existsSync(resolve(pipeline.root, stage.run))) {
+    throw new SpillwayError('invalidPipeline', `stage "${stage.name}": module ${stage.run} does not exist`, {
+      file: stage.run,
+      hint: `create it, or fix stages.${stage.name}.run in the pipeline file`,
+      context: { stage: stage.name },
+    });
+  }
+  for (const out of stage.outs) {
+    if (out.schema && !existsSync(resolve(pipeline.root, out.schema))) {
+      throw new SpillwayError('invalidPipeline', `stage "${stage.name}", output "${out.name}": schema ${out.schema} does not exist`, {
+        file: out.schema,
+        context: { stage: stage.name, output: out.name },
+      });
+    }
+  }
   const codeFiles = await stageCodeFiles(stage, pipeline.root, cache);
   const code = {
     hash: hashJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]) }),
