@@ -7,7 +7,6 @@ import { fePoissonObjective } from './fe-poisson.js';
 import { hhgObjective } from './hhg.js';
 import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
-import type { Objective } from './objective.js';
 import { poissonObjective } from './poisson.js';
 import { CONSTANT, prepare, type PreparedData } from './prepare.js';
 import type { CountDesign, FitOptions, FitResult } from './types.js';
@@ -42,7 +41,7 @@ function fitPooledPoisson(data: PreparedData, options: NewtonOptions): NewtonRes
   return maximize(poissonObjective(data), start, options);
 }
 
-function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult; objective: Objective; warnings: string[] } {
+function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[] } {
   const poisson = fitPooledPoisson(data, { ...options, maxIterations: 50, tolerance: 1e-8, gradientTolerance: 1e-8 });
   // start ln α from the moment estimate Σ[(y-μ)² - y] / Σ μ² (Cameron & Trivedi 2013, §3.2.4), floored at 0.01
   const eta = poisson.theta;
@@ -59,8 +58,7 @@ function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult
   const start = new Float64Array(data.p + 1);
   start.set(Number.isFinite(poisson.loglik) ? poisson.theta : new Float64Array(data.p));
   start[data.p] = Math.log(alpha0);
-  const objective = nb2Objective(data);
-  const run = maximize(objective, start, {
+  const run = maximize(nb2Objective(data), start, {
     ...options,
     monitor: (theta) => (theta[data.p] < LN_ALPHA_FLOOR ? `ln(alpha) fell below ${LN_ALPHA_FLOOR}` : undefined),
   });
@@ -69,7 +67,7 @@ function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult
     warnings.push('flat likelihood: alpha → 0 (no overdispersion); NB2 reduces to Poisson and ln(alpha) is not identified');
     run.converged = false;
   }
-  return { run, objective, warnings };
+  return { run, warnings };
 }
 
 function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[] } {

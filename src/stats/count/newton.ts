@@ -102,10 +102,9 @@ export function maximize(objective: Objective, start: Float64Array, options: New
       converged = true;
       break;
     }
-    // step-halving line search: accept the first step that does not lower ℓ (a NaN ℓ, i.e. overflow, is rejected)
-    // (a point whose derivatives are not finite is rejected too)
-    // near the maximum the predicted gain (scaled gradient / 2) falls below the rounding noise of a sum over n terms,
-    // so a step may "lower" ℓ by rounding alone: such steps are accepted
+    // step-halving line search: accept the first step that does not lower ℓ; a NaN ℓ (exp overflow) or non-finite
+    // derivatives reject it. Near the maximum the predicted gain (scaled gradient / 2) falls below the rounding noise
+    // of a sum over n terms, so a step that "lowers" ℓ by rounding alone is accepted.
     const noise = ROUNDING * (1 + Math.abs(loglik));
     const reach = objective.stepReach(step.direction);
     let size = reach > MAX_REACH ? MAX_REACH / reach : 1;
