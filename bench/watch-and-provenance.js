@@ -3,7 +3,7 @@
 // stages reading RAW_FILES CSV deps through a glob (about 10 MB in all).
 // Usage: node bench/watch-and-provenance.js   (after `npm run build`)
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,6 @@ try {
   await new Promise((resolve) => watcher.on('exit', resolve));
   console.log(`watch: write → run starts (debounce 200 ms)                   median ${fmt(median(toStart))}  (detection ${fmt(median(toStart) - 200)})`);
   console.log(`watch: write → run of count, total, report done              median ${fmt(median(toEnd))}`);
-  void readFileSync;
 } finally {
   remove(project);
 }

@@ -2,6 +2,7 @@
 import ajvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +14,17 @@ import { flipByte } from './fixture.js';
 let root: string;
 let lock: Lockfile;
 const sha = async (relative: string) => `sha256:${createHash('sha256').update(await readFile(path.join(root, relative))).digest('hex')}`;
+const schemaPath = (name: string) => path.resolve(import.meta.dirname, '../../schemas/provenance', name);
+let validateAudit: ((value: unknown) => boolean) & { errors?: unknown };
 const auditJson = async (cwd = root) => {
   const result = await spillway(['audit', '--json'], cwd);
+  validateAudit ??= (() => {
+    const ajv = new ajvModule.default({ allErrors: true, strict: false });
+    addFormatsModule.default(ajv);
+    return ajv.compile(JSON.parse(readFileSync(schemaPath('audit-report.schema.json'), 'utf8')));
+  })();
+  // every report keeps the shape scripts rely on
+  expect(validateAudit(JSON.parse(result.stdout)), JSON.stringify(validateAudit.errors)).toBe(true);
   return { code: result.code, report: JSON.parse(result.stdout) as { ok: boolean; findings: { kind: string; stage: string; subject: string; path?: string; name?: string }[] } };
 };
 /** edits a file, runs fn, puts the original bytes back */

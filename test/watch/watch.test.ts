@@ -26,6 +26,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await watcher?.stop();
+  // every line the watcher printed has the documented shape
+  expect(watcher?.invalid ?? []).toEqual([]);
   await rm(root, { recursive: true, force: true });
 });
 

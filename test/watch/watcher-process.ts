@@ -1,5 +1,9 @@
 // A real `spillway watch --json` process on a temp project, read line by line: tests await events, never sleep.
+import ajvModule from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { CLI } from '../provenance/real-project.js';
 
@@ -16,7 +20,13 @@ export interface WatchLine {
   [key: string]: unknown;
 }
 
+const ajv = new ajvModule.default({ allErrors: true, strict: false });
+addFormatsModule.default(ajv);
+const validateLine = ajv.compile(JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../schemas/provenance/watch-event.schema.json'), 'utf8')));
+
 export class WatchProcess {
+  /** lines that did not match schemas/provenance/watch-event.schema.json */
+  readonly invalid: unknown[] = [];
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: WatchLine[] = [];
   stderr = '';
@@ -27,7 +37,9 @@ export class WatchProcess {
   constructor(cwd: string, args: string[] = []) {
     this.child = spawn(process.execPath, [CLI, 'watch', '--json', '--debounce', '300', '--jobs', '2', ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
     createInterface({ input: this.child.stdout }).on('line', (line) => {
-      this.lines.push(JSON.parse(line) as WatchLine);
+      const parsed = JSON.parse(line) as WatchLine;
+      if (!validateLine(parsed)) this.invalid.push({ line: parsed, errors: validateLine.errors });
+      this.lines.push(parsed);
       for (const wake of this.waiters.splice(0)) wake();
     });
     this.child.stderr.on('data', (chunk: Buffer) => {

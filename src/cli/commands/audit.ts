@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     report.ok = false;
   }
   if (values.json) process.stdout.write(`${JSON.stringify({ ...report, package: packaged ?? null })}\n`);
-  else process.stdout.write(formatAudit(report, project.root));
+  else process.stdout.write(formatAudit(report));
   return report.ok ? ExitCode.ok : ExitCode.auditFailed;
 }
 
@@ -60,7 +60,7 @@ async function readPackageManifest(root: string): Promise<PackageManifest | unde
   }
 }
 
-export function formatAudit(report: AuditReport, root: string): string {
+export function formatAudit(report: AuditReport): string {
   const c = report.checked;
   const lines = [
     `audit of ${path.relative(process.cwd(), report.lockfile) || report.lockfile}: ${c.stages} stage(s), ${c.artifacts} artifact(s) and ${c.store_objects} store object(s), ${c.deps} dep(s), ${c.code_files} code file(s), ${c.params} param(s)`,
@@ -71,7 +71,6 @@ export function formatAudit(report: AuditReport, root: string): string {
   for (const f of notes) lines.push(...findingLines(f, '·'));
   lines.push(`stages: ${report.stages.map((s) => `${s.stage} ${s.status}`).join(', ') || '(none recorded)'}`);
   lines.push(report.ok ? 'audit passed: every file matches the lockfile' : `audit FAILED: ${failing.length} problem(s)`);
-  void root;
   return `${lines.join('\n')}\n`;
 }
 
