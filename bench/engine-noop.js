@@ -2,7 +2,8 @@
 // The no-op run: `spillway run` when nothing changed, on a project shaped exactly like the repo's pipeline.yaml
 // (same stages, params, inputs, deps and outputs; trivial stage bodies that import local helper files, dep files of
 // 1 MB). Target: < 250 ms wall on a 2-core machine (Node itself starts in about 90 ms). Median of 15 runs.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { bin, fmt, loadAverage, remove, repoRoot, sample, sleep, tempProject, timed } from './_engine-util.js';
@@ -86,4 +87,30 @@ try {
   writeFileSync(join(dir, '.bench-done'), '');
 } finally {
   remove(dir);
+}
+
+// The real default pipeline: the repo's stages, statistics code and data, copied to a temp directory (so the bench
+// never touches the working tree), run once for real, then timed as a no-op. Skipped without data/raw.
+if (process.env.BENCH_REAL !== '0' && existsSync(join(repoRoot, 'data', 'raw')) && existsSync(realPipeline)) {
+  const real = mkdtempSync(join(tmpdir(), 'spillway-bench-real-'));
+  try {
+    for (const p of ['pipeline.yaml', 'package.json', 'stages', 'src', 'schemas', 'data']) {
+      if (existsSync(join(repoRoot, p))) cpSync(join(repoRoot, p), join(real, p), { recursive: true });
+    }
+    symlinkSync(join(repoRoot, 'node_modules'), join(real, 'node_modules'));
+    const full = timed(process.execPath, [bin, 'run', '--json'], real);
+    const report = JSON.parse(full.stdout);
+    await sleep(2100);
+    timed(process.execPath, [bin, 'run'], real);
+    const noop = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--json'], real));
+    const node = sample(RUNS, () => timed(process.execPath, ['-e', '0'], real));
+    const lock = JSON.parse(readFileSync(join(real, 'pipeline.lock'), 'utf8'));
+    const codeFiles = new Set(Object.values(lock.stages).flatMap((s) => s.code.files.map((f) => f.path)));
+    const depFiles = new Set(Object.values(lock.stages).flatMap((s) => s.deps.map((f) => f.path)));
+    console.log(`no-op run of the real default pipeline (${report.stages.length} stages, ${codeFiles.size} code files, ${depFiles.size} dep files; full run took ${fmt(full.ms)}), median of ${RUNS}:`);
+    console.log(`  node -e 0                 wall ${fmt(node.median).padStart(9)}  cpu ${fmt(node.cpu)}`);
+    console.log(`  spillway run (no-op)      wall ${fmt(noop.median).padStart(9)}  (min ${fmt(noop.min)}, max ${fmt(noop.max)})  cpu ${fmt(noop.cpu)}`);
+  } finally {
+    remove(real);
+  }
 }
