@@ -19,7 +19,7 @@ export interface ProvDocument {
   wasGeneratedBy: Record<string, Record_>;
   wasAssociatedWith: Record<string, Record_>;
   wasDerivedFrom: Record<string, Record_>;
-  hadMember: Record<string, { 'prov:collection': string; 'prov:entity': string[] }>;
+  hadMember: Record<string, { 'prov:collection': string; 'prov:entity': string }>;
 }
 
 /**
@@ -69,8 +69,8 @@ export function buildProvJson(lock: Lockfile, options: { namespace: string; file
       'schema:identifier': out.hash,
     });
     if (out.kind === 'dir' && out.files?.length) {
-      const members = out.files.map((f) => fileEntity(dirFilePath(out, f.path), { 'schema:identifier': f.hash }));
-      doc.hadMember[id('m')] = { 'prov:collection': key, 'prov:entity': members };
+      // PROV-DM membership is binary: one hadMember per file (PROV-JSON's list form is read back as the same)
+      for (const f of out.files) doc.hadMember[id('m')] = { 'prov:collection': key, 'prov:entity': fileEntity(dirFilePath(out, f.path), { 'schema:identifier': f.hash }) };
     }
     return key;
   };

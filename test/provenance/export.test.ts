@@ -1,5 +1,6 @@
 import ajvModule from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -198,5 +199,45 @@ describe('export', () => {
     } finally {
       await rm(fresh.root, { recursive: true, force: true });
     }
+  });
+});
+
+// The PROV Python library (by the authors of the PROV-JSON submission; Debian package python3-prov) as an
+// independent reader, where the machine has it.
+const provPython = (() => {
+  for (const python of ['/usr/bin/python3', 'python3']) {
+    const probe = spawnSync(python, ['-c', 'import prov.model'], { encoding: 'utf8' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+})();
+
+describe('PROV-JSON read back by the reference implementation', () => {
+  it.skipIf(!provPython)('python prov parses every record and identifier we wrote', async () => {
+    await exportPackage(project(), out, { spillwayVersion: '0.1.0', now });
+    const script = [
+      'import json, sys',
+      'from prov.model import ProvDocument',
+      'doc = ProvDocument.deserialize(sys.argv[1], format="json")',
+      'kinds = {}',
+      'for r in doc.get_records():',
+      '    kinds[r.get_type().localpart] = kinds.get(r.get_type().localpart, 0) + 1',
+      'print(json.dumps({"kinds": kinds, "entities": sorted(str(r.identifier) for r in doc.get_records() if r.is_element() and r.get_type().localpart == "Entity")}))',
+    ].join('\n');
+    const result = spawnSync(provPython!, ['-c', script, path.join(out, 'prov.json')], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { kinds: Record<string, number>; entities: string[] };
+    const prov = JSON.parse(await readFile(path.join(out, 'prov.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(parsed.kinds).toEqual({
+      Entity: Object.keys(prov.entity).length,
+      Activity: Object.keys(prov.activity).length,
+      Agent: Object.keys(prov.agent).length,
+      Usage: Object.keys(prov.used).length,
+      Generation: Object.keys(prov.wasGeneratedBy).length,
+      Association: Object.keys(prov.wasAssociatedWith).length,
+      Derivation: Object.keys(prov.wasDerivedFrom).length,
+      Membership: Object.keys(prov.hadMember).length,
+    });
+    expect(parsed.entities).toEqual(Object.keys(prov.entity).sort());
   });
 });
