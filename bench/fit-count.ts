@@ -130,6 +130,7 @@ console.log(`target: large hhg-fenb fit < 1000 ms -> ${largeTimes['hhg-fenb'] < 
 // the typed-array memory of the prepared data and the HHG and FE Poisson objectives should grow linearly with n
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
+const keep: unknown[] = []; // earlier sizes stay alive so that no collection during a measurement frees their buffers
 for (const groups of values.quick ? [75, 150, 300] : [750, 1500, 3000]) {
   const design = panel(groups, 20, 10, 3);
   gc();
@@ -137,6 +138,7 @@ for (const groups of values.quick ? [75, 150, 300] : [750, 1500, 3000]) {
   const data = prepare(design, { model: 'hhg-fenb', addConstant: true });
   const objectives = [hhgObjective(data), fePoissonObjective(data)];
   const bytes = process.memoryUsage().arrayBuffers - before;
+  keep.push(data, objectives);
   console.log(`typed-array memory of a fit's working data, n=${String(data.n).padStart(6)}: ${(bytes / 1e6).toFixed(1).padStart(6)} MB = ${(bytes / data.n).toFixed(0)} bytes per observation (${objectives.length} objectives)`);
 }
 
