@@ -23,6 +23,11 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `spillway status | head`: a closed pipe ends the command quietly instead of crashing it.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');

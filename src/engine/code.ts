@@ -1,7 +1,8 @@
 // Which files make up a stage's code: a module and the local files it imports (transitively), or the files a
 // command names. Imports are found with es-module-lexer and cached by file hash, so unchanged code is not re-parsed.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { builtinModules } from 'node:module';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { HashedFile, StatCache } from './hash.js';
 import { StatCache as StatCacheClass } from './hash.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
@@ -50,8 +51,21 @@ function resolveLocal(fromFile: string, specifier: string): string | undefined {
   return candidates.find(isFile);
 }
 
-/** The stage's code files, hashed, sorted by path: module + local imports, or named files of a command. */
-export async function stageCodeFiles(stage: StageDecl, root: string, cache: StatCache): Promise<HashedFile[]> {
+const PACKAGE_PREFIX = 'pkg:';
+
+/** `@scope/name/sub` → `@scope/name`, `name/sub` → `name`; undefined for builtins and non-package specifiers. */
+function packageName(specifier: string): string | undefined {
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || /^[a-z]+:/.test(specifier)) return undefined;
+  const parts = specifier.split('/');
+  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  return builtinModules.includes(name) ? undefined : name;
+}
+
+/**
+ * The stage's code files, hashed, sorted by path: module + local imports, or named files of a command. The names of
+ * the npm packages they import are added to `packages` when given (their versions enter the key, see fingerprint.ts).
+ */
+export async function stageCodeFiles(stage: StageDecl, root: string, cache: StatCache, packages?: Set<string>): Promise<HashedFile[]> {
   const seeds: string[] = [];
   if (stage.run !== undefined) seeds.push(resolve(root, stage.run));
   for (const arg of stage.cmd ?? []) {
@@ -70,13 +84,18 @@ export async function stageCodeFiles(stage: StageDecl, root: string, cache: Stat
     let imports = cache.getImports(hashed.path, hashed.hash);
     if (imports === undefined) {
       const specifiers = await importSpecifiers(readFileSync(file, 'utf8'));
-      imports = specifiers
+      const local = specifiers
         .map((s) => resolveLocal(file, s))
         .filter((p): p is string => p !== undefined && !p.includes('/node_modules/'))
         .map((p) => cache.relative(p));
+      const external = [...new Set(specifiers.map(packageName).filter((n): n is string => n !== undefined))].map((n) => `${PACKAGE_PREFIX}${n}`);
+      imports = [...local, ...external];
       cache.setImports(hashed.path, hashed.hash, imports);
     }
-    for (const rel of imports) queue.push(resolve(root, rel));
+    for (const entry of imports) {
+      if (entry.startsWith(PACKAGE_PREFIX)) packages?.add(entry.slice(PACKAGE_PREFIX.length));
+      else queue.push(resolve(root, entry));
+    }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -125,4 +144,19 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
   }
   cache.save();
   return { root: pipeline.root, pipelineFile: pipeline.file, files: [...files].sort(), globs: [...globs].sort(), stages };
+}
+
+/** The installed version of an npm package as seen from `root` (walking up node_modules like Node), or "missing". */
+export function packageVersion(root: string, name: string): string {
+  let dir = root;
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+      return pkg.version ?? 'unknown';
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return 'missing';
+      dir = parent;
+    }
+  }
 }

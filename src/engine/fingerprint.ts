@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
-import { stageCodeFiles, GLOB_CHARS } from './code.js';
+import { packageVersion, stageCodeFiles, GLOB_CHARS } from './code.js';
 import { canonicalJson, hashJson, type HashedFile, type StatCache } from './hash.js';
 import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
@@ -14,7 +14,7 @@ import { expandGlob } from './glob.js';
 export interface Fingerprint {
   /** undefined while some input's hash is unknown (its upstream has not run yet) */
   key: string | undefined;
-  code: { hash: string; module?: string; cmd?: string[]; files: HashedFile[] };
+  code: { hash: string; module?: string; cmd?: string[]; files: HashedFile[]; packages: Record<string, string> };
   /** declared params, dotted key → value */
   params: Record<string, unknown>;
   deps: HashedFile[];
@@ -80,12 +80,16 @@ export async function fingerprintStage(
       });
     }
   }
-  const codeFiles = await stageCodeFiles(stage, pipeline.root, cache);
+  const packageNames = new Set<string>();
+  const codeFiles = await stageCodeFiles(stage, pipeline.root, cache, packageNames);
+  const packages: Record<string, string> = {};
+  for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name);
   const code = {
-    hash: hashJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]) }),
+    hash: hashJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]), packages: Object.entries(packages) }),
     ...(stage.run !== undefined ? { module: stage.run } : {}),
     ...(stage.cmd !== undefined ? { cmd: stage.cmd } : {}),
     files: codeFiles,
+    packages,
   };
   const params: Record<string, unknown> = {};
   for (const key of [...stage.params].sort()) params[key] = getDotted(pipeline.params, key).value;
@@ -152,6 +156,16 @@ export function diffAgainstLock(entry: LockedStage | undefined, fp: Fingerprint)
     reasons.push({ component: 'code', name: 'run', message: `module changed: ${entry.code.module ?? '-'} → ${fp.code.module ?? '-'}`, old: entry.code.module, new: fp.code.module });
   }
   diffFiles('code', entry.code.files, fp.code.files, reasons);
+  const before = entry.code.packages ?? {};
+  if (entry.code.packages === undefined && Object.keys(fp.code.packages).length > 0) {
+    reasons.push({ component: 'code', name: 'packages', message: `imported package versions now enter the key (${Object.keys(fp.code.packages).join(', ')})` });
+  } else for (const name of new Set([...Object.keys(before), ...Object.keys(fp.code.packages)])) {
+    const was = before[name];
+    const now = fp.code.packages[name];
+    if (was !== now) {
+      reasons.push({ component: 'code', name: `package:${name}`, message: `package ${name}: ${was ?? '(not imported)'} → ${now ?? '(not imported)'}`, old: was, new: now });
+    }
+  }
   const keys = new Set([...Object.keys(entry.params), ...Object.keys(fp.params)]);
   for (const key of [...keys].sort()) {
     const inOld = Object.hasOwn(entry.params, key);

@@ -56,9 +56,9 @@ export function hashFileContent(path: string, size?: number): string {
 type StatEntry = [number, number, number, string, number];
 
 interface StatCacheFile {
-  version: 1;
+  version: 2;
   files: Record<string, StatEntry>;
-  /** code file "path|hash" → its local imports (project-relative), so es-module-lexer runs only on changed code */
+  /** code file "path|hash" → its local imports (project-relative) and "pkg:name" for npm packages it imports, so es-module-lexer runs only on changed code */
   imports: Record<string, string[]>;
   /** glob pattern → its matches and the directories walked (see glob.ts) */
   globs?: Record<string, import('./glob.js').GlobCacheEntry>;
@@ -80,11 +80,11 @@ export class StatCache {
     readonly projectRoot: string,
     readonly cacheFile: string | undefined = join(projectRoot, '.spillway', 'stat-cache.json'),
   ) {
-    this.data = { version: 1, files: {}, imports: {} };
+    this.data = { version: 2, files: {}, imports: {} };
     if (cacheFile) {
       try {
         const parsed = JSON.parse(readFileSync(cacheFile, 'utf8')) as StatCacheFile;
-        if (parsed.version === 1 && parsed.files && parsed.imports) this.data = parsed;
+        if (parsed.version === 2 && parsed.files && parsed.imports) this.data = parsed;
       } catch {
         /* no cache yet, or a torn one from an old crash: start empty */
       }

@@ -41,6 +41,8 @@ export interface LockedCode {
   cmd?: string[];
   /** every code file that entered the hash */
   files: LockedFile[];
+  /** npm packages the code files import, name → installed version (added by the engine; absent in older lockfiles) */
+  packages?: Record<string, string>;
 }
 
 export interface LockedRun {

@@ -314,7 +314,13 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         const endedAt = new Date();
         const lockedEntry: LockedStage = {
           key,
-          code: { hash: fp.code.hash, ...(fp.code.module ? { module: fp.code.module } : {}), ...(fp.code.cmd ? { cmd: fp.code.cmd } : {}), files: fp.code.files },
+          code: {
+            hash: fp.code.hash,
+            ...(fp.code.module ? { module: fp.code.module } : {}),
+            ...(fp.code.cmd ? { cmd: fp.code.cmd } : {}),
+            files: fp.code.files,
+            ...(Object.keys(fp.code.packages).length > 0 ? { packages: fp.code.packages } : {}),
+          },
           params: fp.params,
           deps: fp.deps,
           inputs: Object.fromEntries(Object.entries(fp.inputs).map(([n, i]) => [n, { from: i.from, hash: i.hash as string }])),

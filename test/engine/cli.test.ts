@@ -136,6 +136,24 @@ describe('failing stages', () => {
   });
 });
 
+describe('npm packages in the key', () => {
+  it('a stage re-runs when the installed version of a package it imports changes', async () => {
+    const dir = writeProject({
+      'node_modules/fakepkg/package.json': '{ "name": "fakepkg", "version": "1.0.0", "type": "module", "exports": "./index.js" }\n',
+      'node_modules/fakepkg/index.js': 'export const answer = 42;\n',
+      'schemas/any.schema.json': '{ "type": "object" }',
+      'stages/use.ts': "import { answer } from 'fakepkg';\nimport { join } from 'node:path';\nexport default () => ({ out: { answer, sep: join('a', 'b') } });\n",
+      'pipeline.yaml': 'stages:\n  use: { run: stages/use.ts, outs: { out: { schema: schemas/any.schema.json } } }\n',
+    });
+    expect((await cli(['run'], dir)).code).toBe(0);
+    expect(JSON.parse(read(dir, 'pipeline.lock')).stages.use.code.packages).toEqual({ fakepkg: '1.0.0' }); // node:path is not a package
+    edit(dir, 'node_modules/fakepkg/package.json', (t) => t.replace('1.0.0', '1.0.1'));
+    const r = JSON.parse((await cli(['run', '--json'], dir)).stdout) as { stages: { status: string; reason: string }[] };
+    expect(r.stages[0]).toMatchObject({ status: 'ran' });
+    expect(r.stages[0].reason).toMatch(/^package fakepkg: 1\.0\.0 → 1\.0\.1/);
+  });
+});
+
 describe('command stages', () => {
   it('run an argv list without a shell, get params as a JSON file, and re-run when the named script changes', async () => {
     const dir = writeProject({
