@@ -146,7 +146,8 @@ function resolveTarget(lock: Lockfile, target: string, projectPath: string): Lin
 
 // ---------- text rendering ----------
 
-export function formatLineage(l: Lineage): string {
+/** `brief` leaves out the list of code files under each code hash. */
+export function formatLineage(l: Lineage, options: { brief?: boolean } = {}): string {
   const lines: string[] = [];
   if (l.resolved.kind === 'raw') {
     lines.push(`${l.resolved.path}  ${short(l.resolved.hash)}  ${bytes(l.resolved.size)}`);
@@ -158,13 +159,13 @@ export function formatLineage(l: Lineage): string {
     const hash = a.file ? a.file.hash : a.hash;
     lines.push(`${a.ref}  ${short(hash)}  ${a.kind}  ${where}`);
   }
-  l.made_by.forEach((stage, i) => renderStage(stage, '', i === l.made_by.length - 1, lines, 'made by'));
+  l.made_by.forEach((stage, i) => renderStage(stage, '', i === l.made_by.length - 1, lines, 'made by', options.brief ?? false));
   lines.push('');
   lines.push(`${l.stages.length} stage(s), ${l.raw_files.length} raw file(s)`);
   return lines.join('\n');
 }
 
-function renderStage(node: LineageStage, prefix: string, last: boolean, lines: string[], label: string): void {
+function renderStage(node: LineageStage, prefix: string, last: boolean, lines: string[], label: string, brief: boolean): void {
   const branch = last ? '└─ ' : '├─ ';
   const child = prefix + (last ? '   ' : '│  ');
   if (node.shown_above) {
@@ -179,7 +180,9 @@ function renderStage(node: LineageStage, prefix: string, last: boolean, lines: s
   const items: ((p: string, last: boolean) => void)[] = [];
   const what = node.code.module ?? node.code.cmd?.join(' ') ?? '';
   items.push((p, isLast) => {
-    lines.push(`${p}${isLast ? '└─ ' : '├─ '}code ${short(node.code!.hash)}  ${what}`);
+    const count = node.code!.files.length;
+    lines.push(`${p}${isLast ? '└─ ' : '├─ '}code ${short(node.code!.hash)}  ${what}${brief ? `  (${count} file${count === 1 ? '' : 's'})` : ''}`);
+    if (brief) return;
     const cp = p + (isLast ? '   ' : '│  ');
     node.code!.files.forEach((f, i) => lines.push(`${cp}${i === node.code!.files.length - 1 ? '└─ ' : '├─ '}${f.path}  ${short(f.hash)}`));
   });
@@ -192,7 +195,7 @@ function renderStage(node: LineageStage, prefix: string, last: boolean, lines: s
   for (const input of node.inputs ?? []) {
     items.push((p, isLast) => {
       lines.push(`${p}${isLast ? '└─ ' : '├─ '}input ${input.name} ← ${input.from}  ${short(input.hash)}`);
-      renderStage(input.made_by, p + (isLast ? '   ' : '│  '), true, lines, 'made by');
+      renderStage(input.made_by, p + (isLast ? '   ' : '│  '), true, lines, 'made by', brief);
     });
   }
   items.forEach((render, i) => render(child, i === items.length - 1));

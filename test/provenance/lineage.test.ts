@@ -63,5 +63,9 @@ describe('lineage', () => {
     expect(text).toContain('raw data/raw/patents.csv  sha256:');
     expect(text).toContain('made by stage ingest (shown above)');
     expect(text.trim().split('\n').at(-1)).toBe('3 stage(s), 2 raw file(s)');
+    expect(text).toContain('│  └─ src/lib/count.ts  sha256:');
+    const brief = formatLineage(lineage(fx.lock, 'report.site'), { brief: true });
+    expect(brief).not.toContain('src/lib/count.ts');
+    expect(brief).toMatch(/code sha256:[0-9a-f]{12}  stages\/ingest\.ts  \(2 files\)/);
   });
 });

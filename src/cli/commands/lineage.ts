@@ -4,7 +4,7 @@ import { ExitCode, SpillwayError } from '../../errors.js';
 import { formatLineage, lineage } from '../../provenance/lineage.js';
 import { projectFromPipelineFile, readLock, toProjectPath } from '../../provenance/project.js';
 
-const HELP = `usage: spillway lineage TARGET [-f FILE] [--json]
+const HELP = `usage: spillway lineage TARGET [-f FILE] [--brief] [--json]
 
 Prints the tree of everything TARGET was made from, as the lockfile records it: the stages, their code hashes and
 code files, the param values they used, their input artifacts and raw files with hashes, start times and durations.
@@ -13,13 +13,14 @@ TARGET is a stage output (estimate.models), a stage (estimate: all its outputs),
 report/index.html, or a raw input such as data/raw/regions.csv.
 
   -f, --file FILE   pipeline file (default ./pipeline.yaml)
+      --brief       show each stage's code hash without the list of its code files
       --json        print the lineage as one JSON object
 `;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, brief: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (error) {
     throw new SpillwayError('usage', (error as Error).message, { hint: 'see `spillway lineage --help`' });
   }
@@ -37,6 +38,6 @@ export async function main(argv: string[]): Promise<number> {
   const lock = await readLock(project);
   const target = positionals[0];
   const result = lineage(lock, target, toProjectPath(project.root, target));
-  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatLineage(result)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatLineage(result, { brief: values.brief ?? false })}\n`);
   return ExitCode.ok;
 }
