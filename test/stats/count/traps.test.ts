@@ -126,6 +126,16 @@ describe('the HHG likelihood is not globally concave', () => {
   });
 });
 
+describe('non-convergence', () => {
+  it('running out of iterations gives converged = false and a diagnostic naming both criteria, not an error', () => {
+    const fit = fitCountModel(patentsDesign(), { model: 'hhg-fenb', addConstant: true, maxIterations: 2 });
+    expect(fit.converged).toBe(false);
+    expect(fit.iterations).toBe(2);
+    expect(fit.warnings.join('\n')).toMatch(/no convergence after 2 iterations \(relative change in log-likelihood .*, scaled gradient .*\)/);
+    expect(fit.convergence.gradient_norm).toBeGreaterThan(1e-16);
+  });
+});
+
 describe('exp(x\'b) overflow is a rejected step', () => {
   it('the likelihoods return NaN (not ±Infinity) beyond the overflow bound', () => {
     const data = prepare(patentsDesign(), { model: 'hhg-fenb', addConstant: true });
