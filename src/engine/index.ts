@@ -6,7 +6,7 @@ export type { RunOptions, RunReport, RunEvent, StageReport, StageRunStatus } fro
 export { stageStatus } from './status.js';
 export type { StageStatus, StageState, StatusReport } from './status.js';
 export type { StaleReason, ReasonComponent } from './fingerprint.js';
-export { codeFilesOf, watchTargets } from './code.js';
+export { codeFilesOf, watchTargets, packageVersion } from './code.js';
 export type { WatchTargets } from './code.js';
 export { readLockfile, writeLockfile } from './lockfile.js';
 export { hashFile, hashBytes, hashJson, canonicalJson, StatCache } from './hash.js';

@@ -36,7 +36,7 @@ export interface AuditReport {
   ok: boolean;
   project: string;
   lockfile: string;
-  checked: { stages: number; artifacts: number; store_objects: number; deps: number; code_files: number; params: number };
+  checked: { stages: number; artifacts: number; store_objects: number; deps: number; code_files: number; params: number; packages: number };
   stages: { stage: string; status: StageAuditStatus; findings: number }[];
   findings: AuditFinding[];
 }
@@ -50,11 +50,15 @@ export interface PipelineView {
   deps(stage: string): Promise<string[]>;
   /** project-relative code files that would enter the stage's code hash now */
   codeFiles(stage: string): Promise<string[]>;
+  /** the installed version of an npm package as the stages would import it, or "missing" */
+  packageVersion?(name: string): string;
 }
 
 export interface AuditOptions {
   /** deps recorded in the lockfile but absent from disk are `not_packaged` instead of `missing` (an export built without --with-data) */
   depsNotPackaged?: boolean;
+  /** npm packages the stages imported that are not installed are `not_packaged` instead of `code_changed` (inside an exported package, before `npm ci`) */
+  modulesNotInstalled?: boolean;
   pipeline?: PipelineView;
 }
 
@@ -71,7 +75,7 @@ export async function audit(project: Project, options: AuditOptions = {}): Promi
 
 export async function auditLock(project: Project, lock: Lockfile, options: AuditOptions = {}): Promise<AuditReport> {
   const findings: AuditFinding[] = [];
-  const checked = { stages: 0, artifacts: 0, store_objects: 0, deps: 0, code_files: 0, params: 0 };
+  const checked = { stages: 0, artifacts: 0, store_objects: 0, deps: 0, code_files: 0, params: 0, packages: 0 };
   // One hash per file and recorded hash, however many stages share it.
   const hashes = new Map<string, Promise<FileState>>();
   const limit = limiter(8);
@@ -100,6 +104,7 @@ export async function auditLock(project: Project, lock: Lockfile, options: Audit
   }
 
   if (options.pipeline) findings.push(...(await auditAgainstPipeline(lock, options.pipeline, checked)));
+  if (options.pipeline?.packageVersion) findings.push(...auditPackages(lock, options.pipeline.packageVersion, options.modulesNotInstalled ?? false, checked));
 
   const stages = summarizeStages(stageNames, options.pipeline?.stages ?? [], findings);
   return {
@@ -309,6 +314,27 @@ async function auditAgainstPipeline(lock: Lockfile, pipeline: PipelineView, chec
   for (const stageName of Object.keys(lock.stages).sort()) {
     if (!declared.has(stageName)) {
       findings.push({ kind: 'orphaned', stage: stageName, subject: 'stage', message: `the lockfile records stage ${stageName}, which the pipeline no longer declares` });
+    }
+  }
+  return findings;
+}
+
+/** The npm packages a stage's code imported, with the versions the lockfile records (code.packages), against what is installed now. */
+function auditPackages(lock: Lockfile, installed: (name: string) => string, notInstalledIsExpected: boolean, checked: Counters): AuditFinding[] {
+  const findings: AuditFinding[] = [];
+  const versions = new Map<string, string>();
+  for (const stageName of Object.keys(lock.stages).sort()) {
+    for (const [name, recorded] of Object.entries(lock.stages[stageName].code.packages ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      if (!versions.has(name)) versions.set(name, installed(name));
+      const now = versions.get(name)!;
+      checked.packages++;
+      if (now === recorded) continue;
+      const base = { stage: stageName, subject: 'code' as const, name: `npm:${name}`, expected: recorded, actual: now };
+      if (now === 'missing' && notInstalledIsExpected) {
+        findings.push({ ...base, kind: 'not_packaged', message: `npm package ${name}@${recorded} imported by ${stageName} is not installed here; \`npm ci\` installs the recorded versions from package-lock.json` });
+      } else {
+        findings.push({ ...base, kind: 'code_changed', message: now === 'missing' ? `npm package ${name} imported by ${stageName} is not installed (recorded ${recorded})` : `npm package ${name} imported by ${stageName} changed: ${recorded} → ${now}` });
+      }
     }
   }
   return findings;

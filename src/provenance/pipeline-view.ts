@@ -9,7 +9,7 @@ export type PipelineLoad = { view: PipelineView } | { error: unknown };
 
 export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
   try {
-    const { loadPipeline, codeFilesOf, getDotted, StatCache } = await import('../engine/index.js');
+    const { loadPipeline, codeFilesOf, getDotted, packageVersion, StatCache } = await import('../engine/index.js');
     // The engine's parsed-pipeline cache is keyed by the hash of the pipeline file's bytes, so it is safe to use and
     // saves the YAML parse and schema compile (about a second on a loaded machine). The stat cache below is never
     // saved: only file names are taken from it; every hash audit compares is computed from the bytes.
@@ -32,6 +32,7 @@ export async function loadPipelineView(pipelineFile: string): Promise<PipelineLo
         const matches = await fastGlob(globs, { cwd: pipeline.root, onlyFiles: true, dot: false });
         return [...new Set(matches)].sort();
       },
+      packageVersion: (name) => packageVersion(pipeline.root, name),
       async codeFiles(stage) {
         return (await codeFilesOf(pipeline, stage, cache)).map(rel);
       },

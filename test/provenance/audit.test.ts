@@ -137,3 +137,37 @@ describe('audit of a directory dep', () => {
     expect((await audit(project())).findings).toEqual([expect.objectContaining({ kind: 'stale', stage: 'model', subject: 'dep', path: 'data/aux/' })]);
   });
 });
+
+describe('audit of imported npm package versions (code.packages)', () => {
+  const withPackages = async () => {
+    const lock = structuredClone(fx.lock);
+    lock.stages.ingest.code.packages = { 'csv-parse': '6.2.1', yaml: '2.9.1' };
+    await fx.write('pipeline.lock', JSON.stringify(lock));
+  };
+  const view = (installed: Record<string, string>): PipelineView => ({
+    stages: ['ingest', 'model', 'report'],
+    params: (s) => ({ ingest: { 'ingest.pattern': 'nano' }, model: { 'model.k': 3, 'model.weights': [1, 2] } })[s] ?? {},
+    deps: async (s) => (s === 'ingest' ? ['data/raw/patents.csv', 'data/raw/regions.csv'] : []),
+    codeFiles: async (s) => ({ ingest: ['stages/ingest.ts', 'src/lib/count.ts'], model: ['stages/model.ts'], report: ['stages/report.ts'] })[s] ?? [],
+    packageVersion: (name) => installed[name] ?? 'missing',
+  });
+
+  it('passes when the recorded versions are installed, and names an upgrade as a code change', async () => {
+    await withPackages();
+    const same = await audit(project(), { pipeline: view({ 'csv-parse': '6.2.1', yaml: '2.9.1' }) });
+    expect(same.findings).toEqual([]);
+    expect(same.checked.packages).toBe(2);
+    const upgraded = await audit(project(), { pipeline: view({ 'csv-parse': '6.2.1', yaml: '2.10.0' }) });
+    expect(upgraded.findings).toEqual([expect.objectContaining({ kind: 'code_changed', stage: 'ingest', name: 'npm:yaml', expected: '2.9.1', actual: '2.10.0', message: 'npm package yaml imported by ingest changed: 2.9.1 → 2.10.0' })]);
+  });
+
+  it('a package that is not installed fails in a project but is only reported inside an exported package', async () => {
+    await withPackages();
+    const inProject = await audit(project(), { pipeline: view({ yaml: '2.9.1' }) });
+    expect(inProject.ok).toBe(false);
+    expect(inProject.findings).toEqual([expect.objectContaining({ kind: 'code_changed', name: 'npm:csv-parse', actual: 'missing' })]);
+    const inPackage = await audit(project(), { pipeline: view({ yaml: '2.9.1' }), modulesNotInstalled: true });
+    expect(inPackage.ok).toBe(true);
+    expect(inPackage.findings).toEqual([expect.objectContaining({ kind: 'not_packaged', name: 'npm:csv-parse' })]);
+  });
+});

@@ -11,7 +11,8 @@ import { projectFromPipelineFile } from '../../provenance/project.js';
 const HELP = `usage: spillway audit [-f FILE] [--json]
 
 Re-hashes every artifact the lockfile names (readable copies and store objects), every dep and every code file, and
-compares the param values, dep globs and code files the pipeline declares now with what the lockfile recorded.
+compares the param values, dep globs, code files and imported npm package versions of the pipeline now with what
+the lockfile recorded.
 Exit status 0 only when everything matches; ${ExitCode.auditFailed} otherwise.
 
   -f, --file FILE   pipeline file (default ./pipeline.yaml); its lockfile is FILE with .lock
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   const loaded = await loadPipelineView(project.pipelineFile);
   const report = await audit(project, {
     depsNotPackaged: packaged ? !packaged.with_data : false,
+    modulesNotInstalled: packaged !== undefined,
     ...('view' in loaded ? { pipeline: loaded.view } : {}),
   });
   if ('error' in loaded) {
@@ -63,7 +65,7 @@ async function readPackageManifest(root: string): Promise<PackageManifest | unde
 export function formatAudit(report: AuditReport): string {
   const c = report.checked;
   const lines = [
-    `audit of ${path.relative(process.cwd(), report.lockfile) || report.lockfile}: ${c.stages} stage(s), ${c.artifacts} artifact(s) and ${c.store_objects} store object(s), ${c.deps} dep(s), ${c.code_files} code file(s), ${c.params} param(s)`,
+    `audit of ${path.relative(process.cwd(), report.lockfile) || report.lockfile}: ${c.stages} stage(s), ${c.artifacts} artifact(s) and ${c.store_objects} store object(s), ${c.deps} dep(s), ${c.code_files} code file(s), ${c.packages} npm package version(s), ${c.params} param(s)`,
   ];
   const failing = report.findings.filter(isFailing);
   const notes = report.findings.filter((f) => !isFailing(f));
