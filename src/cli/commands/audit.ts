@@ -70,7 +70,13 @@ export function formatAudit(report: AuditReport): string {
   const failing = report.findings.filter(isFailing);
   const notes = report.findings.filter((f) => !isFailing(f));
   for (const f of failing) lines.push(...findingLines(f, '✗'));
-  for (const f of notes) lines.push(...findingLines(f, '·'));
+  for (const f of notes.filter((n) => n.kind !== 'not_packaged')) lines.push(...findingLines(f, '·'));
+  // what a package leaves out by design, in one line each (the JSON report lists every one)
+  const absent = notes.filter((n) => n.kind === 'not_packaged');
+  const rawAbsent = new Set(absent.filter((n) => n.subject === 'dep').map((n) => n.path));
+  const modulesAbsent = new Set(absent.filter((n) => n.subject === 'code').map((n) => n.name));
+  if (rawAbsent.size) lines.push(`· not_packaged ${rawAbsent.size} raw input(s) are not in this package (exported without --with-data); their checksums are in raw-inputs.sha256`);
+  if (modulesAbsent.size) lines.push(`· not_packaged ${modulesAbsent.size} npm package(s) the stages import are not installed here; \`npm ci\` installs the recorded versions`);
   lines.push(`stages: ${report.stages.map((s) => `${s.stage} ${s.status}`).join(', ') || '(none recorded)'}`);
   lines.push(report.ok ? 'audit passed: every file matches the lockfile' : `audit FAILED: ${failing.length} problem(s)`);
   return `${lines.join('\n')}\n`;
