@@ -177,7 +177,19 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       emit({ type: 'stage-end', report });
     };
 
+    // Any unexpected error while handling one stage (an I/O error, a bug) fails that stage, never the whole run:
+    // other stages may still be running and must be waited for.
     const processStage = async (name: string): Promise<void> => {
+      try {
+        await handleStage(name);
+      } catch (error) {
+        if (done.has(name)) return;
+        const message = isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
+        finish({ stage: name, status: 'failed', key: '', duration_ms: 0, reason: 'internal error', error: message, error_kind: isSpillwayError(error) ? error.kind : 'internal' }, { status: 'failed' });
+      }
+    };
+
+    const handleStage = async (name: string): Promise<void> => {
       const stage = pipeline.stages[name];
       const started = now();
       const elapsed = () => Math.round(now() - started);
