@@ -259,6 +259,8 @@ export class WatchSession {
       const all = targets.files.map((f) => path.resolve(f));
       this.dirs = new Set(all.filter(isDir));
       this.files = new Set(all.filter((f) => !this.dirs.has(f)));
+      // the versions of imported npm packages enter the keys (code.packages): an install or upgrade shows here
+      for (const lockfile of ['package-lock.json', 'package.json']) this.files.add(path.join(this.root, lockfile));
       const picomatch = (await import('picomatch')).default;
       this.globs = targets.globs.map((pattern) => ({ pattern, match: picomatch(pattern, { dot: false }) }));
     }
