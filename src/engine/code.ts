@@ -146,8 +146,18 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
   return { root: pipeline.root, pipelineFile: pipeline.file, files: [...files].sort(), globs: [...globs].sort(), stages };
 }
 
+const versions = new Map<string, string>();
+
 /** The installed version of an npm package as seen from `root` (walking up node_modules like Node), or "missing". */
 export function packageVersion(root: string, name: string): string {
+  const known = versions.get(`${root}\0${name}`);
+  if (known !== undefined) return known;
+  const version = findPackageVersion(root, name);
+  versions.set(`${root}\0${name}`, version);
+  return version;
+}
+
+function findPackageVersion(root: string, name: string): string {
   let dir = root;
   for (;;) {
     try {

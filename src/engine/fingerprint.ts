@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { packageVersion, stageCodeFiles, GLOB_CHARS } from './code.js';
-import { canonicalJson, hashJson, type HashedFile, type StatCache } from './hash.js';
+import { canonicalJson, type HashedFile, type StatCache } from './hash.js';
 import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
 import { getDotted } from './stage-context.js';
@@ -85,7 +85,7 @@ export async function fingerprintStage(
   const packages: Record<string, string> = {};
   for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name);
   const code = {
-    hash: hashJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]), packages: Object.entries(packages) }),
+    hash: cache.digestOf(canonicalJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]), packages: Object.entries(packages) })),
     ...(stage.run !== undefined ? { module: stage.run } : {}),
     ...(stage.cmd !== undefined ? { cmd: stage.cmd } : {}),
     files: codeFiles,
@@ -102,7 +102,7 @@ export async function fingerprintStage(
   }
   const known = Object.values(inputs).every((i) => i.hash !== undefined);
   const key = known
-    ? hashJson({
+    ? cache.digestOf(canonicalJson({
         format: ENGINE_FORMAT,
         code: code.hash,
         params: Object.entries(params),
@@ -110,7 +110,7 @@ export async function fingerprintStage(
         deps: deps.map((d) => [d.path, d.hash]),
         inputs: Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, i]) => [n, i.from, i.hash]),
         outs: stage.outs.map((o) => [o.name, o.kind, o.path ?? null, o.schema ?? null, schemas[o.name]?.hash ?? null]),
-      })
+      }))
     : undefined;
   return { key, code, params, deps, inputs, schemas };
 }

@@ -1,8 +1,9 @@
 // Content hashing with a stat cache: an unchanged file (same size, mtime, inode) is not re-read.
 // sha256 (OpenSSL, SHA-NI where the CPU has it): the lockfile is a provenance record, so a collision-resistant,
 // universally checkable hash is worth it; bench/engine-hash.js measures it against the alternatives Node ships.
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './fs-atomic.js';
 
@@ -10,6 +11,13 @@ export const HASH_ALGORITHM = 'sha256';
 
 /** Files modified within this window of when their hash was recorded are re-hashed (racy timestamps, as in git). */
 export const RACY_WINDOW_MS = 2000;
+
+// node:crypto is loaded on first use: a no-op run finds every digest in the stat cache and never needs it.
+let cryptoModule: typeof import('node:crypto') | undefined;
+function createHash(algorithm: string): Hash {
+  cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return cryptoModule.createHash(algorithm);
+}
 
 export function hashBytes(data: string | Uint8Array): string {
   return `${HASH_ALGORITHM}:${createHash(HASH_ALGORITHM).update(data).digest('hex')}`;
@@ -62,6 +70,8 @@ interface StatCacheFile {
   imports: Record<string, string[]>;
   /** glob pattern → its matches and the directories walked (see glob.ts) */
   globs?: Record<string, import('./glob.js').GlobCacheEntry>;
+  /** canonical JSON text → its digest (keys, code hashes, dir manifests), so an unchanged key is not re-hashed */
+  digests?: Record<string, string>;
 }
 
 export interface HashedFile {
@@ -128,6 +138,19 @@ export class StatCache {
     this.dirty = true;
   }
 
+  private usedDigests = new Set<string>();
+
+  /** sha256 of a text the engine builds (a key's canonical JSON, a manifest), remembered across runs. */
+  digestOf(text: string): string {
+    this.usedDigests.add(text);
+    const known = this.data.digests?.[text];
+    if (known !== undefined) return known;
+    const digest = hashBytes(text);
+    (this.data.digests ??= {})[text] = digest;
+    this.dirty = true;
+    return digest;
+  }
+
   getImports(rel: string, hash: string): string[] | undefined {
     return this.data.imports[`${rel}|${hash}`];
   }
@@ -150,6 +173,11 @@ export class StatCache {
     if (!this.dirty || !this.cacheFile) return;
     // Temp files of finished stages are gone; their entries would only grow the cache.
     for (const path of Object.keys(this.data.files)) if (path.startsWith('.spillway/') || path.includes('.tmp-')) delete this.data.files[path];
+    // Keep the digests this run used, and older ones only while the table is small.
+    if (this.data.digests) {
+      const all = Object.keys(this.data.digests);
+      if (all.length > 256) for (const text of all) if (!this.usedDigests.has(text)) delete this.data.digests[text];
+    }
     // Drop import entries of code versions no longer current, so the cache does not grow without bound.
     const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
     for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];

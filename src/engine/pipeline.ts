@@ -90,23 +90,24 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       hint: 'run spillway in the directory that holds pipeline.yaml, or pass -f PATH',
     });
   }
-  const hash = hashBytes(bytes);
+  const text = bytes.toString('utf8');
   const root = dirname(abs);
   const cacheFile = join(root, '.spillway', 'pipeline-cache.json');
   let base: Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> | undefined;
   if (!options.noCache) {
     try {
-      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { format: string; file: string; pipeline: Pipeline };
-      if (cached.format === ENGINE_FORMAT && cached.file === abs && cached.pipeline.hash === hash) base = cached.pipeline;
+      // The cache holds the file's text: comparing it is cheaper than hashing it (and needs no crypto on a no-op).
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { format: string; file: string; source: string; pipeline: Pipeline };
+      if (cached.format === ENGINE_FORMAT && cached.file === abs && cached.source === text) base = cached.pipeline;
     } catch {
       /* no cache */
     }
   }
   if (base === undefined) {
-    base = await parsePipeline(bytes.toString('utf8'), abs, hash);
+    base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, JSON.stringify({ format: ENGINE_FORMAT, file: abs, pipeline: base }));
+        writeFileAtomic(cacheFile, JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base }));
       } catch {
         /* a read-only project still runs */
       }

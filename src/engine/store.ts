@@ -62,7 +62,7 @@ export function hashDir(dir: string, cache: StatCache): { hash: string; manifest
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: DirManifest = { spillway_dir: 1, files: entries };
   const bytes = canonicalJson(manifest);
-  return { hash: hashBytes(bytes), manifest, bytes, size: entries.reduce((s, e) => s + e.size, 0) };
+  return { hash: cache.digestOf(bytes), manifest, bytes, size: entries.reduce((s, e) => s + e.size, 0) };
 }
 
 /** Stores a directory: every file as an object, plus the manifest object under the directory's hash. */
