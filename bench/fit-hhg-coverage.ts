@@ -3,49 +3,21 @@
 // mean reported SE to the empirical SD of the estimates, and the coverage of the 95% interval (nominal 0.95).
 // Usage: npx tsx bench/fit-hhg-coverage.ts [--replications 400]
 import { parseArgs } from 'node:util';
+import { Rng } from '../src/stats/random.js';
 import { expandFactor, fitCountModel } from '../src/stats/count/index.js';
 
 const { values } = parseArgs({ options: { replications: { type: 'string', default: '400' } } });
 const R = Number(values.replications);
 
+/** the shared seeded generator (src/stats/random.ts), with the methods bound for terse use below */
 function generator(seed: number) {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  const rng = Rng.fromSeed(seed);
+  return {
+    uniform: () => rng.uniform(),
+    normal: () => rng.normal(),
+    gamma: (shape: number) => rng.gamma(shape),
+    poisson: (mean: number) => rng.poisson(mean),
   };
-  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  const gamma = (shape: number): number => {
-    if (shape < 1) return gamma(shape + 1) * Math.pow(uniform(), 1 / shape);
-    const d = shape - 1 / 3;
-    const c = 1 / Math.sqrt(9 * d);
-    for (;;) {
-      let x: number;
-      let v: number;
-      do {
-        x = normal();
-        v = 1 + c * x;
-      } while (v <= 0);
-      v = v * v * v;
-      if (Math.log(uniform()) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
-    }
-  };
-  const poisson = (mean: number) => {
-    const u = uniform();
-    let k = 0;
-    let p = Math.exp(-mean);
-    let cdf = p;
-    while (u > cdf && p > 0) {
-      k++;
-      p *= mean / k;
-      cdf += p;
-    }
-    return k;
-  };
-  return { uniform, normal, gamma, poisson };
 }
 
 const truth: Record<string, number> = { x1: 0.5, x2: -0.3, _cons: 1.0 };

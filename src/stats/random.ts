@@ -1,4 +1,5 @@
-// Seeded pseudo-random numbers and the standard samplers the synthetic-data generator needs.
+// Seeded pseudo-random numbers and standard samplers (uniform, normal, gamma, Poisson, HHG negative binomial), shared by
+// the synthetic-data generator, the estimator tests and the benchmarks.
 //
 // Generator: xoshiro128** 1.1 (Blackman & Vigna, "Scrambled linear pseudorandom number generators",
 // ACM TOMS 2021; reference C code at https://prng.di.unimi.it/xoshiro128starstar.c), 32-bit state words,

@@ -33,7 +33,7 @@ import {
   YEARS,
   type Regressor,
 } from './calibration.js';
-import { cumulativeWeights, Rng } from './random.js';
+import { cumulativeWeights, Rng } from '../stats/random.js';
 import { defaultSpatialWeights, regressorsOf, type YearAggregates } from './regressors.js';
 import { distanceMatrix } from '../stats/spatial-weights.js';
 

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { FOREIGN_PARTNERS, OUTLIER, YEARS } from './calibration.js';
 import type { Core } from './dgp.js';
-import { Rng } from './random.js';
+import { Rng } from '../stats/random.js';
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
 export function csvField(value: string | number): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, cumulativeWeights } from '../../src/synth/random.js';
+import { Rng, cumulativeWeights } from '../../src/stats/random.js';
 
 /** mean and (unbiased) variance of n draws */
 function moments(draw: () => number, n: number): { mean: number; variance: number } {

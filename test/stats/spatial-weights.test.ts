@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { distanceMatrix, greatCircleKm, spatialWeights } from '../../src/stats/spatial-weights.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../src/stats/random.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/real-regions/${name}`, import.meta.url));
 

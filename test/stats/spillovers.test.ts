@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { collaborationWeights } from '../../src/stats/collaboration.js';
 import { spatialWeights } from '../../src/stats/spatial-weights.js';
 import { spillover } from '../../src/stats/spillovers.js';
-import { Rng } from '../../src/synth/random.js';
+import { Rng } from '../../src/stats/random.js';
 
 describe('spillover: Σ_{j≠i} w_ij · x_j (eq. 1, 2, 6, 7)', () => {
   it('collaboration spillovers, two years (eq. 1 and 2)', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Random } from './random.js';
+import { Rng } from '../../../src/stats/random.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test/fixtures/reference-cases');
@@ -51,7 +51,7 @@ describe('spillway fit', () => {
   });
 
   it('--factor adds Stata-named dummies with a base level, shown in the table and kept in the JSON', async () => {
-    const rng = new Random(31);
+    const rng = Rng.fromSeed(31);
     let csv = 'region,year,patents,x\n';
     for (let g = 0; g < 10; g++) for (let t = 2001; t <= 2004; t++) {
       const x = rng.normal();

@@ -1,7 +1,7 @@
 // Data drawn from the HHG model itself recover its coefficients (30 groups × 11 years, seeded).
 import { describe, expect, it } from 'vitest';
 import { expandFactor, fitCountModel } from '../../../src/stats/count/index.js';
-import { Random } from './random.js';
+import { Rng } from '../../../src/stats/random.js';
 
 describe('simulation from the HHG conditional negative binomial model', () => {
   // HHG (1984) eq. 3.1: y_it ~ NegBin(λ_it, δ_i), mean λ_it/δ_i, variance λ_it(1 + δ_i)/δ_i², drawn as
@@ -9,7 +9,7 @@ describe('simulation from the HHG conditional negative binomial model', () => {
   const truth: Record<string, number> = { x1: 0.5, x2: -0.3, _cons: 1.0 };
   const years = Array.from({ length: 11 }, (_, t) => 2000 + t);
   years.slice(1).forEach((year, t) => (truth[`${year}.year`] = 0.04 * (t + 1) - 0.2));
-  const rng = new Random(20240611);
+  const rng = Rng.fromSeed(20240611);
   const y: number[] = [];
   const X: number[][] = [];
   const groups: number[] = [];
