@@ -208,11 +208,24 @@ async function schemaValidator(root: string, schemaPath: string, schemaHash: str
   const addFormats = (await import('ajv-formats')).default.default;
   const ajv = new AjvClass({ allErrors: false, strict: false });
   addFormats(ajv);
-  let validate: Validator;
-  try {
-    validate = ajv.compile(schema) as unknown as Validator;
-  } catch (error) {
-    throw new SpillwayError('invalidPipeline', `schema ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`, { file: schemaPath });
+  // A relative "$ref": "common.schema.json#/…" resolves against the schema's own file, and is loaded on demand.
+  const withId = (schema as { $id?: string }).$id === undefined ? { ...schema, $id: pathToFileURL(resolve(root, schemaPath)).href } : schema;
+  let validate: Validator | undefined;
+  for (let attempt = 0; validate === undefined; attempt++) {
+    try {
+      validate = ajv.compile(withId) as unknown as Validator;
+    } catch (error) {
+      const missing = (error as { missingSchema?: string }).missingSchema;
+      if (missing?.startsWith('file:') && attempt < 50) {
+        try {
+          ajv.addSchema(JSON.parse(readFileSync(fileURLToPath(missing), 'utf8')) as object, missing);
+          continue;
+        } catch {
+          /* fall through to the error below */
+        }
+      }
+      throw new SpillwayError('invalidPipeline', `schema ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`, { file: schemaPath });
+    }
   }
   validators.set(cacheKey, validate);
   return validate;
