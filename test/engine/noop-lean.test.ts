@@ -1,0 +1,48 @@
+// The no-op path stays lean: with nothing to do, `spillway run` must not load the YAML parser, ajv, execa, tsx,
+// esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { bin, cleanupProjects, copyFixture, fixtures, writeProject } from './helpers.js';
+
+afterAll(cleanupProjects);
+
+function traceRun(dir: string): string[] {
+  const traceFile = join(dir, 'trace.txt');
+  rmSync(traceFile, { force: true });
+  const r = spawnSync(process.execPath, ['--import', join(fixtures, 'trace/register.mjs'), bin, 'run', '--json'], {
+    cwd: dir,
+    env: { ...process.env, SPILLWAY_TRACE_FILE: traceFile },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const report = JSON.parse(r.stdout) as { stages: { status: string }[] };
+  expect(report.stages.every((s) => s.status === 'cached')).toBe(true);
+  return readFileSync(traceFile, 'utf8').trim().split('\n');
+}
+
+it('a no-op run loads none of the heavy modules', async () => {
+  const dir = copyFixture('basic');
+  // a glob dep too, so the glob path is exercised
+  const glob = writeProject({
+    'data/a.csv': '1',
+    'data/b.csv': '2',
+    'stages/s.ts': 'export default () => ({});\n',
+    'pipeline.yaml': 'stages:\n  s: { run: stages/s.ts, deps: ["data/*.csv"] }\n',
+  });
+  for (const project of [dir, glob]) {
+    expect(spawnSync(process.execPath, [bin, 'run'], { cwd: project }).status).toBe(0);
+    // age every file past the racy window, as on any later run, then settle the stat cache once
+    const past = new Date(Date.now() - 60_000);
+    for (const f of spawnSync('find', ['.', '-type', 'f', '-not', '-path', './.spillway/*'], { cwd: project, encoding: 'utf8' }).stdout.trim().split('\n')) {
+      utimesSync(join(project, f), past, past);
+    }
+    for (const d of ['data', '.']) utimesSync(join(project, d), past, past);
+    expect(spawnSync(process.execPath, [bin, 'run'], { cwd: project }).status).toBe(0);
+    const loaded = traceRun(project);
+    expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(true); // the trace works
+    const heavy = loaded.filter((u) => /node_modules\/(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix)\//.test(u) || ['builtin:crypto', 'builtin:child_process', 'node:crypto', 'node:child_process'].includes(u));
+    expect(heavy).toEqual([]);
+  }
+});
