@@ -280,7 +280,11 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       mkdirSync(workDir, { recursive: true });
       const startedAt = new Date();
       const depPaths = fp.deps.map((d) => resolve(root, d.path.replace(/\/$/, '')));
-      const onLog = (message: string) => emit({ type: 'log', stage: name, message });
+      const logLines: string[] = [];
+      const onLog = (message: string) => {
+        logLines.push(message);
+        emit({ type: 'log', stage: name, message });
+      };
       let failure: StageFailure | undefined;
       try {
         if (stage.run !== undefined) {
@@ -358,6 +362,13 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
         return finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: message }, { status: 'failed' });
       } finally {
         rmSync(workDir, { recursive: true, force: true });
+        // The run log of the stage's last run: its ctx.log lines and output, for reading after the progress display.
+        try {
+          const header = `# spillway: stage ${name}, ${startedAt.toISOString()}, ${reason}\n`;
+          writeFileAtomic(join(root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''));
+        } catch {
+          /* the log is a convenience */
+        }
       }
     };
 

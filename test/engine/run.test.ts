@@ -30,6 +30,7 @@ describe('incremental runs', () => {
     const obj = lock?.stages.total.outs.total.object as string;
     expect(readFileSync(join(dir, obj), 'utf8')).toBe(read(dir, 'artifacts/out/total/total.json'));
     expect(lock?.stages.load.run.node_version).toBe(process.version);
+    expect(read(dir, '.spillway/logs/report.log')).toMatch(/^# spillway: stage report, .*never run.*\nwrote total 22\n$/);
   });
 
   it('a second run is a no-op that leaves the lockfile byte-identical', async () => {
