@@ -12,7 +12,7 @@ import type { LockedOutput } from './lockfile-format.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 import type { ModuleJob, RunnerMessage } from './stage-runner.js';
 import { nestParams } from './stage-context.js';
-import { installDir, materializeFile, objectPath, objectRelPath, putBytes, putDir, putFile } from './store.js';
+import { installDir, materializeFile, objectRelPath, putBytes, putDir, putFile } from './store.js';
 
 export interface ExecutionInputs {
   /** JSON inputs: local name → object file */
@@ -296,6 +296,5 @@ export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: F
       }
     }
   }
-  void objectPath;
   return { outs };
 }

@@ -37,10 +37,10 @@ export interface DirManifest {
   files: HashedFile[];
 }
 
-function walk(dir: string, base: string, out: string[]): void {
+function walk(dir: string, out: string[]): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) walk(full, base, out);
+    if (entry.isDirectory()) walk(full, out);
     else if (entry.isFile()) out.push(full);
   }
 }
@@ -53,7 +53,7 @@ function posixRel(from: string, to: string): string {
 /** Hashes every file of a directory; the directory's hash is the hash of its manifest (paths, hashes, sizes). */
 export function hashDir(dir: string, cache: StatCache): { hash: string; manifest: DirManifest; bytes: string; size: number } {
   const files: string[] = [];
-  walk(dir, dir, files);
+  walk(dir, files);
   const entries = files
     .map((f) => {
       const h = cache.hashFile(f);
