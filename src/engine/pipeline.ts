@@ -1,5 +1,5 @@
 // pipeline.yaml → a validated Pipeline. Syntax and schema errors point at file:line:column; references, duplicate
-// outputs and cycles are checked after the schema. The parsed result is cached by the file's hash so that a no-op
+// outputs and cycles are checked after the schema. The parsed result is cached with the file's text so that a no-op
 // run loads neither the YAML parser nor ajv.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
