@@ -1,10 +1,11 @@
 // The real CLI (node bin/spillway.js, built dist/) on real temp projects: JSON shapes, exit codes, error messages,
 // crashing stages, command stages, SIGKILL in the middle of a stage, and two runs at once.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupProjects, cli, copyFixture, edit, read, startCli, waitFor, writeProject } from './helpers.js';
+import { bin, cleanupProjects, cli, copyFixture, edit, read, startCli, waitFor, writeProject } from './helpers.js';
 
 afterAll(cleanupProjects);
 
@@ -307,6 +308,23 @@ describe('crashes and concurrency', () => {
     expect((JSON.parse(rc.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['cached', 'cached', 'cached']);
     expect(JSON.parse(read(dir, 'pipeline.lock')).stages.last.outs.numbers.size).toBeGreaterThan(0);
     objectsAreIntact(dir);
+  });
+});
+
+describe('progress display', () => {
+  const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+  it.skipIf(!hasScript)('on a terminal redraws a live table in place, in color unless NO_COLOR is set', async () => {
+    const dir = copyFixture('basic');
+    expect((await cli(['run'], dir)).code).toBe(0);
+    const onTty = (env: Record<string, string | undefined>) =>
+      spawnSync('script', ['-qec', `${process.execPath} ${bin} run --set scale.factor=3`, '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, TERM: 'xterm', COLUMNS: '100', ...env } }).stdout;
+    const colored = onTty({ NO_COLOR: undefined, FORCE_COLOR: undefined });
+    expect(colored).toMatch(/\x1b\[\d+A\x1b\[0J/); // cursor up + clear: the table is redrawn in place
+    expect(colored).toContain('\x1b[32m✔ ran'); // green
+    expect(colored).toMatch(/scale +.*param scale\.factor: 2 → 3/);
+    const plain = onTty({ NO_COLOR: '1', FORCE_COLOR: undefined });
+    expect(plain).toMatch(/\x1b\[\d+A/); // still live
+    expect(plain).not.toMatch(/\x1b\[(1|2|3\d)m/); // but no colors or dimming
   });
 });
 
