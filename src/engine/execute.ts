@@ -192,12 +192,28 @@ export function commandEnv(stage: StageDecl, pipeline: Pipeline, fp: Fingerprint
 // Output validation (ajv loaded only when a stage actually produced something)
 
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; schemaPath: string }[] | null };
-const validators = new Map<string, Validator>();
+const validators = new Map<string, Promise<Validator>>();
 
-async function schemaValidator(root: string, schemaPath: string, schemaHash: string): Promise<Validator> {
-  const cacheKey = `${schemaPath}|${schemaHash}`;
-  const cached = validators.get(cacheKey);
-  if (cached) return cached;
+function schemaValidator(root: string, schemaPath: string, schemaHash: string): Promise<Validator> {
+  const cacheKey = `${root}|${schemaPath}|${schemaHash}`;
+  let validator = validators.get(cacheKey);
+  if (validator === undefined) {
+    validator = compileValidator(root, schemaPath);
+    validators.set(cacheKey, validator);
+    validator.catch(() => validators.delete(cacheKey));
+  }
+  return validator;
+}
+
+/**
+ * Loads ajv and compiles the stage's output schemas while the stage process runs (the engine is idle then), so that
+ * validation does not add ajv's start-up to the stage's time. Errors surface later, in collectOutputs.
+ */
+export function prepareValidators(pipeline: Pipeline, fp: Fingerprint): void {
+  for (const schema of Object.values(fp.schemas)) schemaValidator(pipeline.root, schema.path, schema.hash).catch(() => {});
+}
+
+async function compileValidator(root: string, schemaPath: string): Promise<Validator> {
   const schema = JSON.parse(readFileSync(resolve(root, schemaPath), 'utf8')) as { $schema?: string };
   const draft = schema.$schema ?? '';
   const AjvClass = draft.includes('2020-12')
@@ -227,7 +243,6 @@ async function schemaValidator(root: string, schemaPath: string, schemaHash: str
       throw new SpillwayError('invalidPipeline', `schema ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`, { file: schemaPath });
     }
   }
-  validators.set(cacheKey, validate);
   return validate;
 }
 

@@ -275,7 +275,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       emit({ type: 'stage-start', stage: name, reason });
 
       // Loaded only when something runs, so that a no-op run never loads child_process, tsx or execa.
-      const { commandEnv, collectOutputs, executeCommand, executeModule, StageProcessPool } = await import('./execute.js');
+      const { commandEnv, collectOutputs, executeCommand, executeModule, prepareValidators, StageProcessPool } = await import('./execute.js');
       const workDir = join(tmpRoot, `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(workDir, { recursive: true });
       const startedAt = new Date();
@@ -309,10 +309,13 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
           );
           // Warm the next stage process while this one runs, if any module stage is still to come.
           if (pending.some((n) => pipeline.stages[n].run !== undefined)) pool.warm(1);
+          prepareValidators(pipeline, fp);
           failure = await execution;
         } else {
           const env = commandEnv(stage, pipeline, fp, exec, workDir, depPaths);
-          failure = await executeCommand(stage, pipeline, env, onLog, options.signal);
+          const execution = executeCommand(stage, pipeline, env, onLog, options.signal);
+          prepareValidators(pipeline, fp);
+          failure = await execution;
         }
         let outs: Record<string, LockedOutput> | undefined;
         if (failure === undefined) {
