@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { StageFunction } from '../src/engine/stage-api.js';
 import { SpillwayError } from '../src/errors.js';
-import { readCsv, type CsvReadSummary, type RowProblem, type RowSchema } from '../src/data/csv.js';
+import { readCsvRows, type BadRow, type CsvReadSummary, type RowProblem, type RowSchema } from '../src/data/csv.js';
+import { DuplicateIds, HeavyHitters } from '../src/data/bounded.js';
 import type { CollaborationArtifact, IngestReport, OutlierDrop, PanelRow, RegionInfo } from '../src/data/artifacts.js';
 import { numberIn, oneOf, regex, stringList, yearRange } from '../src/data/params.js';
 
@@ -34,26 +35,73 @@ const ingest: StageFunction = async (ctx) => {
   const schemaOf = (name: RawName): RowSchema => JSON.parse(readFileSync(ctx.dep(`schemas/raw/${name}.schema.json`), 'utf8')) as RowSchema;
   const files: IngestReport['files'] = [];
   const EXCLUDED = 'excluded region';
-  const read = async (name: RawName, onRecord: (r: Record<string, unknown>, row: number) => RowProblem | typeof EXCLUDED | void) => {
+  type Values = (string | number)[];
+  interface FileHandler {
+    /** a reason to reject the row, EXCLUDED, or nothing; must not count anything (pass 2 calls it again) */
+    check?: (v: Values, row: number) => RowProblem | typeof EXCLUDED | void;
+    /** sees every checked row of pass 1, duplicates included (the outlier rule's candidate search) */
+    observe?: (v: Values) => void;
+    /** adds an accepted row to the aggregates */
+    count: (v: Values) => void;
+    /** the id column whose values must be unique, with what the id is called in messages */
+    unique?: { column: string; noun: string };
+    /** a second pass over the accepted rows (duplicates removed), when asked for after the first */
+    secondPass?: () => ((v: Values) => void) | undefined;
+  }
+  // Every file is streamed once; aggregates are per region-year and region-pair-year, so memory does not grow with
+  // the number of records. Ids are checked for uniqueness through a fixed-size Bloom filter (src/data/bounded.ts);
+  // the few rows it flags are held back and settled exactly in a second pass that looks only at the flagged ids.
+  const read = async (name: RawName, handler: FileHandler) => {
     const path = fileOf(name);
+    const schema = schemaOf(name);
+    const columns = Object.keys(schema.properties);
+    const yearAt = columns.indexOf('year');
+    const idAt = handler.unique ? columns.indexOf(handler.unique.column) : -1;
+    const displayPath = `data/raw/${basename(path)}`;
+    const options = { schema, onBadRow, displayPath, policyParam: 'ingest.on_bad_row' };
+    const ids = handler.unique ? new DuplicateIds(handler.unique.noun) : undefined;
     let outside = 0;
     let ofExcluded = 0;
-    const summary: CsvReadSummary = await readCsv(
-      path,
-      { schema: schemaOf(name), onBadRow, displayPath: `data/raw/${basename(path)}`, policyParam: 'ingest.on_bad_row' },
-      (record, position) => {
-        if (typeof record.year === 'number' && (record.year < firstYear || record.year > lastYear)) {
-          outside++;
-          return;
+    const inYears = (v: Values) => yearAt < 0 || ((v[yearAt] as number) >= firstYear && (v[yearAt] as number) <= lastYear);
+    const summary: CsvReadSummary = await readCsvRows(path, options, (v, row) => {
+      if (!inYears(v)) {
+        outside++;
+        return;
+      }
+      const result = handler.check?.(v, row);
+      if (result === EXCLUDED) {
+        ofExcluded++;
+        return;
+      }
+      if (result) return result;
+      handler.observe?.(v);
+      if (ids?.offer(v[idAt] as string, row)) return; // held back: settled in the second pass
+      handler.count(v);
+    });
+    const extra = handler.secondPass?.();
+    if (ids?.needsSecondPass || extra) {
+      const duplicates: BadRow[] = [];
+      await readCsvRows(path, { ...options, onBadRow: 'drop' }, (v, row, line) => {
+        if (!inYears(v) || handler.check?.(v, row)) return;
+        if (ids) {
+          const id = v[idAt] as string;
+          const verdict = ids.confirm(id, row);
+          if (typeof verdict === 'number') {
+            const problem = { row, line, column: handler.unique!.column, message: `${handler.unique!.noun} ${id} appears twice (first at row ${verdict})`, expected: `unique ${handler.unique!.noun} ids` };
+            if (onBadRow === 'fail') {
+              throw new SpillwayError('invalidInput', problem.message, { file: displayPath, row, line, field: problem.column, expected: problem.expected, hint: 'fix the row, or drop and count rows like it with --set ingest.on_bad_row=drop' });
+            }
+            duplicates.push(problem);
+            return;
+          }
+          if (verdict === 'count') handler.count(v);
         }
-        const result = onRecord(record, position.row);
-        if (result === EXCLUDED) {
-          ofExcluded++;
-          return;
-        }
-        return result;
-      },
-    );
+        extra?.(v);
+      });
+      summary.rows_accepted -= duplicates.length;
+      summary.rows_dropped += duplicates.length;
+      summary.dropped_examples = [...summary.dropped_examples, ...duplicates].sort((p, q) => p.row - q.row).slice(0, 20);
+    }
     // rows outside the years or of excluded regions are read and deliberately unused: counted apart from the accepted ones
     files.push({
       ...summary,
@@ -63,11 +111,23 @@ const ingest: StageFunction = async (ctx) => {
     });
     return { path, summary };
   };
+  const readSmall = (name: RawName, onRecord: (r: Record<string, unknown>, row: number) => RowProblem | typeof EXCLUDED | void) => {
+    // small files (a row per region or region-year) without a second pass: their rows are kept in check itself
+    const columns = Object.keys(schemaOf(name).properties);
+    return read(name, {
+      check: (v, row) => {
+        const r: Record<string, unknown> = {};
+        columns.forEach((c, k) => (r[c] = v[k]));
+        return onRecord(r, row);
+      },
+      count: () => {},
+    });
+  };
 
   // regions
   const regions: RegionInfo[] = [];
   const regionIndex = new Map<string, number>();
-  await read('regions', (r) => {
+  await readSmall('regions', (r) => {
     const code = r.code as string;
     if (excluded.has(code)) return EXCLUDED;
     if (regionIndex.has(code)) return { column: 'code', message: `region ${code} is listed twice`, expected: 'one row per region' };
@@ -86,7 +146,7 @@ const ingest: StageFunction = async (ctx) => {
 
   // region_year
   const regionYear = new Map<string, { row: number; gdp: number; population: number; rd: number; patentsTotal: number; publicationsTotal: number }>();
-  const regionYearRead = await read('region_year', (r, row) => {
+  const regionYearRead = await readSmall('region_year', (r, row) => {
     if (excluded.has(r.region as string)) return EXCLUDED;
     const problem = unknownRegion(r.region as string);
     if (problem) return problem;
@@ -109,118 +169,172 @@ const ingest: StageFunction = async (ctx) => {
       hint: 'add the rows, or narrow ingest.years',
     });
   }
+  // the region of a code as an index (−1 unknown); region codes are few, so this map stays small
+  const regionAt = (code: string) => regionIndex.get(code) ?? -1;
+  const regionCheck = (column: number) => (v: Values) => {
+    const code = v[column] as string;
+    if (excluded.has(code)) return EXCLUDED;
+    return unknownRegion(code);
+  };
 
-  // patents: nano by title, then the outlier rule per year on the national nano total
-  const seenPatents = new Set<string>();
-  const filings = new Map<number, Map<string, Map<string, number>>>(); // year → applicant → region → nano filings
+  // patents: nano by title, then the outlier rule per year on the national nano total. Applicants are as many as the
+  // records, so the rule finds its candidates with Misra–Gries counters (a fixed number per year: an applicant above
+  // the share s of a year's n filings is always among ceil(1/s) of them) and counts the candidates exactly in a
+  // second pass; only a share below 1e-4 (thousands of candidates per year) falls back to exact counts of everyone.
+  const P = Object.keys(schemaOf('patents').properties);
+  const [pYear, pRegion, pApplicant, pTitle] = ['year', 'region', 'applicant', 'title'].map((c) => P.indexOf(c));
+  const nanoAll = cell();
+  const ruleOn = maxShare < 1;
+  const exactApplicants = maxShare < 1e-4;
+  const heavy = new Map<number, HeavyHitters>();
   let nonMatching = 0;
   let patentRows = 0;
-  await read('patents', (r) => {
-    if (excluded.has(r.region as string)) return EXCLUDED;
-    const problem = unknownRegion(r.region as string);
-    if (problem) return problem;
-    const id = r.application_id as string;
-    if (seenPatents.has(id)) return { column: 'application_id', message: `application ${id} appears twice`, expected: 'unique application ids' };
-    seenPatents.add(id);
-    patentRows++;
-    if (!nanoTitle.test(r.title as string)) {
-      nonMatching++;
-      return;
-    }
-    const byApplicant = filings.get(r.year as number) ?? new Map<string, Map<string, number>>();
-    filings.set(r.year as number, byApplicant);
-    const byRegion = byApplicant.get(r.applicant as string) ?? new Map<string, number>();
-    byApplicant.set(r.applicant as string, byRegion);
-    byRegion.set(r.region as string, (byRegion.get(r.region as string) ?? 0) + 1);
+  const candidateFilings = new Map<number, Map<string, number[]>>(); // year → applicant → filings by region index
+  await read('patents', {
+    check: regionCheck(pRegion),
+    unique: { column: 'application_id', noun: 'application' },
+    count: (v) => {
+      patentRows++;
+      if (!nanoTitle.test(v[pTitle] as string)) {
+        nonMatching++;
+        return;
+      }
+      nanoAll[regionAt(v[pRegion] as string)][yi(v[pYear] as number)]++;
+    },
+    observe: (v) => {
+      if (!ruleOn || exactApplicants || !nanoTitle.test(v[pTitle] as string)) return;
+      const year = v[pYear] as number;
+      let hh = heavy.get(year);
+      // one counter more than 1/s leaves room for repeated ids seen here before the duplicate check removes them
+      if (!hh) heavy.set(year, (hh = new HeavyHitters(Math.ceil(1 / maxShare) + 1)));
+      hh.offer(v[pApplicant] as string);
+    },
+    secondPass: () => {
+      if (!ruleOn) return undefined;
+      const candidates = new Map([...heavy].map(([year, hh]) => [year, new Set(hh.keys())]));
+      return (v) => {
+        const year = v[pYear] as number;
+        const applicant = v[pApplicant] as string;
+        if (!exactApplicants && !candidates.get(year)?.has(applicant)) return;
+        if (!nanoTitle.test(v[pTitle] as string)) return;
+        let byApplicant = candidateFilings.get(year);
+        if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
+        let byRegion = byApplicant.get(applicant);
+        if (!byRegion) byApplicant.set(applicant, (byRegion = new Array<number>(nR).fill(0)));
+        byRegion[regionAt(v[pRegion] as string)]++;
+      };
+    },
   });
-  seenPatents.clear();
-  const nanoKept = cell();
+  heavy.clear();
+  const nanoKept = nanoAll.map((r) => r.slice());
   const nanoOutlier = cell();
   const outliers: OutlierDrop[] = [];
   let nanoMatched = 0;
-  for (const [year, byApplicant] of [...filings].sort((a, b) => a[0] - b[0])) {
-    const total = (m: Map<string, number>) => [...m.values()].reduce((s, c) => s + c, 0);
-    const national = [...byApplicant.values()].reduce((s, m) => s + total(m), 0);
+  for (let t = 0; t < nY; t++) {
+    const year = years[t];
+    const national = nanoAll.reduce((s, r) => s + r[t], 0);
     nanoMatched += national;
+    const byApplicant = candidateFilings.get(year);
+    if (!byApplicant) continue;
     for (const [applicant, byRegion] of [...byApplicant].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      const count = total(byRegion);
-      const isOutlier = count > maxShare * national && count >= minFilings && maxShare < 1;
-      const target = isOutlier ? nanoOutlier : nanoKept;
-      for (const [region, c] of byRegion) target[regionIndex.get(region)!][yi(year)] += c;
-      if (isOutlier) {
-        outliers.push({ year, applicant, filings: count, national_total: national, share: count / national, by_region: Object.fromEntries([...byRegion].sort()) });
-        ctx.log(`outlier: dropped ${count} nano filings of "${applicant}" in ${year} (${((100 * count) / national).toFixed(1)}% of ${national})`);
-      }
+      const count = byRegion.reduce((s, c) => s + c, 0);
+      if (!(count > maxShare * national && count >= minFilings)) continue;
+      byRegion.forEach((c, i) => {
+        nanoOutlier[i][t] += c;
+        nanoKept[i][t] -= c;
+      });
+      const byRegionCode = byRegion.map((c, i) => [regions[i].code, c] as [string, number]).filter(([, c]) => c > 0).sort();
+      outliers.push({ year, applicant, filings: count, national_total: national, share: count / national, by_region: Object.fromEntries(byRegionCode) });
+      ctx.log(`outlier: dropped ${count} nano filings of "${applicant}" in ${year} (${((100 * count) / national).toFixed(1)}% of ${national})`);
     }
   }
-  filings.clear();
+  candidateFilings.clear();
 
   // publications: PUB_it, PUB_ijt, PUB_ikt, inter-regional papers
+  const U = Object.keys(schemaOf('publications').properties);
+  const [uYear, uRegions, uCountries] = ['year', 'regions', 'countries'].map((c) => U.indexOf(c));
   const pubs = cell();
   const interregional = cell();
   const foreign = cell();
-  const copubs = new Map<string, number>(); // "year|a|b" with a < b by region index
-  const foreignByPartner = new Map<string, number>(); // "year|region|k"
+  const nK = partners.length;
+  // PUB_ijt as [year][a][b] with a < b by region index, PUB_ikt as [year][i][k]: fixed size, no per-record keys
+  const copubs = Array.from({ length: nY }, () => Array.from({ length: nR }, () => new Float64Array(nR)));
+  const foreignByPartner = Array.from({ length: nY }, () => Array.from({ length: nR }, () => new Float64Array(nK)));
   const otherPartners = new Map<string, number>();
-  const seenPubs = new Set<string>();
   let pubRows = 0;
   let interregionalPapers = 0;
   let partnerMentions = 0;
   let excludedMentions = 0;
-  await read('publications', (r) => {
-    const all = [...new Set((r.regions as string).split(';'))];
+  // the region and partner fields repeat (a few hundred distinct values): parse each distinct text once, in bounded caches
+  const regionLists = new Map<string, { kept: number[]; all: number; unknown?: string; interRegional: boolean }>();
+  const partnerLists = new Map<string, { known: number[]; other: string[] }>();
+  const CACHE_LIMIT = 100_000;
+  const regionListOf = (text: string) => {
+    let parsed = regionLists.get(text);
+    if (parsed) return parsed;
+    const all = [...new Set(text.split(';'))];
     const codes = all.filter((c) => !excluded.has(c));
-    if (codes.length === 0) return EXCLUDED;
-    for (const code of codes) {
-      const problem = unknownRegion(code, 'regions');
-      if (problem) return problem;
-    }
-    const id = r.id as string;
-    if (seenPubs.has(id)) return { column: 'id', message: `publication ${id} appears twice`, expected: 'unique publication ids' };
-    seenPubs.add(id);
-    pubRows++;
-    const y = yi(r.year as number);
-    const idx = codes.map((c) => regionIndex.get(c)!).sort((a, b) => a - b);
-    // a paper with an excluded region is still inter-regional for the others, but that region has no row or column
-    const interRegional = all.length > 1;
-    excludedMentions += all.length - codes.length;
-    const names = (r.countries as string) === '' ? [] : [...new Set((r.countries as string).split(';').map((s) => s.trim()))];
-    const known = names.filter((n) => partnerIndex.has(n));
-    for (const n of names) if (!partnerIndex.has(n)) otherPartners.set(n, (otherPartners.get(n) ?? 0) + 1);
-    if (interRegional) interregionalPapers++;
-    for (const i of idx) {
-      pubs[i][y]++;
-      if (interRegional) interregional[i][y]++;
-      foreign[i][y] += known.length;
-      for (const n of known) {
-        const key = `${r.year}|${i}|${partnerIndex.get(n)}`;
-        foreignByPartner.set(key, (foreignByPartner.get(key) ?? 0) + 1);
+    parsed = {
+      kept: codes.map(regionAt).sort((a, b) => a - b),
+      all: all.length,
+      unknown: codes.find((c) => !regionIndex.has(c)),
+      interRegional: all.length > 1,
+    };
+    if (regionLists.size < CACHE_LIMIT) regionLists.set(text, parsed);
+    return parsed;
+  };
+  const partnerListOf = (text: string) => {
+    let parsed = partnerLists.get(text);
+    if (parsed) return parsed;
+    const names = text === '' ? [] : [...new Set(text.split(';').map((s) => s.trim()))];
+    parsed = { known: names.filter((n) => partnerIndex.has(n)).map((n) => partnerIndex.get(n)!), other: names.filter((n) => !partnerIndex.has(n)) };
+    if (partnerLists.size < CACHE_LIMIT) partnerLists.set(text, parsed);
+    return parsed;
+  };
+  await read('publications', {
+    check: (v) => {
+      const list = regionListOf(v[uRegions] as string);
+      if (list.kept.length === 0 && list.unknown === undefined) return EXCLUDED;
+      if (list.unknown !== undefined) return unknownRegion(list.unknown, 'regions');
+    },
+    unique: { column: 'id', noun: 'publication' },
+    count: (v) => {
+      const list = regionListOf(v[uRegions] as string);
+      const { known, other } = partnerListOf(v[uCountries] as string);
+      pubRows++;
+      const y = yi(v[uYear] as number);
+      const idx = list.kept;
+      // a paper with an excluded region is still inter-regional for the others, but that region has no row or column
+      excludedMentions += list.all - idx.length;
+      for (const n of other) otherPartners.set(n, (otherPartners.get(n) ?? 0) + 1);
+      if (list.interRegional) interregionalPapers++;
+      for (const i of idx) {
+        pubs[i][y]++;
+        if (list.interRegional) interregional[i][y]++;
+        foreign[i][y] += known.length;
+        for (const k of known) foreignByPartner[y][i][k]++;
       }
-    }
-    partnerMentions += known.length;
-    for (let a = 0; a < idx.length; a++) {
-      for (let b = a + 1; b < idx.length; b++) {
-        const key = `${r.year}|${idx[a]}|${idx[b]}`;
-        copubs.set(key, (copubs.get(key) ?? 0) + 1);
-      }
-    }
+      partnerMentions += known.length;
+      for (let a = 0; a < idx.length; a++) for (let b = a + 1; b < idx.length; b++) copubs[y][idx[a]][idx[b]]++;
+    },
   });
-  seenPubs.clear();
+  regionLists.clear();
+  partnerLists.clear();
 
   // funding
+  const F = Object.keys(schemaOf('funding').properties);
+  const [fYear, fRegion, fAmount] = ['year', 'region', 'amount'].map((c) => F.indexOf(c));
   const funding = cell();
-  const seenGrants = new Set<string>();
   let fundingRows = 0;
   let fundingTotal = 0;
-  await read('funding', (r) => {
-    if (excluded.has(r.region as string)) return EXCLUDED;
-    const problem = unknownRegion(r.region as string);
-    if (problem) return problem;
-    if (seenGrants.has(r.grant_id as string)) return { column: 'grant_id', message: `grant ${r.grant_id} appears twice`, expected: 'unique grant ids' };
-    seenGrants.add(r.grant_id as string);
-    fundingRows++;
-    fundingTotal += r.amount as number;
-    funding[regionIndex.get(r.region as string)!][yi(r.year as number)] += r.amount as number;
+  await read('funding', {
+    check: regionCheck(fRegion),
+    unique: { column: 'grant_id', noun: 'grant' },
+    count: (v) => {
+      fundingRows++;
+      fundingTotal += v[fAmount] as number;
+      funding[regionAt(v[fRegion] as string)][yi(v[fYear] as number)] += v[fAmount] as number;
+    },
   });
 
   // the panel
@@ -261,20 +375,14 @@ const ingest: StageFunction = async (ctx) => {
     regions: codes,
     years,
     partners,
-    copublications: [...copubs]
-      .map(([key, count]) => {
-        const [year, a, b] = key.split('|').map(Number);
-        return { year, region_a: codes[a], region_b: codes[b], count, a, b };
-      })
-      .sort((p, q) => p.year - q.year || p.a - q.a || p.b - q.b)
-      .map(({ year, region_a, region_b, count }) => ({ year, region_a, region_b, count })),
-    foreign_copublications: [...foreignByPartner]
-      .map(([key, count]) => {
-        const [year, i, k] = key.split('|').map(Number);
-        return { year, i, k, count };
-      })
-      .sort((p, q) => p.year - q.year || p.i - q.i || p.k - q.k)
-      .map(({ year, i, k, count }) => ({ year, region: codes[i], partner: partners[k], count })),
+    copublications: years.flatMap((year, t) =>
+      codes.flatMap((region_a, a) =>
+        codes.flatMap((region_b, b) => (b > a && copubs[t][a][b] > 0 ? [{ year, region_a, region_b, count: copubs[t][a][b] }] : [])),
+      ),
+    ),
+    foreign_copublications: years.flatMap((year, t) =>
+      codes.flatMap((region, i) => partners.flatMap((partner, k) => (foreignByPartner[t][i][k] > 0 ? [{ year, region, partner, count: foreignByPartner[t][i][k] }] : []))),
+    ),
   };
 
   const outlierDropped = outliers.reduce((s, o) => s + o.filings, 0);
