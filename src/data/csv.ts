@@ -290,6 +290,14 @@ export async function readCsvRows(
       return null;
     },
   });
+  // csv-parse builds a fresh info object (two object spreads) for every record it hands to on_record; the fields
+  // read here (`lines`) are the parser's live counters, so hand those over instead. Guarded: if a later csv-parse
+  // lacks this internal, records still get its own info objects.
+  const api = (parser as unknown as { api?: { info?: object; __infoRecord?: () => object } }).api;
+  if (api && typeof api.__infoRecord === 'function' && api.info && 'lines' in api.info) {
+    const live = api.info;
+    api.__infoRecord = () => live;
+  }
   const source = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
     if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), parser);
