@@ -19,6 +19,8 @@ export const ExitCode = {
   notConverged: 7,
   /** a bug in spillway itself */
   internal: 70,
+  /** stopped by Ctrl-C / SIGTERM (128 + SIGINT, the shell convention); finished stages are kept */
+  interrupted: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -75,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
       process.stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(performance.now() - started)})\n`);
     }
-    if (report.interrupted) return 130;
+    if (report.interrupted) return ExitCode.interrupted;
     if (report.ok) return ExitCode.ok;
     // When every failure is of one kind the exit code says which (4: bad input data, 7: no convergence); else 1.
     const kinds = new Set(report.stages.filter((s) => s.status === 'failed').map((s) => s.error_kind));
