@@ -18,20 +18,10 @@ import { prepare } from '../src/stats/count/prepare.js';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, quick: { type: 'boolean', default: false } } });
 const RUNS = Number(values.runs);
 
-/** the shared seeded generator (src/stats/random.ts), with the methods bound for terse use below */
-function generator(seed: number) {
-  const rng = Rng.fromSeed(seed);
-  return {
-    uniform: () => rng.uniform(),
-    normal: () => rng.normal(),
-    gamma: (shape: number) => rng.gamma(shape),
-    poisson: (mean: number) => rng.poisson(mean),
-  };
-}
 
 /** An HHG-type panel: group scale δ_i, regressors correlated with a group level, year effects. */
 function panel(groups: number, years: number, regressors: number, seed: number): { y: number[]; X: Float64Array[]; names: string[]; groups: number[]; year: number[] } {
-  const rng = generator(seed);
+  const rng = Rng.fromSeed(seed);
   const beta = Array.from({ length: regressors }, (_, j) => (j % 2 === 0 ? 0.3 : -0.2) / Math.sqrt(1 + j / 4));
   const y: number[] = [];
   const X: number[][] = [];
