@@ -37,13 +37,8 @@ import { cumulativeWeights, Rng } from '../stats/random.js';
 import { defaultSpatialWeights, regressorsOf, type YearAggregates } from './regressors.js';
 import { distanceMatrix } from '../stats/spatial-weights.js';
 
-export interface RegionInfo {
-  code: string;
-  name: string;
-  capital: string;
-  lat: number;
-  lon: number;
-}
+import type { RegionInfo } from '../data/artifacts.js';
+export type { RegionInfo };
 
 /** One publication record: indices into regions (≥ 1, may repeat a region as a second address) and into FOREIGN_PARTNERS. */
 export interface PublicationDraw {
