@@ -151,6 +151,14 @@ describe('a number beyond the range of a double', () => {
     expect(e.details).toMatchObject({ row: 3, line: 4, field: 'amount' });
     expect(e.message).toBe('value 1e400 is out of range: it overflows a 64-bit float to Infinity');
   });
+  it('NaN and infinity spellings (.nan, NaN, inf, -Infinity) are not numbers: each stops the read at its cell', async () => {
+    for (const text of ['.nan', 'NaN', 'inf', '-Infinity', '.inf']) {
+      const e = await failure(read(write('nan.csv', `${HEADER}${goodRows(1)}G2,2001,CN-BJ,${text},t\n`)));
+      expect(e.details, text).toMatchObject({ row: 2, field: 'amount' });
+      expect(e.message).toBe(`value ${JSON.stringify(text)} must be number`);
+    }
+  });
+
   it('is dropped and counted under drop, like any bad value', async () => {
     const { rows, summary } = await read(write('big2.csv', `${HEADER}${goodRows(1)}G2,2001,CN-BJ,1e400,t\n`), 'drop');
     expect(rows).toHaveLength(1);
