@@ -388,9 +388,11 @@ export async function readCsvRows(
   };
   // drop mode: the malformed record being skipped (csv-parse reports its first error, then reads on to its end)
   let skipped: { start: number; error: CsvError } | undefined;
-  const endSkipped = (info: { lines: number; empty_lines: number }): SpillwayError | undefined => {
+  const endSkipped = (info: { lines: number; empty_lines: number; bytes: number }, atEnd: boolean): SpillwayError | undefined => {
     const { start, error } = skipped!;
     skipped = undefined;
+    // `bytes` is where this record ends (or, at the end of the file, everything has been read)
+    if (utf8.invalidAt !== undefined && (atEnd || utf8.invalidAt < info.bytes)) return notUtf8({ row: summary.rows_read + 1, line: start });
     if (info.lines > start) return swallowed(error, start, info.lines);
     ended(info);
     summary.rows_read++;
@@ -404,11 +406,11 @@ export async function readCsvRows(
     skip_records_with_error: policy === 'drop',
     on_skip: (err: CsvError | undefined) => {
       if (!err || skipped) return undefined; // the first error of a record is the one reported
-      const info = err as unknown as { lines: number; empty_lines: number };
+      const info = err as unknown as { lines: number; empty_lines: number; bytes: number };
       skipped = { start: startOf(info), error: err };
       // a quote still open at the end of the file: csv-parse stops without ending the record, so end it here
       if (err.code === 'CSV_QUOTE_NOT_CLOSED' || !hooked) {
-        const problem = endSkipped(info);
+        const problem = endSkipped(info, err.code === 'CSV_QUOTE_NOT_CLOSED');
         if (problem) throw problem;
       }
       return undefined;
@@ -431,7 +433,7 @@ export async function readCsvRows(
   // And it ends a skipped record (drop mode) without a callback: a hook on its record handler tells where it ended,
   // so that a malformed record running over further lines is caught. Guarded: if a later csv-parse lacks these
   // internals, records still get their own info objects, and a skipped record is judged where its error was found.
-  type Info = { lines: number; empty_lines: number };
+  type Info = { lines: number; empty_lines: number; bytes: number };
   const api = (parser as unknown as {
     api?: { info?: Info; state?: { recordHasError?: boolean }; __infoRecord?: () => object; __onRecord?: (push: unknown) => unknown };
   }).api;
@@ -446,7 +448,7 @@ export async function readCsvRows(
     const info = api.info;
     api.__onRecord = function (this: unknown, push: unknown) {
       if (state.recordHasError === true && skipped) {
-        const problem = endSkipped(info);
+        const problem = endSkipped(info, false);
         if (problem) return problem; // csv-parse stops with an error returned here
       }
       return onRecord.call(this, push);
@@ -458,8 +460,7 @@ export async function readCsvRows(
     if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, parser);
     else await pipeline(source, utf8, parser);
   } catch (error) {
-    // an encoding error before the point where reading stopped explains that stop
-    if (utf8.invalidAt !== undefined && !(error instanceof SpillwayError && error.message.startsWith('not valid UTF-8'))) throw notUtf8();
+    // a bad row or an encoding error found by a callback: the invalid byte, if any, is not before that row
     if (error instanceof SpillwayError) throw error;
     const e = error as Omit<NodeJS.ErrnoException, 'code'> & Omit<CsvError, 'code'> & { code?: string; lines?: number; empty_lines?: number; column?: unknown };
     if (e.code === 'ENOENT') {
@@ -469,10 +470,13 @@ export async function readCsvRows(
       throw new SpillwayError('invalidInput', `not a valid gzip file: ${e.message}`, { file, expected: 'a gzip-compressed CSV (.csv.gz), or rename it to .csv' });
     }
     if (typeof e.code === 'string' && (e.code.startsWith('CSV_') || e.code === 'INVALID_OPENING_QUOTE')) {
-      const start = typeof e.empty_lines === 'number' ? startOf(e as Info) : (e.lines ?? 0);
+      const start = typeof e.empty_lines === 'number' ? startOf(e as unknown as Info) : (e.lines ?? 0);
       if (typeof e.lines === 'number' && e.lines > start) throw swallowed(e as CsvError, start, e.lines);
       const column = columnAt(e.column);
-      throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, {
+      // the encoding check runs up to a chunk ahead of the parser: an invalid byte it found may be before or after
+      // the point of this error, so it is named as well
+      const alsoNotUtf8 = utf8.invalidAt === undefined ? '' : ` (and the file is not valid UTF-8 from byte offset ${utf8.invalidAt})`;
+      throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}${alsoNotUtf8}`, {
         file,
         line: start || e.lines,
         ...(header ? { row: summary.rows_read + 1 } : {}),

@@ -118,6 +118,19 @@ describe('invalid UTF-8 is an error with the byte offset and the row, never U+FF
     }
   }
 
+  it('in a malformed row under drop, the encoding error wins and names that row', async () => {
+    const bytes2 = Buffer.concat([Buffer.from(`${HEADER}${goodRows(1)}G2,2001,CN-BJ,5,"say "`), gbk, Buffer.from(`" x"\n${goodRows(2, 3)}`)]);
+    const e = await failure(read(write('gbk-bad-row.csv', bytes2), 'drop'));
+    expect(e.message).toMatch(/^not valid UTF-8: byte offset \d+ is in row 2$/);
+    expect(e.details).toMatchObject({ row: 2, line: 3 });
+  });
+
+  it('a bad row before the invalid byte is reported as the first problem, in fail mode', async () => {
+    const bytes3 = Buffer.concat([Buffer.from(`${HEADER}G1,20O1,CN-BJ,5,t\n${goodRows(3, 2)}G9,2001,CN-BJ,5,`), gbk, Buffer.from('\n')]);
+    const e = await failure(read(write('bad-then-gbk.csv', bytes3)));
+    expect(e.details).toMatchObject({ row: 1, field: 'year' });
+  });
+
   it('accepts multi-byte characters split across read chunks, and a real U+FFFD', async () => {
     // the plain reader takes 1 MiB chunks: put a 3-byte character across each of the first boundaries
     const lines: string[] = [HEADER];
