@@ -364,6 +364,17 @@ describe('spillway fit: a repeated column name and regressors too large to fit',
     expect(run.stderr).toContain(`${file}:4 row 4 column "z": "1e400" is out of range: it overflows a 64-bit float to Infinity`);
   });
 
+  it('ids in Latin-1 are an encoding error, not two regions merged into one group "Bj\ufffd"', async () => {
+    const text = `g,y,x,z\n${rows.map((r) => `R${r.g},${r.y},${r.x},${r.z}\n`).join('')}`;
+    const at = Buffer.byteLength(text) + 2;
+    const bytes = Buffer.concat([Buffer.from(text), Buffer.from('Bj'), Buffer.from([0xe9]), Buffer.from(',1,0.1,0.2\nBj'), Buffer.from([0xe8]), Buffer.from(',2,0.3,0.1\n')]);
+    const file = join(dir, 'latin1.csv');
+    writeFileSync(file, bytes);
+    const run = await fit(file);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain(`${file}:42 row 42: not valid UTF-8 at byte offset ${at}`);
+  });
+
   it('through the API (the estimate stage): 1e308 or 1e200 in a regressor is invalidInput with its design row and column', () => {
     for (const big of [1e308, 1e200, -1e160]) {
       const design: CountDesign = { y: rows.map((r) => r.y), X: rows.map((r, i) => [r.x, i === 5 ? big : r.z]), names: ['x', 'z'], groups: rows.map((r) => String(r.g)) };

@@ -5,6 +5,7 @@ import { parse } from 'csv-parse';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel, type FitResult } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
+import { Utf8Check } from '../../data/csv.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -131,11 +132,22 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
     return names;
   };
   const parser = parse({ columns, skip_empty_lines: true, trim: true, info: true, bom: true });
+  // bytes that are not UTF-8 would be read as U+FFFD, and two ids that differ only there would become one group
+  const utf8 = new Utf8Check();
+  const notUtf8 = (where: { line?: number; row?: number } = {}) =>
+    new SpillwayError('invalidInput', `not valid UTF-8 at byte offset ${utf8.invalidAt}`, {
+      file,
+      ...where,
+      expected: 'UTF-8 text',
+      hint: 'convert the file to UTF-8 (e.g. iconv -f GB18030 -t UTF-8 in.csv > out.csv)',
+      context: { byte_offset: utf8.invalidAt },
+    });
   input.on('error', (error) => parser.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
-  input.pipe(parser);
+  input.pipe(utf8).pipe(parser);
   let checkedHeader = false;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number; bytes: number } }>) {
+      if (utf8.invalidAt !== undefined && info.bytes > utf8.invalidAt) throw notUtf8({ line: info.lines, row: info.records + 1 });
       if (!checkedHeader) {
         for (const column of needed) {
           if (!(column in record)) {
@@ -204,6 +216,7 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
     }
     throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, { file, line: e.lines, expected: 'RFC 4180 CSV with a header row' });
   }
+  if (utf8.invalidAt !== undefined) throw notUtf8();
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
 
   const names = [...args.x];
