@@ -285,7 +285,9 @@ class PipelineRun {
       this.emit({ type: 'log', stage: name, message });
     };
     const failed = (f: StageFailure) => {
-      let error = f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message);
+      // bad data, a bad pipeline or no convergence is the user's to fix, not a bug: the formatted message says it all
+      const userError = ['invalidInput', 'invalidPipeline', 'notConverged', 'usage'].includes(f.kind);
+      let error = userError || !f.stack ? f.message : f.stack.includes(f.message) ? f.stack : `${f.message}\n${f.stack}`;
       if (f.log) error += `\n(log: ${f.log})`;
       this.finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error, error_kind: f.kind });
     };
