@@ -56,6 +56,8 @@ export function tableToLatex(table: Table): string {
   const out: string[] = [
     '\\begin{table}[htbp]',
     '\\centering',
+    // the float numbers its caption itself ("Table 4: …"): the number goes into \thetable (local to the float), never into the text
+    ...(table.number ? [`\\renewcommand{\\thetable}{${escapeLatex(table.number)}}`] : []),
     `\\caption{${escapeLatex(table.title)}}`,
     `\\label{tab:${table.id}}`,
     `\\begin{tabular}{l${'c'.repeat(n)}}`,

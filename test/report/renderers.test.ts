@@ -144,3 +144,18 @@ describe('selectColumns', () => {
     expect(picked.sections[0].rows[0].cells).toEqual([3, 1]);
   });
 });
+
+describe('numbered captions', () => {
+  const numbered: Table = { id: 'table4', number: '4', title: 'Models', columns: ['(1)'], sections: [{ rows: [{ label: 'x', cells: [1] }] }] };
+
+  it('LaTeX numbers the float itself: the number goes to \\thetable, never into the caption text (no "Table 4: Table 4:")', () => {
+    const tex = tableToLatex(numbered);
+    expect(tex).toContain('\\renewcommand{\\thetable}{4}\n\\caption{Models}');
+    expect(tex).not.toMatch(/\\caption\{Table/);
+  });
+
+  it('Markdown prints "Table 4: title" once; an unnumbered table just its title', () => {
+    expect(tableToMarkdown(numbered).split('\n')[0]).toBe('**Table 4: Models**');
+    expect(tableToMarkdown({ ...numbered, number: undefined }).split('\n')[0]).toBe('**Models**');
+  });
+});
