@@ -159,3 +159,20 @@ describe('numbered captions', () => {
     expect(tableToMarkdown({ ...numbered, number: undefined }).split('\n')[0]).toBe('**Models**');
   });
 });
+
+describe('LaTeX that pdfLaTeX compiles', () => {
+  it('Unicode symbols of the notes become math, and long text columns wrap instead of running off the page', () => {
+    const table: Table = {
+      id: 'cal',
+      title: 'Calibration',
+      columns: ['Computed', 'Target'],
+      sections: [{ rows: [{ label: 'Leading regions', cells: ['Beijing, Shanghai, Jiangsu, Hubei, Guangdong', '±10 pp'] }] }],
+      notes: ['growth = (P_end / P_start)^(1/5) − 1; |z| ≤ 2; α → 0 †'],
+    };
+    const tex = tableToLatex(table);
+    expect(tex).toContain('\\begin{tabular}{l>{\\raggedright\\arraybackslash}p{4.2cm}c}');
+    expect(tex).toContain('\\ensuremath{-} 1; |z| \\ensuremath{\\le} 2; \\ensuremath{\\alpha} \\ensuremath{\\to} 0 \\ensuremath{\\dagger}');
+    expect(tex).toContain('\\ensuremath{\\pm}10 pp');
+    expect(tex).not.toMatch(/[−≤→†±α]/);
+  });
+});
