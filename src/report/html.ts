@@ -80,6 +80,7 @@ nav ul{columns:2}
 .key .c,.key .p{display:inline}
 table.report{border-collapse:collapse;font-size:.85rem;font-variant-numeric:tabular-nums}
 table.report caption{text-align:left;font-weight:600;padding-bottom:.3rem}
+.item>.scroll>table.report>caption{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 table.report th,table.report td{padding:.15rem .5rem;text-align:right;white-space:nowrap;vertical-align:top}
 table.report th:first-child,table.report td:first-child{text-align:left;white-space:normal;min-width:10em;max-width:22em;position:sticky;left:0;background:#fff;z-index:1}
 table.report td.t{white-space:normal;min-width:6em;max-width:18em;text-align:left}
