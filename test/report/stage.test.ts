@@ -127,6 +127,8 @@ describe('report stage on the fixture', () => {
     expect(md).toContain('| Leading regions (5) † |');
     expect(md).toMatch(/† Model \(5\): near-flat likelihood — its log likelihood is only 0\.00035 above the limit .*; the constant's standard error is 37\.9; the implied overdispersion is 0\.40% of the mean\./);
     expect(read('index.html')).toContain('<dt>Models</dt><dd>9 fitted, 8 converged, 1 near-flat (model 5: see the notes of Table 4)</dd>');
+    // model 6: not near-flat, but its overdispersion is not significant: ½·P(χ²₁ > 0.21) = ½·erfc(√(0.21/2)) = 0.3234
+    expect(md).toContain('Weakly identified constant in model (6) [2Δlog L = 0.210, p = 0.32, constant SE 2.38]: the overdispersion within regions is not significant');
   });
 
   it('the companion table shows each model under HHG, FE Poisson and NB2 with region dummies, estimates in consecutive rows', () => {
@@ -186,6 +188,14 @@ describe('report stage on the fixture', () => {
     // top 4 of 4 regions hold everything
     expect(row('Top-4 share of nano patents 2000-2010')).toMatchObject({ computed: 1, met: true });
     expect(read('tables/calibration.md')).toContain('| Mean distance between capitals (km) | 1414.7 | 2000.0 | -29.3% |');
+    // Table 1 growth: leading and lagging both grow 43.1% (6^0.2 − 1) over 1999-04: no difference, so the paper's
+    // direction (leading faster by 3 pp) is missed; the outlier is 100 of 300 filings (33.3%) against the paper's 85%
+    expect(row('Table 1: leading growth rate 1999-04 (%)')).toMatchObject({ paper: 55.00000000000001, target: '±25 pp', met: true });
+    expect(row('Table 1: leading minus lagging growth 1999-04 (pp)')).toMatchObject({ target: 'same sign: leading faster', met: false });
+    expect(row('Table 1: leading minus lagging growth 1999-04 (pp)').computed).toBeCloseTo(0, 9);
+    expect(row('Table 1: leading minus lagging growth 2005-10 (pp)')).toMatchObject({ target: 'same sign: lagging faster' });
+    expect(row('Outlier applicant: share of the national nano filings of its year (%)')).toMatchObject({ paper: 85, target: '±5 pp', met: false });
+    expect(row('Outlier applicant: share of the national nano filings of its year (%)').computed).toBeCloseTo(100 / 3, 9);
   });
 
   it('figures are well-formed SVG with the expected labels', () => {

@@ -100,7 +100,9 @@ function facts(data: ReplicationData, params: Record<string, unknown>, identity:
     { label: 'Estimation rows', value: String(data.design.length) },
     {
       label: 'Models',
-      value: `${data.models.length} fitted, ${converged.length} converged` + (nearFlat.length > 0 ? `, ${nearFlat.length} near-flat (model${nearFlat.length > 1 ? 's' : ''} ${nearFlat.map((m) => m.name).join(', ')}: see the notes of Table 4)` : ''),
+      // the near-flat count is shown whenever the fits carry the check (0 included), so a reader knows it was made
+      value: `${data.models.length} fitted, ${converged.length} converged` +
+        (nearFlat.length > 0 ? `, ${nearFlat.length} near-flat (model${nearFlat.length > 1 ? 's' : ''} ${nearFlat.map((m) => m.name).join(', ')}: see the notes of Table 4)` : data.models.some((m) => m.identification !== null) ? ', 0 near-flat' : ''),
     },
   );
   if (Array.isArray(data.outliers)) {

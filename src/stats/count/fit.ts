@@ -104,8 +104,8 @@ function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult
  *    so this is the same distance measured by the curvature instead of the values); absent without _cons;
  *  - λ size: the implied within-group overdispersion κ = ΣY/ΣΛ (HHG: Var/E = 1 + 1/δ_i, 1/δ_i ≈ Y_i/Λ_i) below
  *    NEAR_FLAT.overdispersion (the fitted λ are so large that the model is Poisson for practical purposes).
- * On the default data, model 5 has (0.0007, 37.9, 0.004) and model 6 (0.114, 3.09, 0.054): each a factor 2.5-14
- * from the thresholds, on opposite sides.
+ * On the seed-16 synthetic data (test/stats/count/fixtures), model 5 has (0.0007, 37.9, 0.004) and model 6
+ * (0.114, 3.09, 0.054): each a factor 2.5-14 from the thresholds, on opposite sides.
  */
 export const NEAR_FLAT = { lr: 0.01, constantSe: 10, overdispersion: 0.01 } as const;
 
