@@ -69,7 +69,7 @@ function datasetBanner(data: ReplicationData): { tone: 'warning' | 'info'; text:
   const d = data.dataset;
   const detail = [d.description, d.seed !== null ? `seed ${d.seed}` : null].filter(Boolean).join(', ');
   if (d.synthetic === true) {
-    return { tone: 'warning', text: `Dataset: SYNTHETIC${detail ? ` (${detail})` : ''}. These numbers come from a calibrated synthetic replica, not from the paper's data; they are expected to differ from the published column.` };
+    return { tone: 'warning', text: `Dataset: SYNTHETIC${detail ? ` (${detail})` : ''}. These numbers come from a calibrated synthetic replica, not from the paper's data; they are expected to differ from the paper's published values.` };
   }
   if (d.synthetic === false) return { tone: 'info', text: `Dataset: REAL data${detail ? ` (${detail})` : ''}.` };
   return { tone: 'warning', text: `Dataset: NOT IDENTIFIED — the ingest report does not say whether the data are synthetic or real${detail ? ` (${detail})` : ''}.` };
