@@ -197,7 +197,7 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     kind: 'table',
     id: 'calibration',
     heading: captionText(calTable),
-    intro: 'The published figures a dataset should reproduce, computed from this run\'s artifacts, each with the paper\'s value, the tolerance and whether it is met.',
+    intro: 'The published figures a dataset should reproduce, computed from this run, each with the paper\'s value, the tolerance and whether it is met.',
     computed: calTable,
     publishedNote: 'The paper\'s values are in the "Paper" column (from data/paper/published.json).',
     downloads: tableFiles(calTable, files),

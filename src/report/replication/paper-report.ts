@@ -240,7 +240,7 @@ export function table4(data: ReplicationData, variables: string[], labels: Label
     notes: [
       'Dependent variable: nano patent applications. Regressors lagged; year dummies included, not reported. Standard errors in parentheses.',
       '*** p < 0.01, ** p < 0.05, * p < 0.10 (two-sided).',
-      ...(notConverged.length > 0 ? [`Not converged: model(s) ${notConverged.join(', ')} (see the models artifact's warnings).`] : []),
+      ...(notConverged.length > 0 ? [`Not converged: model(s) ${notConverged.join(', ')} (the reasons are in the warnings of artifacts/out/estimate/models.json).`] : []),
       ...nearFlat.map(nearFlatNote),
       ...weakNote(models.filter((m) => m.converged !== false && !m.nearFlat)),
     ],
