@@ -13,6 +13,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: Co
   lineage: { summary: 'print everything an output was made from', load: () => import('./commands/lineage.js') },
   export: { summary: 'write a self-contained replication package (RO-Crate, PROV-JSON)', load: () => import('./commands/export.js') },
   init: { summary: 'create a new project that runs at once (pipeline.yaml, a Python and a TypeScript stage)', load: () => import('./commands/init.js') },
+  gc: { summary: 'remove store objects that the lockfile, recent runs and experiments do not keep', load: () => import('./commands/gc.js') },
+  show: { summary: 'print an artifact (JSON, or a table for tabular ones)', load: () => import('./commands/show.js') },
   fit: { summary: 'fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file', load: () => import('./commands/fit.js') },
   synth: { summary: 'generate the synthetic default dataset (or run a Monte Carlo check)', load: () => import('./commands/synth.js') },
 };
