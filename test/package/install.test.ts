@@ -176,6 +176,13 @@ describe('a new project with the installed package', { timeout: 300_000 }, () =>
     const inside = await spillway(['audit', '--json'], dir);
     expect(inside.code, inside.stderr).toBe(0);
     expect(readdirSync(dir)).not.toContain('node_modules');
+    // the package carries the installed spillway, packed again from node_modules/spillway, and installs on its own
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(manifest.dependencies).toEqual({ spillway: 'file:vendor/spillway-0.1.0.tgz' });
+    await npm(['ci', '--prefer-offline'], dir);
+    const own = await exec(path.join(dir, 'node_modules', '.bin', 'spillway'), ['audit', '--json'], dir);
+    expect(own.code, own.stdout + own.stderr).toBe(0);
+    expect((JSON.parse(own.stdout) as { findings: { kind: string }[] }).findings.map((f) => f.kind)).toEqual(['not_packaged']);
   });
 
   it('type-checks the scaffolded stages against the installed declarations', async () => {
