@@ -51,7 +51,7 @@ export async function initProject(dir: string): Promise<InitReport> {
   const existing = plan.filter((p) => existsSync(path.join(target, p.to))).map((p) => p.to);
   for (const other of ['pipeline.yml', 'pipeline.lock']) if (existsSync(path.join(target, other))) existing.push(other);
   if (existing.length > 0) {
-    throw new SpillwayError('usage', `${target} already holds ${existing.includes('pipeline.yaml') ? 'a spillway project' : 'files init would write'}: ${existing.join(', ')}`, {
+    throw new SpillwayError('usage', `${target} already holds ${existing.some((f) => f.startsWith('pipeline.')) ? 'a spillway project' : 'files init would write'}: ${existing.join(', ')}`, {
       file: path.join(target, existing[0]),
       hint: 'spillway init never overwrites: name a new or empty directory (`spillway init my-project`)',
     });
