@@ -93,6 +93,7 @@ export async function fingerprintStage(
   };
   const params: Record<string, unknown> = {};
   for (const key of [...stage.params].sort()) params[key] = getDotted(pipeline.params, key).value;
+  if (stage.instance) Object.assign(params, stage.instance.params); // an instance's axis values (src/engine/expand.ts)
   const deps = await expandDeps(stage, pipeline.root, cache);
   const inputs: Fingerprint['inputs'] = {};
   for (const input of stage.inputs) inputs[input.name] = { from: input.ref, hash: inputHashes[input.name] };

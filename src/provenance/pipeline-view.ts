@@ -21,6 +21,7 @@ export async function loadPipelineView(pipelineFile: string): Promise<PipelineLo
       params(stage) {
         const out: Record<string, unknown> = {};
         for (const key of pipeline.stages[stage]?.params ?? []) out[key] = getDotted(pipeline.params, key).value;
+        Object.assign(out, pipeline.stages[stage]?.instance?.params); // a matrix/foreach instance's own values
         return out;
       },
       async deps(stage) {
