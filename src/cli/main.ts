@@ -12,6 +12,9 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: Co
   audit: { summary: 're-hash every recorded artifact and dep and report mismatches', load: () => import('./commands/audit.js') },
   lineage: { summary: 'print everything an output was made from', load: () => import('./commands/lineage.js') },
   export: { summary: 'write a self-contained replication package (RO-Crate, PROV-JSON)', load: () => import('./commands/export.js') },
+  sweep: { summary: 'run a grid of param overrides as experiments sharing one store', load: () => import('./commands/sweep.js') },
+  exp: { summary: 'show, diff or apply the experiments sweeps recorded', load: () => import('./commands/exp.js') },
+  params: { summary: 'diff the working params against the lockfile', load: () => import('./commands/params.js') },
   fit: { summary: 'fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file', load: () => import('./commands/fit.js') },
   synth: { summary: 'generate the synthetic default dataset (or run a Monte Carlo check)', load: () => import('./commands/synth.js') },
 };
