@@ -46,6 +46,8 @@ export interface SweepSpec {
   variants: Record<string, unknown>[];
   /** stages to build (and what they need); empty: every stage */
   targets: string[];
+  /** overrides every variant starts from (a variant's own values win), e.g. a smaller dataset's years */
+  set?: Record<string, unknown>;
 }
 
 export type SweepEvent =
@@ -111,7 +113,8 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
   };
   if (!isMap(data)) bad('not a mapping', '{ grid: { key: [values] }, variants: [{ key: value }], targets: [stage] }');
   const doc = data as Record<string, unknown>;
-  for (const k of Object.keys(doc)) if (!['description', 'targets', 'grid', 'variants', 'name'].includes(k)) bad(`unknown key "${k}"`, 'one of: name, description, targets, grid, variants');
+  for (const k of Object.keys(doc)) if (!['description', 'targets', 'grid', 'variants', 'name', 'set'].includes(k)) bad(`unknown key "${k}"`, 'one of: name, description, targets, set, grid, variants');
+  if (doc.set !== undefined && !isMap(doc.set)) bad('set must be a mapping of param key → value', 'set: { lag.years: 2 }');
   const grid: Record<string, unknown[]> = {};
   if (doc.grid !== undefined) {
     if (!isMap(doc.grid)) bad('grid must be a mapping of param key → list of values', 'grid: { classify.top_share: [0.2, 0.25] }');
@@ -136,10 +139,12 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
     grid,
     variants,
     targets,
+    ...(doc.set !== undefined ? { set: doc.set as Record<string, unknown> } : {}),
   };
 }
 
-async function parseValue(raw: string): Promise<unknown> {
+/** A command-line value read as YAML (0.3 a number, true a boolean, [a, b] a list); unparsable text stays a string. */
+export async function parseValue(raw: string): Promise<unknown> {
   const { parse } = await import('yaml');
   try {
     const v = parse(raw) as unknown;
@@ -169,12 +174,13 @@ export async function parseVariantArg(text: string): Promise<Record<string, unkn
 }
 
 /** The grid's Cartesian product (first axis slowest), then the explicit variants; the same overrides only once. */
-export function planVariants(spec: Pick<SweepSpec, 'grid' | 'variants'>): Variant[] {
+export function planVariants(spec: Pick<SweepSpec, 'grid' | 'variants' | 'set'>): Variant[] {
   let sets: Record<string, unknown>[] = Object.keys(spec.grid).length > 0 ? [{}] : [];
   for (const [key, values] of Object.entries(spec.grid)) sets = sets.flatMap((s) => values.map((v) => ({ ...s, [key]: v })));
   const out: Variant[] = [];
   const seen = new Set<string>();
-  for (const overrides of [...sets, ...spec.variants]) {
+  for (const own of [...sets, ...spec.variants]) {
+    const overrides = { ...spec.set, ...own };
     const id = experimentId(overrides);
     if (seen.has(id)) continue;
     seen.add(id);
@@ -341,7 +347,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
           record.stages[s.stage] = { status: s.status, key: s.key, duration_ms: s.duration_ms, ...(s.error ? { error: s.error.slice(0, 4000) } : {}) };
           if (s.key) keys.add(s.key);
         }
-        record.executions = report.stages.filter((s) => s.status === 'ran').length;
+        // a stage that ran, or ran and failed, was executed; everything else was restored by key or not reached
+        record.executions = report.stages.filter((s) => s.status === 'ran' || (s.status === 'failed' && s.key !== '')).length;
         const failures = report.stages.filter((s) => s.status === 'failed');
         record.status = report.interrupted ? 'interrupted' : failures.length > 0 ? 'failed' : 'ok';
         if (failures.length > 0) record.failure = failures.map((s) => ({ stage: s.stage, ...(s.error_kind ? { kind: s.error_kind } : {}), message: (s.error ?? s.reason).slice(0, 2000) }));

@@ -3,6 +3,7 @@ import { ExitCode, SpillwayError } from '../../errors.js';
 import { applyExperiment, diffExperiments, findRecord, listRecords, type ExperimentRecord } from '../../engine/experiments.js';
 import { canonicalJson } from '../../engine/hash.js';
 import { loadPipeline } from '../../engine/pipeline.js';
+import { getDotted } from '../../engine/stage-context.js';
 import { colorEnabled, formatDuration, paint, parseCommandArgs } from '../args.js';
 
 export const help = `usage: spillway exp show [options]
@@ -117,8 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const header = ['experiment', 'sweep', 'status', 'ran', 'time', ...shownParams, ...metricNames];
     if (values.csv) {
-      const lines = [header.map(csvCell).join(',')];
-      for (const r of records) lines.push([r.id, r.sweep, r.status, r.executions, r.duration_ms ?? '', ...shownParams.map((k) => r.params[k]), ...metricNames.map((m) => r.metrics[m])].map(csvCell).join(','));
+      const lines = [header.map((h) => (h === 'time' ? 'duration_ms' : h)).map(csvCell).join(',')];
+      for (const r of records) lines.push([r.id, r.sweep, r.status, r.executions, r.duration_ms ?? '', ...shownParams.map((k) => (Object.hasOwn(r.params, k) ? r.params[k] : getDotted(pipeline.params, k).value)), ...metricNames.map((m) => r.metrics[m])].map(csvCell).join(','));
       process.stdout.write(`${lines.join('\n')}\n`);
       return ExitCode.ok;
     }
@@ -133,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
       r.status,
       String(r.executions),
       r.duration_ms === undefined ? '-' : formatDuration(r.duration_ms),
-      ...shownParams.map((k) => (Object.hasOwn(r.params, k) ? `${format(r.params[k])}${r.changed.includes(k) ? '*' : ''}` : '')),
+      ...shownParams.map((k) => (Object.hasOwn(r.params, k) ? `${format(r.params[k])}${r.changed.includes(k) ? '*' : ''}` : format(getDotted(pipeline.params, k).value))),
       ...metricNames.map((m) => format(r.metrics[m])),
     ]);
     let text = table(header, rows);

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import type { ExperimentRecord } from '../../engine/experiments.js';
-import { loadSweepFile, parseGridArg, parseVariantArg, runSweep, type SweepEvent, type SweepSpec } from '../../engine/sweep.js';
+import { loadSweepFile, parseGridArg, parseValue, parseVariantArg, runSweep, type SweepEvent, type SweepSpec } from '../../engine/sweep.js';
 import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 
 export const help = `usage: spillway sweep [SWEEP_FILE] [options]
@@ -16,12 +16,14 @@ SWEEP_FILE is a YAML file such as sweeps/robustness.yaml:
   grid: { classify.top_share: [0.2, 0.25], lag.years: [1, 2] }   # Cartesian, first key slowest
   variants: [{ classify.criterion: nano_patents }]                # explicit, after the grid
   targets: [estimate]                                             # stages to build (default: all)
+  set: { ingest.years: [1999, 2001] }                             # applied to every variant first
 
 options:
   -f, --file FILE            pipeline file (default: ./pipeline.yaml)
   -g, --grid KEY=V1,V2       a grid axis (repeatable; values read as YAML scalars)
       --variant 'K=V,K2=V2'  an explicit variant (repeatable)
   -t, --target STAGE         build only STAGE and what it needs (repeatable)
+      --set KEY=VALUE        an override every variant starts from (repeatable; a variant's own value wins)
       --name NAME            the sweep's name in the experiment records (default: the file's name, or "cli")
   -j, --jobs N               variants at once (default: number of cores)
       --wait                 if another run holds the project lock, wait for it
@@ -40,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       grid: { type: 'string', short: 'g', multiple: true, default: [] },
       variant: { type: 'string', multiple: true, default: [] },
       target: { type: 'string', short: 't', multiple: true, default: [] },
+      set: { type: 'string', multiple: true, default: [] },
       name: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
       wait: { type: 'boolean', default: false },
@@ -58,6 +61,11 @@ export async function main(argv: string[]): Promise<number> {
     spec.grid[key] = list;
   }
   for (const v of values.variant as string[]) spec.variants.push(await parseVariantArg(v));
+  for (const v of values.set as string[]) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new SpillwayError('usage', `--set expects key=value, got "${v}"`, { hint: 'e.g. --set lag.years=2' });
+    spec.set = { ...spec.set, [v.slice(0, eq).trim()]: await parseValue(v.slice(eq + 1)) };
+  }
   if ((values.target as string[]).length > 0) spec.targets = values.target as string[];
   if (values.name) spec.name = values.name as string;
 
