@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeValue } from '../../src/engine/expand.js';
+import { encodeValue, gatherInputs } from '../../src/engine/expand.js';
 import { loadPipeline, readLockfile, runPipeline, selectStages } from '../../src/engine/index.js';
 import { isSpillwayError } from '../../src/errors.js';
 import { cleanupProjects, cli, edit, read, statuses, writeProject } from '../engine/helpers.js';
@@ -72,6 +72,17 @@ stages:
     outs: { out: { schema: schemas/any.schema.json } }
 `);
     expect(p.order).toEqual(['s@a_k=1,b_k=2', `s@a_k=3,b_k=${encodeValue('x y')}`]);
+  });
+});
+
+describe('gatherInputs', () => {
+  it('collects one fan-in input as a map keyed by instance, in the order given, leaving other inputs out', () => {
+    const inputs = { 'fits@sample=b': 2, one: 0, 'fits@sample=a': 1, 'fitsx@sample=c': 3 };
+    const gathered = gatherInputs<number>(inputs, 'fits');
+    expect(Object.entries(gathered)).toEqual([
+      ['sample=b', 2],
+      ['sample=a', 1],
+    ]);
   });
 });
 
