@@ -280,7 +280,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   // Load every variant first: a misspelt key or a bad value stops the sweep before anything runs.
   const loaded = await Promise.all(variants.map((v) => loadPipeline(options.pipelineFile, { overrides: overrideArgs(v.overrides) })));
   const selected = selectStages(base, options.spec.targets);
-  const jobs = Math.max(1, Math.min(options.jobs ?? availableParallelism(), variants.length));
+  const requested = Math.max(1, options.jobs ?? availableParallelism());
+  const jobs = Math.min(requested, variants.length);
+  // fewer variants than jobs: each variant may run independent stages side by side
+  const stageJobs = Math.max(1, Math.floor(requested / jobs));
   const release = await acquireProjectLock(root, { command: 'sweep', wait: options.wait, signal: options.signal });
   try {
     emit({ type: 'plan', variants: variants.length, jobs, stagesPerVariant: selected.length });
@@ -342,7 +345,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
         emit({ type: 'stage-end', id: variant.id, report: e.report });
       };
       try {
-        const report = await runPipeline({ pipelineFile: pipeline.file, pipeline, targets: options.spec.targets, jobs: 1, signal: options.signal, onEvent });
+        const report = await runPipeline({ pipelineFile: pipeline.file, pipeline, targets: options.spec.targets, jobs: stageJobs, signal: options.signal, onEvent });
         for (const s of report.stages) {
           record.stages[s.stage] = { status: s.status, key: s.key, duration_ms: s.duration_ms, ...(s.error ? { error: s.error.slice(0, 4000) } : {}) };
           if (s.key) keys.add(s.key);

@@ -1,12 +1,13 @@
 // Sweeps on a real project (real stage processes, real store): shared stages execute once (counted by the stages
 // themselves in a log file), a failing variant does not stop the others, a sweep killed with SIGKILL resumes without
 // recomputing finished variants, and the experiment commands (exp show/diff/apply, params diff) on the records.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRecords, type ExperimentRecord } from '../../src/engine/experiments.js';
 import { planVariants, runSweep, type SweepReport } from '../../src/engine/sweep.js';
-import { cleanupProjects, cli, read, startCli, waitFor } from '../engine/helpers.js';
+import { bin, cleanupProjects, cli, read, startCli, waitFor } from '../engine/helpers.js';
 import { variantProject } from './project.js';
 
 afterAll(cleanupProjects);
@@ -187,4 +188,43 @@ describe('an interrupted sweep', () => {
     expect([...perConfig.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
     expect(readdirSync(join(dir, 'artifacts/experiments')).filter((f) => f.endsWith('.lock'))).toHaveLength(4);
   }, 300_000);
+
+  it('on Ctrl-C stops the running variant, records it as interrupted, releases the lock and exits 130', async () => {
+    const dir = variantProject();
+    const env = { VARIANT_TEST_LOG: join(dir, 'executions.log') };
+    const run = startCli(['sweep', '--grid', 'scale.factor=1,2,3', '--jobs', '1'], dir, env);
+    await waitFor(() => listRecords(dir).some((r) => r.status === 'ok') || run.child.exitCode !== null, 120_000);
+    // the next variant is running once its record says so
+    await waitFor(() => listRecords(dir).some((r) => r.status === 'running') || run.child.exitCode !== null, 60_000);
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('interrupted');
+    const records = listRecords(dir);
+    expect(records.filter((r) => r.status === 'running')).toEqual([]);
+    expect(records.filter((r) => r.status === 'interrupted')).toHaveLength(1);
+    expect(records.length).toBeLessThan(3);
+    expect(existsSync(join(dir, '.spillway/lock'))).toBe(false);
+  }, 300_000);
 });
+
+describe('sweep progress', () => {
+  const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+  it.skipIf(!hasScript)('on a terminal: a live status line with done, running, cached, failed, executions saved and ETA; plain lines otherwise', async () => {
+    const dir = variantProject();
+    const env = { ...process.env, VARIANT_TEST_LOG: join(dir, 'executions.log'), TERM: 'xterm', COLUMNS: '200', NO_COLOR: '1' };
+    const tty = spawnSync('script', ['-qec', `${process.execPath} ${bin} sweep --grid fit.offset=0,1 --jobs 2`, '/dev/null'], { cwd: dir, encoding: 'utf8', env }).stdout;
+    expect(tty).toMatch(/\r\x1b\[2Ksweep 0\/2 done · \d running · 0 cached · 0 failed · 0 executions, 0 saved/);
+    expect(tty).toMatch(/sweep 1\/2 done · [01] running · 0 cached · 0 failed · \d+ executions, 0 saved · ETA /);
+    // 9 stages per variant; the second variant shares base and scale: 18 stage runs, 16 executions
+    expect(tty).toContain('sweep cli: 2 variants, 2 ok, 0 failed; 16 stage executions for 18 stage runs (2 saved by sharing)');
+    const plain = await cli(['sweep', '--grid', 'fit.offset=0,1,2', '--jobs', '2'], dir, { VARIANT_TEST_LOG: join(dir, 'executions.log') });
+    expect(plain.code).toBe(0);
+    const lines = plain.stderr.trim().split('\n');
+    expect(lines[0]).toBe('sweep: 3 variants, 2 at a time');
+    expect(lines.filter((l) => /^\[\d\/3\] x[0-9a-f]{10} (cached|ok) /.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => / cached 0 ran /.test(l))).toHaveLength(2);
+    expect(plain.stderr).not.toContain('\x1b');
+  }, 300_000);
+});
+
