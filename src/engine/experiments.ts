@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
-import { canonicalJson, hashJson, StatCache } from './hash.js';
+import { canonicalJson, hashBytes, hashJson, StatCache } from './hash.js';
 import { readLockfile, writeLockfile } from './lockfile.js';
 import type { Lockfile } from './lockfile-format.js';
 import type { Pipeline } from './pipeline.js';
@@ -195,10 +195,11 @@ export function diffExperiments(a: ExperimentRecord, b: ExperimentRecord, defaul
 
 /**
  * Materializes one experiment in the project: its lockfile becomes pipeline.lock and every output it records is
- * written at its readable path from the store. Under the project lock; pipeline.yaml is left as it is (status then
- * names the params the experiment changed).
+ * written at its readable path from the store. Under the project lock. pipeline.yaml is left as it is (status then
+ * names the params the experiment changed) unless `writeParams`: then the experiment's changed values are written
+ * into it (comments kept), and the project is up to date.
  */
-export async function applyExperiment(pipeline: Pipeline, id: string, options: { wait?: boolean } = {}): Promise<{ record: ExperimentRecord; restored: string[] }> {
+export async function applyExperiment(pipeline: Pipeline, id: string, options: { wait?: boolean; writeParams?: boolean } = {}): Promise<{ record: ExperimentRecord; restored: string[] }> {
   const root = pipeline.root;
   const record = findRecord(root, id);
   if (record.status !== 'ok') {
@@ -225,6 +226,23 @@ export async function applyExperiment(pipeline: Pipeline, id: string, options: {
         else materializeFile(root, out.hash, target, cache);
         restored.push(out.path);
       }
+    }
+    if (options.writeParams && record.changed.length > 0) {
+      // the experiment's values into pipeline.yaml, comments and layout kept
+      // Only the changed values' text is replaced (as JSON, which YAML reads back exactly): layout, flow style and
+      // comments elsewhere stay byte for byte.
+      const { parseDocument } = await import('yaml');
+      let text = readFileSync(pipeline.file, 'utf8');
+      const doc = parseDocument(text);
+      const edits: [number, number, string][] = [];
+      for (const key of record.changed) {
+        const node = doc.getIn(['params', ...key.split('.')], true) as { range?: [number, number, number] } | undefined;
+        if (!node?.range) throw new SpillwayError('invalidPipeline', `cannot write ${key} into ${pipeline.file}: it is not under params:`, { file: pipeline.file });
+        edits.push([node.range[0], node.range[1], JSON.stringify(record.params[key])]);
+      }
+      for (const [start, end, value] of edits.sort((a, b) => b[0] - a[0])) text = text.slice(0, start) + value + text.slice(end);
+      writeFileAtomic(pipeline.file, text);
+      lock.pipeline = { ...lock.pipeline, hash: hashBytes(text) };
     }
     writeLockfile(root, lock, pipeline.lockFile);
     cache.save();

@@ -148,6 +148,13 @@ describe('a grid where only the fit params vary', () => {
     const status = JSON.parse((await cli(['status', '--json'], dir)).stdout);
     expect(status.stages.find((s: { stage: string }) => s.stage === 'fit@sample=all,power=1').reasons[0].message).toBe('param fit.offset: 2 → 0');
     expect(status.stages.find((s: { stage: string }) => s.stage === 'scale').state).toBe('up-to-date');
+    // with --params the experiment's values go into pipeline.yaml too (comments kept): everything is up to date
+    const text = read(dir, 'pipeline.yaml');
+    expect((await cli(['exp', 'apply', b.id, '--params'], dir)).stdout).toContain('pipeline.yaml: fit.offset = 2');
+    expect(read(dir, 'pipeline.yaml')).toBe(text.replace('fit: { offset: 0, power: 1 }', 'fit: { offset: 2, power: 1 }'));
+    expect(JSON.parse((await cli(['status', '--json'], dir)).stdout).stale).toBe(0);
+    const audit = await cli(['audit'], dir);
+    expect(audit.code, audit.stdout).toBe(0);
     // a failed experiment cannot be applied
     const failed = listRecords(dir).find((x) => x.status === 'failed') as ExperimentRecord;
     const refused = await cli(['exp', 'apply', failed.id], dir);

@@ -21,6 +21,7 @@ diff    the params and metrics that differ between experiments A and B (ids or u
 apply   make experiment ID the project's state: write every output it recorded at its readable path from the store
         and its lockfile as pipeline.lock, under the project lock. pipeline.yaml is not edited: \`spillway status\`
         then names the params the experiment changed (the --set flags that reproduce it are printed).
+          --params          also write the experiment's param values into pipeline.yaml (comments kept)
 
 options:
   -f, --file FILE   pipeline file (default: ./pipeline.yaml)
@@ -67,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       metrics: { type: 'string' },
       'only-changed': { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
+      params: { type: 'boolean', default: false },
     },
     help,
   );
@@ -169,12 +171,13 @@ export async function main(argv: string[]): Promise<number> {
 
   if (sub === 'apply') {
     if (args.length !== 1) throw new SpillwayError('usage', 'exp apply needs one experiment id', { expected: 'spillway exp apply ID' });
-    const { record, restored } = await applyExperiment(pipeline, args[0], { wait: values.wait === true });
+    const { record, restored } = await applyExperiment(pipeline, args[0], { wait: values.wait === true, writeParams: values.params === true });
     const sets = record.changed.map((k) => `--set ${k}=${JSON.stringify(record.params[k])}`);
-    if (json) process.stdout.write(`${JSON.stringify({ applied: record.id, restored, changed: Object.fromEntries(record.changed.map((k) => [k, record.params[k]])) })}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ applied: record.id, restored, changed: Object.fromEntries(record.changed.map((k) => [k, record.params[k]])), params_written: values.params === true })}\n`);
     else {
       process.stdout.write(`applied ${record.id}: ${restored.length} outputs restored, pipeline.lock written\n`);
-      if (sets.length > 0) process.stdout.write(`its params differ from pipeline.yaml; \`spillway status\` will say so. To run it again: spillway run ${sets.join(' ')}\n`);
+      if (sets.length > 0 && values.params) process.stdout.write(`pipeline.yaml: ${record.changed.map((k) => `${k} = ${JSON.stringify(record.params[k])}`).join(', ')}\n`);
+      else if (sets.length > 0) process.stdout.write(`its params differ from pipeline.yaml; \`spillway status\` will say so. To run it again: spillway run ${sets.join(' ')}\n`);
     }
     return ExitCode.ok;
   }
