@@ -26,7 +26,7 @@ import {
 } from './experiments.js';
 import { hashJson } from './hash.js';
 import { readLockfile } from './lockfile.js';
-import { loadPipeline, selectStages, type Pipeline } from './pipeline.js';
+import { listParamKeys, loadPipeline, selectStages, type Pipeline } from './pipeline.js';
 import { acquireProjectLock } from './project-lock.js';
 import { runPipeline, type RunEvent, type StageReport } from './runner.js';
 import { getDotted } from './stage-context.js';
@@ -278,6 +278,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   const variants = planVariants(options.spec);
   if (variants.length === 0) throw new SpillwayError('usage', 'the sweep has no variants', { hint: 'give --grid key=v1,v2, --variant k=v, or a sweep file with grid: or variants:' });
   // Load every variant first: a misspelt key or a bad value stops the sweep before anything runs.
+  for (const key of new Set(variants.flatMap((v) => Object.keys(v.overrides)))) {
+    if (!getDotted(base.params, key).found) {
+      throw new SpillwayError('usage', `sweep: no param "${key}" in ${relative(process.cwd(), base.file) || base.file}`, {
+        expected: `one of: ${listParamKeys(base.params).join(', ')}`,
+        hint: 'a sweep varies params defined under `params:`; check the spelling',
+      });
+    }
+  }
   const loaded = await Promise.all(variants.map((v) => loadPipeline(options.pipelineFile, { overrides: overrideArgs(v.overrides) })));
   const selected = selectStages(base, options.spec.targets);
   const requested = Math.max(1, options.jobs ?? availableParallelism());

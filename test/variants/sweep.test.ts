@@ -33,6 +33,24 @@ describe('planning', () => {
   });
 });
 
+describe('bad sweeps stop before anything runs', () => {
+  it('a key pipeline.yaml does not define, a malformed --grid, an unknown key in a sweep file', async () => {
+    const dir = variantProject({ 'sweeps/bad.yaml': 'grid: { fit.offset: [0, 1] }\nvarient: []\n' });
+    const typo = await cli(['sweep', '--grid', 'fit.ofset=0,1'], dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('sweep: no param "fit.ofset" in pipeline.yaml');
+    expect(typo.stderr).toContain('expected: one of: scale.factor, fit.offset, fit.power');
+    const malformed = await cli(['sweep', '--grid', 'fit.offset'], dir);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('--grid expects key=v1,v2,…, got "fit.offset"');
+    const file = await cli(['sweep', 'sweeps/bad.yaml'], dir);
+    expect(file.code).toBe(3);
+    expect(file.stderr).toContain('unknown key "varient"');
+    expect(existsSync(join(dir, 'artifacts'))).toBe(false);
+    expect(executions(dir)).toEqual([]);
+  }, 60_000);
+});
+
 describe('a grid where only the fit params vary', () => {
   let dir: string;
   let report: SweepReport;
