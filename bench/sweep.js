@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Sweeps of the replication on the embedded dataset: wall time of a slice of sweeps/robustness.yaml run with
 // `spillway sweep --jobs 2`, stage executions against variants × stages, and the same variants run one by one with
-// `spillway run estimate --set …` (which also shares the run cache, but one variant at a time). Each run starts from
-// an empty store. Median of BENCH_RUNS (default 3). BENCH_SWEEP=full runs all 216 variants (once; long).
+// `spillway run estimate --set …` (which also shares the run cache, but one variant at a time), and the sweep run a
+// second time (all cached: the cost of resuming). Each timed first run starts from an empty store. Median of BENCH_RUNS (default 3). BENCH_SWEEP=full runs all 216 variants (once; long).
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,11 @@ try {
   console.log(`  sweep: ${fmt(wall)} wall (cpu ${fmt(median(sweeps.map((r) => r.cpu)))}); ${last.variants} variants, ${last.succeeded} ok, ${last.failed} failed`);
   console.log(`  stage executions ${last.executions} for ${last.stage_runs} variant × stage runs (${last.distinct_keys} distinct keys; ${(last.stage_runs / last.executions).toFixed(1)}× fewer)`);
   console.log(`  per variant: ${fmt(wall / last.variants)} wall`);
+  // the same sweep again: every variant finished, so each is restored by key (what resuming a finished part costs)
+  const again = [];
+  for (let i = 0; i < RUNS; i++) again.push(timed(process.execPath, [bin, 'sweep', 'sweeps/robustness.yaml', ...(full ? [] : ['--name', 'slice']), ...gridArgs, '--jobs', JOBS, '--json'], dir));
+  const noop = JSON.parse(again[again.length - 1].stdout);
+  console.log(`  the same sweep again (everything restored by key, ${noop.executions} executions): ${fmt(median(again.map((r) => r.ms)))} wall, ${fmt(median(again.map((r) => r.ms)) / noop.variants)} per variant`);
   if (!full) {
     const serial = [];
     for (let i = 0; i < RUNS; i++) {
