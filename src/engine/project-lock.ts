@@ -21,11 +21,11 @@
 // Why not `proper-lockfile`: its stale takeover is stat → rmdir → mkdir, the same race as before (a slower contender
 // removes the lock a faster one has just created); it detects a dead holder only by mtime age (at least 2 s), and
 // stores no owner, so "who holds it" could not be reported.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SpillwayError } from '../errors.js';
+import { cleanStaleTemps } from './fs-atomic.js';
 
 export interface LockInfo {
   pid: number;
@@ -55,8 +55,20 @@ export const LOCK_DIR = 'lock';
 const OWNER = 'owner.json';
 const TAKEOVER = 'takeover';
 const HEARTBEAT_MS = 5_000;
+/** left by whoever removes a dead holder's lock, so that the next holder (maybe another process) cleans up */
+const CRASH_MARK = 'crashed';
+
+function markCrash(spillway: string): void {
+  try {
+    writeFileSync(join(spillway, CRASH_MARK), '');
+  } catch {
+    /* best effort */
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Random hex (node:crypto is kept off the no-op path; uniqueness, not secrecy, is needed here). */
+const randomHex = (chars: number) => Array.from({ length: chars }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
 function processStart(pid: number | 'self'): string | undefined {
   try {
@@ -114,7 +126,7 @@ function makeCandidate(spillway: string, info: LockInfo, suffix: string): string
 
 /** Renames `dir` away to a unique name and deletes it; false when it was already gone. */
 function discard(spillway: string, dir: string, token: string): boolean {
-  const grave = join(spillway, `${LOCK_DIR}.old-${process.pid}-${token.slice(0, 8)}-${randomBytes(4).toString('hex')}`);
+  const grave = join(spillway, `${LOCK_DIR}.old-${process.pid}-${token.slice(0, 8)}-${randomHex(8)}`);
   try {
     renameSync(dir, grave);
   } catch (error) {
@@ -170,7 +182,7 @@ class RemoteWatch {
   }
 }
 
-type Attempt = { result: 'held' } | { result: 'retry' } | { result: 'busy'; holder: LockInfo; liveness: Liveness };
+type Attempt = { result: 'held' } | { result: 'retry'; tookOver?: boolean } | { result: 'busy'; holder: LockInfo; liveness: Liveness };
 
 /**
  * One attempt: take the free lock, or take over a dead holder's. Never blocks. 'retry' means the state changed
@@ -221,7 +233,9 @@ function attempt(spillway: string, info: LockInfo, remote: RemoteWatch, canWaitF
     // We own the takeover slot of the instance at `dir`. Make sure every level is the instance we judged dead
     // (if the lock changed hands meanwhile, our claim landed in a different lock: withdraw it).
     if (chain.every((level) => readOwner(level.dir)?.token === level.token)) {
+      markCrash(spillway);
       discard(spillway, lock, info.token);
+      return { result: 'retry', tookOver: true };
     } else if (readOwner(slot)?.token === info.token) {
       discard(spillway, slot, info.token);
     }
@@ -241,13 +255,14 @@ function legacyLock(spillway: string, lock: string): Attempt {
   const holder: LockInfo = { pid: old.pid ?? 0, host: old.host ?? '?', started: old.started ?? '?', command: old.command ?? 'run', token: 'legacy' };
   if (old.host === hostname() && typeof old.pid === 'number' && !pidAlive(old.pid)) {
     // Only a spillway of the previous version could race us here; the file is renamed away once.
+    markCrash(spillway);
     try {
       renameSync(lock, join(spillway, `${LOCK_DIR}.old-legacy-${process.pid}`));
       rmSync(join(spillway, `${LOCK_DIR}.old-legacy-${process.pid}`), { force: true });
     } catch {
       /* someone else did */
     }
-    return { result: 'retry' };
+    return { result: 'retry', tookOver: true };
   }
   return { result: 'busy', holder, liveness: { state: 'alive' } };
 }
@@ -276,15 +291,26 @@ export async function acquireProjectLock(root: string, options: ProjectLockOptio
     host: hostname(),
     started: new Date().toISOString(),
     command: options.command ?? 'run',
-    token: randomBytes(12).toString('hex'),
+    token: `${Date.now().toString(16)}${randomHex(16)}`,
     ...(processStart('self') !== undefined ? { pstart: processStart('self') } : {}),
   };
   const remote = new RemoteWatch(options.staleMs ?? 30_000);
+  let crashed = false;
   for (let spins = 0; ; spins++) {
     if (options.signal?.aborted) throw new SpillwayError('interrupted', 'interrupted while waiting for the project lock', { file: lock });
     const outcome = attempt(spillway, info, remote, options.wait === true);
-    if (outcome.result === 'held') return holding(spillway, lock, info, options.heartbeatMs ?? HEARTBEAT_MS);
+    if (outcome.result === 'held') {
+      const release = holding(spillway, lock, info, options.heartbeatMs ?? HEARTBEAT_MS);
+      // Temp files of killed writers: cheap look at the root and .spillway/ always; the whole project after a crash
+      // (we took the lock of a dead holder, or the stale marker says a holder died).
+      const mark = join(spillway, CRASH_MARK);
+      const deep = crashed || existsSync(mark);
+      cleanStaleTemps(root, { deep });
+      if (deep) rmSync(mark, { force: true });
+      return release;
+    }
     if (outcome.result === 'retry') {
+      if (outcome.tookOver) crashed = true;
       // state changed under us; back off a little (randomized) if it keeps happening
       if (spins > 3) await sleep(5 + Math.random() * 20);
       continue;
