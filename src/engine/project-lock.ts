@@ -21,7 +21,7 @@
 // Why not `proper-lockfile`: its stale takeover is stat → rmdir → mkdir, the same race as before (a slower contender
 // removes the lock a faster one has just created); it detects a dead holder only by mtime age (at least 2 s), and
 // stores no owner, so "who holds it" could not be reported.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SpillwayError } from '../errors.js';
@@ -109,7 +109,7 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException)?.code;
 }
 
-/** A directory holding owner.json, written and fsynced before it is renamed into place. */
+/** A directory holding owner.json, written before it is renamed into place. */
 function makeCandidate(spillway: string, info: LockInfo, suffix: string): string {
   const dir = join(spillway, `${LOCK_DIR}.new-${info.pid}-${info.token}${suffix}`);
   rmSync(dir, { recursive: true, force: true });
@@ -117,7 +117,7 @@ function makeCandidate(spillway: string, info: LockInfo, suffix: string): string
   const fd = openSync(join(dir, OWNER), 'w');
   try {
     writeSync(fd, JSON.stringify(info));
-    fsyncSync(fd);
+    // no fsync (it cost ~10 ms per run): after a power loss, a lock with an empty owner file is judged by its age
   } finally {
     closeSync(fd);
   }
@@ -133,8 +133,16 @@ function discard(spillway: string, dir: string, token: string): boolean {
     if (errno(error) === 'ENOENT') return false;
     throw error;
   }
-  // A contender that resolved the old path just before our rename may still drop its claim into the grave (rename
-  // onto a directory rm has just emptied succeeds): harmless, retry the delete a few times, then leave it to cleanup.
+  // The usual case, a lock with only its owner file, costs one unlink and one rmdir. A contender that resolved the old
+  // path just before our rename may still drop its claim into the grave (rename onto a directory rm has just emptied
+  // succeeds): harmless; retry the delete a few times, then leave it to the temp-file cleanup.
+  try {
+    unlinkSync(join(grave, OWNER));
+    rmdirSync(grave);
+    return true;
+  } catch {
+    /* not empty (takeover claims inside): the general way */
+  }
   for (let i = 0; i < 5; i++) {
     try {
       rmSync(grave, { recursive: true, force: true });
@@ -144,6 +152,24 @@ function discard(spillway: string, dir: string, token: string): boolean {
     }
   }
   return true;
+}
+
+/**
+ * A lock directory without a readable owner file. A lock is renamed into place with its owner file, so this happens
+ * only when the owner file was lost (power loss before it reached the disk, or a hand-made directory): once it is
+ * older than OWNERLESS_MS it is a dead holder's; until then, wait (it may be an NFS client's stale view).
+ */
+const OWNERLESS = '(no owner file)';
+const OWNERLESS_MS = 10_000;
+
+function ownerless(dir: string): LockInfo | undefined {
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory() || Date.now() - st.mtimeMs < OWNERLESS_MS) return undefined;
+  } catch {
+    return undefined;
+  }
+  return { pid: 0, host: '?', started: '?', command: '?', token: OWNERLESS };
 }
 
 type Liveness = { state: 'alive' } | { state: 'dead' } | { state: 'foreign'; command: string } | { state: 'remote' };
@@ -204,12 +230,12 @@ function attempt(spillway: string, info: LockInfo, remote: RemoteWatch, canWaitF
   const chain: { dir: string; token: string }[] = [];
   let dir = lock;
   for (let depth = 0; depth < 16; depth++) {
-    const owner = readOwner(dir);
+    const owner = readOwner(dir) ?? ownerless(dir);
     if (owner === undefined) {
-      // The level vanished (released, or removed by a taker) or is not ours to understand: look again.
+      // The level vanished (released, or removed by a taker): look again.
       return { result: 'retry' };
     }
-    let liveness = judge(owner);
+    let liveness = owner.token === OWNERLESS ? ({ state: 'dead' } as const) : judge(owner);
     if (liveness.state === 'remote' && canWaitForRemote && remote.dead(dir, owner)) liveness = { state: 'dead' };
     if (liveness.state !== 'dead') {
       // A live holder, or a live taker busy removing a dead lock (then it is free in a moment).
@@ -232,7 +258,12 @@ function attempt(spillway: string, info: LockInfo, remote: RemoteWatch, canWaitF
     }
     // We own the takeover slot of the instance at `dir`. Make sure every level is the instance we judged dead
     // (if the lock changed hands meanwhile, our claim landed in a different lock: withdraw it).
-    if (chain.every((level) => readOwner(level.dir)?.token === level.token)) {
+    const unchanged = (level: { dir: string; token: string }) => {
+      const now = readOwner(level.dir);
+      // an ownerless level has no token: it is still that level while it is still there without an owner
+      return level.token === OWNERLESS ? now === undefined && existsSync(level.dir) : now?.token === level.token;
+    };
+    if (chain.every(unchanged)) {
       markCrash(spillway);
       discard(spillway, lock, info.token);
       return { result: 'retry', tookOver: true };

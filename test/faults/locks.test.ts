@@ -1,7 +1,7 @@
 // Fault injection on the project lock (issue 9, item 5): many contenders against a dead holder's lock, reused pids,
 // holders on other hosts, and `export` racing a run. Real processes, the real CLI (bin/ runs dist/: build first).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +32,27 @@ describe('project lock', () => {
     const r = await cli(['run'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, '.spillway/lock'))).toBe(false);
+  });
+
+  it('a taker that died while removing a dead holder’s lock is itself taken over', async () => {
+    const dir = copyFixture('basic');
+    writeDeadLock(dir, 'dir', 'holder');
+    const deadTaker = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    mkdirSync(join(dir, '.spillway/lock/takeover'));
+    writeFileSync(join(dir, '.spillway/lock/takeover/owner.json'), JSON.stringify({ pid: deadTaker, host: hostname(), started: 'x', command: 'run', token: 'taker' }));
+    const r = await cli(['run'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, '.spillway/lock'))).toBe(false);
+  });
+
+  it('a lock directory that lost its owner file (power loss) is taken over once it is old', async () => {
+    const dir = copyFixture('basic');
+    mkdirSync(join(dir, '.spillway/lock'), { recursive: true });
+    writeFileSync(join(dir, '.spillway/lock/owner.json'), '');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, '.spillway/lock'), past, past);
+    const r = await cli(['run'], dir);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it('a lock file of the previous format whose owner is dead is taken over too', async () => {
@@ -135,6 +156,7 @@ describe('project lock', () => {
     });
     expect((await cli(['run'], dir)).code).toBe(0);
     writeFileSync(join(dir, 'stages/slow.ts'), `${(await import('node:fs')).readFileSync(join(dir, 'stages/slow.ts'), 'utf8')}// changed\n`);
+    rmSync(join(dir, 'started'));
     writeFileSync(join(dir, 'hold'), '');
     const run = startCli(['run'], dir);
     await waitFor(() => existsSync(join(dir, 'started')));
