@@ -134,6 +134,13 @@ describe('names that are JavaScript object keys (item 7)', () => {
     }
   });
 
+  it('fit --y constructor: the column is not in the file (exit 4), not the prototype’s constructor read as a cell', async () => {
+    const dir = writeProject({ 'd.csv': 'id,y,x\na,1,2\na,2,3\nb,0,1\nb,3,2\n' });
+    const r = await cli(['fit', '--data', 'd.csv', '--id', 'id', '--y', 'constructor', '--x', 'x'], dir);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain('column "constructor" is not in the file');
+  });
+
   it('a stage named __proto__ or constructor is refused at load time (it used to vanish: "0 stages", exit 0)', async () => {
     for (const name of ['__proto__', 'constructor', 'prototype']) {
       const dir = project([`  ${name}: { run: stages/a.ts, outs: { o: { schema: schemas/o.schema.json } } }`]);

@@ -119,7 +119,7 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number } }>) {
       if (!checkedHeader) {
         for (const column of needed) {
-          if (!(column in record)) {
+          if (!Object.hasOwn(record, column)) { // own keys only: --y constructor is not a column
             throw new SpillwayError('invalidInput', `column "${column}" is not in the file`, {
               file,
               line: 1,
