@@ -336,7 +336,9 @@ describe('lower-severity load faults (item 8)', () => {
       `.spillway/pipeline-cache.json.tmp-${dead}-1-aaaaaa`,
     ];
     const live = `artifacts/objects/${shard}/cafe.tmp-${process.pid}-1-livexx`;
-    for (const f of [...leftovers, live]) {
+    // names of the same shape that spillway did not make (not next to an output, not in its own directories)
+    const usersFiles = [`data/thesis.old-${dead}`, `notes.tmp-${dead}-1-abcdef`, `out/draft.tmp-${dead}`];
+    for (const f of [...leftovers, live, ...usersFiles]) {
       mkdirSync(join(dir, f, '..'), { recursive: true });
       writeFileSync(join(dir, f), 'partial');
     }
@@ -347,6 +349,7 @@ describe('lower-severity load faults (item 8)', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const f of leftovers) expect(existsSync(join(dir, f.split('/').slice(0, f.startsWith('out/') ? 2 : undefined).join('/'))), f).toBe(false);
     expect(existsSync(join(dir, live))).toBe(true);
+    for (const f of usersFiles) expect(existsSync(join(dir, f)), f).toBe(true);
     expect(existsSync(join(dir, '.spillway/crashed'))).toBe(false);
     // without a crash, the next run looks only at the project root and .spillway/ (cheap), and still cleans those
     writeFileSync(join(dir, `pipeline.lock.tmp-${dead}-9-zzzzzz`), 'partial');
