@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
 import type { ExecutionInputs, StageFailure, StageProcessPool } from './execute.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { cleanStaleOutputTemps, writeFileAtomic } from './fs-atomic.js';
 import { StatCache } from './hash.js';
 import { readLockfile, writeLockfile } from './lockfile.js';
 import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
@@ -139,6 +139,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const selected = selectStages(pipeline, options.targets);
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const release = options.dryRun ? () => {} : await acquireProjectLock(pipeline.root, { wait: options.wait, signal: options.signal, command: 'run' });
+  // [safety, issue 9 item 8] temp files a killed run left next to declared outputs (<out>.tmp-<pid>…, <out>.old-<pid>)
+  if (!options.dryRun) cleanStaleOutputTemps(pipeline.root, Object.values(pipeline.stages).flatMap((s) => s.outs.flatMap((o) => (o.path ? [o.path] : []))));
   const cache = new StatCache(pipeline.root);
   const root = pipeline.root;
   const tmpRoot = join(root, '.spillway', 'tmp');
