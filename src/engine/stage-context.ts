@@ -126,7 +126,7 @@ export function createStageContext(options: StageContextOptions): StageContext {
       return path;
     },
     inputPath(name: string): string {
-      const path = inputPaths[name];
+      const path = Object.hasOwn(inputPaths, name) ? inputPaths[name] : undefined; // `constructor` is not an input
       if (path === undefined) {
         throw new SpillwayError('invalidPipeline', `stage "${stage}" asked for file input "${name}", which it does not declare`, {
           expected: `one of: ${Object.keys(inputPaths).join(', ') || '(no file inputs)'}`,
@@ -140,7 +140,7 @@ export function createStageContext(options: StageContextOptions): StageContext {
       if (outDir === undefined) {
         throw new SpillwayError('internal', `stage "${stage}" asked for an output path but the context has no outDir`);
       }
-      const kind = options.outs?.[name];
+      const kind = options.outs !== undefined && Object.hasOwn(options.outs, name) ? options.outs[name] : undefined;
       if (options.outs !== undefined && kind === undefined) {
         throw new SpillwayError('invalidPipeline', `stage "${stage}" asked for output path "${name}", which is not a declared file or dir output`, {
           expected: `one of: ${Object.keys(options.outs).join(', ') || '(no file/dir outputs)'}`,

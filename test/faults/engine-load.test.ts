@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLockfile } from '../../src/engine/lockfile.js';
+import { createStageContext, nestParams } from '../../src/engine/stage-context.js';
 import { cleanupProjects, cli, copyFixture, read, repoRoot, writeProject } from '../engine/helpers.js';
 
 afterAll(cleanupProjects);
@@ -172,6 +173,18 @@ describe('names that are JavaScript object keys (item 7)', () => {
     const r = await cli(['run'], dir);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('invalid param name "__proto__" in params.p');
+  });
+
+  it('the stage context looks names up as own keys, and dotted params never reach Object.prototype', () => {
+    const root = outsideDir();
+    const ctx = createStageContext({ stage: 's', projectRoot: root, outDir: join(root, 'out'), outs: { table: 'file' }, inputPaths: { p: 'x.csv' } });
+    expect(() => ctx.outPath('constructor')).toThrow(/not a declared file or dir output/);
+    expect(() => ctx.inputPath('toString')).toThrow(/does not declare/);
+    expect(existsSync(join(root, 'out/constructor'))).toBe(false);
+    const nested = nestParams({ '__proto__.polluted': 1, 'a.constructor.b': 2 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(nested)).toBe(Object.prototype);
+    expect(JSON.stringify(nested)).toBe('{"__proto__":{"polluted":1},"a":{"constructor":{"b":2}}}');
   });
 
   it('a YAML alias bomb is an invalid pipeline (exit 3), not a crash', async () => {
