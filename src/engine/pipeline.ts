@@ -346,7 +346,8 @@ async function parsePipeline(text: string, file: string, hash: string): Promise<
     fail([], 'pipeline file must be a mapping with `stages:` (and usually `params:`)', { expected: 'a YAML mapping' });
   }
   await validateAgainstSchema(data, fail);
-  const result = checkSemantics(data as RawPipeline, file, hash, fail);
+  const picomatch = (await import('picomatch')).default as unknown as (glob: string) => (path: string) => boolean;
+  const result = checkSemantics(data as RawPipeline, file, hash, fail, (glob) => picomatch(glob));
   await checkOutputSchemas(result.stages, dirname(file), fail);
   return result;
 }
@@ -469,6 +470,27 @@ function staticBase(dep: string): string {
   return i < 0 ? dep : segments.slice(0, i).join('/');
 }
 
+type Matcher = (glob: string) => (path: string) => boolean;
+
+/**
+ * Whether dep `dep` (a file, directory or glob) can name something inside `dir` (project-relative): its fixed part is
+ * inside `dir`, or its glob part can reach into `dir` (`data/**\/*.csv` reaches into `data/processed`; `data/*.csv`
+ * does not: globs match files, and its last segment is at the level of `data/`).
+ */
+function reachesInto(root: string, dep: string, dir: string, matcher: Matcher): boolean {
+  const normalized = toPosix(relative(root, resolve(root, dep)));
+  const base = toPosix(relative(root, resolve(root, staticBase(dep))));
+  if (base !== '' && within(base, dir)) return true; // the dep, or everything its glob can match, is inside dir
+  if (!GLOB_SYNTAX.test(dep) || !(base === '' || within(dir, base))) return false;
+  const rest = (base === '' ? normalized : normalized.slice(base.length + 1)).split('/');
+  const below = (base === '' ? dir : dir.slice(base.length + 1)).split('/');
+  for (let i = 0; i < below.length; i++) {
+    if (rest[i] === '**') return true;
+    if (i >= rest.length - 1 || !matcher(rest[i])(below[i])) return false;
+  }
+  return true;
+}
+
 /** Params a run can record: no reserved keys (they would change objects' prototypes), no NaN/Infinity (not JSON). */
 function checkParams(value: unknown, path: Segment[], fail: Fail): void {
   if (typeof value === 'number' && !Number.isFinite(value)) {
@@ -490,7 +512,7 @@ function checkParams(value: unknown, path: Segment[], fail: Fail): void {
   }
 }
 
-function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail): Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> {
+function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail, matcher: Matcher): Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> {
   const root = dirname(file);
   const params = raw.params ?? {};
   checkParams(params, ['params'], fail);
@@ -614,9 +636,8 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
         });
       }
       // A dir output is replaced as a whole when its stage runs: a dep inside it would be deleted.
-      const base = toPosix(relative(root, resolve(root, staticBase(dep))));
       for (const out of Object.values(stages).flatMap((st) => st.outs.filter((o) => o.kind === 'dir').map((o) => ({ stage: st.name, out: o })))) {
-        if (base !== '' && within(base, out.out.path as string)) {
+        if (reachesInto(root, dep, out.out.path as string, matcher)) {
           fail(['stages', name, 'deps', i], `stage "${name}": dep ${dep} is inside ${out.out.path}, the dir output "${out.out.name}" of stage "${out.stage}", which a run replaces as a whole (deleting the dep)`, {
             expected: 'deps outside every dir output',
             hint: `move the file out of ${out.out.path}, or declare another path for the output`,

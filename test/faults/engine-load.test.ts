@@ -59,6 +59,22 @@ describe('outputs never destroy inputs or leave the project (item 6)', () => {
     expect(r.stderr).toContain('dep gen/**/*.csv is inside gen');
   });
 
+  it('a ** glob that reaches into a dir output is refused; a glob that cannot is fine', async () => {
+    const reach = project([
+      '  make: { run: stages/a.ts, outs: { all: { dir: data/processed } } }',
+      '  use: { run: stages/b.ts, deps: ["data/**/*.csv"], outs: { o: { schema: schemas/o.schema.json } } }',
+    ], { 'data/raw.csv': '1' });
+    const r = await cli(['run'], reach);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('stage "use": dep data/**/*.csv is inside data/processed, the dir output "all" of stage "make"');
+    const flat = project([
+      '  make: { run: stages/a.ts, outs: { all: { dir: data/processed } } }',
+      '  use: { run: stages/b.ts, deps: ["data/*.csv"], outs: { o: { schema: schemas/o.schema.json } } }',
+    ], { 'data/raw.csv': '1' });
+    const ok = await cli(['dag'], flat);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('a file output under a symlinked directory that leads outside the project is refused; nothing is written there', async () => {
     const elsewhere = outsideDir();
     const dir = project(['  a: { run: stages/a.ts, outs: { report: { file: out/report.txt } } }'], {
