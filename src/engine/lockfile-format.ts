@@ -10,6 +10,8 @@ export interface LockedFile {
   path: string;
   hash: ContentHash;
   size: number;
+  /** a dep outside the project, allowed by the stage's `external_deps: true` (not in an exported package) */
+  external?: boolean;
 }
 
 export interface LockedOutput {

@@ -1,7 +1,7 @@
 // pipeline.yaml → a validated Pipeline. Syntax and schema errors point at file:line:column; references, duplicate
 // outputs and cycles are checked after the schema. The parsed result is cached with the file's text so that a no-op
 // run loads neither the YAML parser nor ajv.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { expandStages, finishExpansion, resolveTargets, type InstanceInfo, type MetricDecl } from './expand.js';
@@ -36,8 +36,10 @@ export interface StageDecl {
   /** module path, project-relative */
   run?: string;
   cmd?: string[];
-  /** deps as written (files or globs), project-relative */
+  /** deps as written (files or globs), project-relative (or outside the project when `external_deps` is set) */
   deps: string[];
+  /** set when the stage opted in to deps outside the project (`external_deps: true`) */
+  externalDeps?: boolean;
   inputs: InputDecl[];
   /** dotted param keys */
   params: string[];
@@ -100,17 +102,19 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       hint: 'run spillway in the directory that holds pipeline.yaml, or pass -f PATH',
     });
   }
-  const text = bytes.toString('utf8');
+  const displayFile = relative(process.cwd(), abs) || abs;
+  const text = decodeUtf8(bytes, displayFile);
   const root = dirname(abs);
   const cacheFile = join(root, '.spillway', 'pipeline-cache.json');
   let base: Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> | undefined;
   if (!options.noCache) {
     try {
       // The cache holds the file's text: comparing it is cheaper than hashing it (and needs no crypto on a no-op).
-      // It is sealed with a checksum, so an edited or damaged cache is parsed afresh instead of believed.
+      // It is sealed with a checksum, so an edited or damaged cache is parsed afresh instead of believed; the output
+      // schemas were checked when it was written: any schema file changed since means check again.
       const sealed = unseal(readFileSync(cacheFile, 'utf8'));
-      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; file: string; source: string; pipeline: Pipeline });
-      if (cached?.format === ENGINE_FORMAT && cached.file === abs && cached.source === text) base = cached.pipeline;
+      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
+      if (cached?.format === ENGINE_FORMAT && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
     } catch {
       /* no cache */
     }
@@ -119,15 +123,90 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base })), { sync: false });
+        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base, schemas: schemaStamps(root, base.stages) })), { sync: false });
       } catch {
         /* a read-only project still runs */
       }
     }
   }
-  const pipeline: Pipeline = { ...base, file: abs, root, lockFile: lockFileFor(abs), overrides: {} };
+  // Stage names come from users: a table without a prototype has no `toString` or `constructor` stage.
+  const stages = Object.assign(Object.create(null) as Record<string, StageDecl>, base.stages);
+  const pipeline: Pipeline = { ...base, stages, file: abs, root, lockFile: lockFileFor(abs), overrides: {} };
+  // What a symlink created since the last parse can change: checked on every load (a few realpath calls).
+  checkFences(pipeline, (path, message, extra = {}) => {
+    throw new SpillwayError('invalidPipeline', message, { file: displayFile, expected: extra.expected, hint: extra.hint, context: { path: describePath(path) } });
+  });
   if (options.overrides && options.overrides.length > 0) await applyOverrides(pipeline, options.overrides);
   return pipeline;
+}
+
+/** Strict UTF-8: a byte sequence that is not UTF-8 is an error naming its byte offset, not a silent U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array, displayFile: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const offset = firstInvalidUtf8(bytes);
+    const line = 1 + bytes.subarray(0, offset).reduce((n, b) => n + (b === 0x0a ? 1 : 0), 0);
+    throw new SpillwayError('invalidPipeline', `not valid UTF-8: byte 0x${bytes[offset].toString(16).padStart(2, '0')} at byte offset ${offset}`, {
+      file: displayFile,
+      line,
+      expected: 'a UTF-8 text file',
+      hint: 'save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)',
+      context: { byte_offset: offset },
+    });
+  }
+}
+
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const need = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (need < 0) return i;
+    if (i + need >= b.length && need > 0) return i;
+    for (let k = 1; k <= need; k++) {
+      const x = b[i + k];
+      let lo = 0x80;
+      let hi = 0xbf;
+      if (k === 1 && c === 0xe0) lo = 0xa0;
+      if (k === 1 && c === 0xed) hi = 0x9f;
+      if (k === 1 && c === 0xf0) lo = 0x90;
+      if (k === 1 && c === 0xf4) hi = 0x8f;
+      if (x < lo || x > hi) return i;
+    }
+    i += need + 1;
+  }
+  return b.length - 1;
+}
+
+type SchemaStamp = [path: string, mtimeMs: number, size: number];
+
+function schemaStamps(root: string, stages: Record<string, StageDecl>): SchemaStamp[] {
+  const stamps: SchemaStamp[] = [];
+  for (const stage of Object.values(stages)) {
+    for (const out of stage.outs) {
+      if (!out.schema) continue;
+      try {
+        const st = statSync(resolve(root, out.schema));
+        stamps.push([out.schema, st.mtimeMs, st.size]);
+      } catch {
+        stamps.push([out.schema, -1, -1]);
+      }
+    }
+  }
+  return stamps;
+}
+
+function sameStamps(root: string, stamps: SchemaStamp[] | undefined): boolean {
+  if (stamps === undefined) return false;
+  return stamps.every(([path, mtimeMs, size]) => {
+    try {
+      const st = statSync(resolve(root, path));
+      return st.mtimeMs === mtimeMs && st.size === size;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function applyOverrides(pipeline: Pipeline, overrides: string[]): Promise<void> {
@@ -154,10 +233,31 @@ async function applyOverrides(pipeline: Pipeline, overrides: string[]): Promise<
       value = raw;
     }
     if (value === undefined) value = null;
+    const bad = unrepresentable(value);
+    if (bad) {
+      throw new SpillwayError('usage', `--set ${key}: ${bad}`, {
+        expected: 'a YAML value that JSON can hold: a number, string, boolean, null, list or mapping (no aliases that refer to themselves)',
+        hint: bad.includes('NaN') || bad.includes('Infinity') ? 'JSON has no NaN or Infinity: use null, or a large finite number such as 1e308' : 'write the value out without a self-referring alias',
+      });
+    }
     setDotted(params, key, value);
     pipeline.overrides[key] = value;
   }
   pipeline.params = params;
+}
+
+/** Why a value parsed from YAML cannot be a param (JSON holds neither cycles nor NaN/Infinity), or undefined. */
+export function unrepresentable(value: unknown, seen: Set<unknown> = new Set()): string | undefined {
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} is not a JSON number (NaN and ±Infinity cannot be recorded in the lockfile)`;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (seen.has(value)) return 'the value refers to itself (a YAML alias inside its own anchor)';
+  seen.add(value);
+  for (const v of Object.values(value)) {
+    const bad = unrepresentable(v, seen);
+    if (bad) return bad;
+  }
+  seen.delete(value);
+  return undefined;
 }
 
 export function listParamKeys(params: Record<string, unknown>, prefix = ''): string[] {
@@ -244,14 +344,28 @@ async function parsePipeline(text: string, file: string, hash: string): Promise<
     });
   };
 
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    // yaml refuses to expand more aliases than this (a "billion laughs" file would exhaust memory)
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    fail([], `YAML aliases expand too much: ${(error as Error).message}`, {
+      expected: `at most ${MAX_ALIAS_COUNT} alias expansions`,
+      hint: 'write the repeated values out, or use fewer nested aliases (*name)',
+    });
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     fail([], 'pipeline file must be a mapping with `stages:` (and usually `params:`)', { expected: 'a YAML mapping' });
   }
   await validateAgainstSchema(data, fail);
   const expansion = expandStages(data, fail); // matrix/foreach → instances (src/engine/expand.ts)
-  return finishExpansion(checkSemantics(expansion.raw as RawPipeline, file, hash, fail), expansion);
+  const picomatch = (await import('picomatch')).default as unknown as (glob: string) => (path: string) => boolean;
+  const result = finishExpansion(checkSemantics(expansion.raw as RawPipeline, file, hash, fail, (glob) => picomatch(glob)), expansion);
+  await checkOutputSchemas(result.stages, dirname(file), fail);
+  return result;
 }
+
+const MAX_ALIAS_COUNT = 100;
 
 type Fail = (path: Segment[], message: string, extra?: { expected?: string; hint?: string; key?: boolean }) => never;
 
@@ -290,7 +404,7 @@ async function validateAgainstSchema(data: unknown, fail: Fail): Promise<void> {
     case 'pattern': {
       if (error.keyword === 'propertyNames' || error.propertyName !== undefined) {
         const name = String(params.propertyName ?? error.propertyName ?? '');
-        fail([...path, name], `invalid name "${name}" in ${where}`, { key: true, expected: 'a name of letters, digits, _ or - (not starting with a digit)' });
+        fail([...path, name], `invalid name "${name}" in ${where}`, { key: true, expected: 'a name of letters, digits, _ or - (not starting with a digit; __proto__, constructor and prototype are reserved)' });
       }
       fail(path, `${where} has an invalid value`, { expected: describePattern(String(params.pattern)) });
       break;
@@ -327,8 +441,8 @@ function article(type: string): string {
 
 function describePattern(pattern: string): string {
   if (pattern.includes('(ts|mts|js|mjs)')) return 'a .ts, .mts, .js or .mjs module path';
-  if (pattern.includes('\\.[A-Za-z_]') && pattern.endsWith('*$') && !pattern.includes('(')) return '"stage.output", e.g. ingest.panel';
-  if (pattern.includes('(\\.')) return 'a dotted param key such as classify.criterion';
+  if (pattern.endsWith(')*$')) return 'a dotted param key such as classify.criterion (__proto__, constructor and prototype are reserved)';
+  if (pattern.includes('\\.(?!')) return '"stage.output", e.g. ingest.panel (__proto__, constructor and prototype are reserved)';
   return `a string matching ${pattern}`;
 }
 
@@ -337,6 +451,7 @@ interface RawStage {
   run?: string;
   cmd?: string[];
   deps?: string[];
+  external_deps?: boolean;
   inputs?: Record<string, string>;
   params?: string[];
   outs?: Record<string, { schema?: string; file?: string; dir?: string }>;
@@ -353,12 +468,70 @@ function isInside(root: string, path: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
-const RESERVED = ['artifacts', '.spillway', '.git', 'node_modules'];
+/** `path` is `dir` or inside it (both project-relative, forward slashes, normalized). */
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
 
-function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail): Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> {
+const RESERVED = ['artifacts', '.spillway', '.git', 'node_modules'];
+/** Keys that are not plain names in JavaScript objects: refused as stage, output, input and param names. */
+const RESERVED_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
+const GLOB_SYNTAX = /[*?[\]{}]/; // what the engine treats as a glob (GLOB_CHARS in code.ts)
+
+/** The directory part of a dep pattern before its first glob segment (the dep itself when it has no glob). */
+function staticBase(dep: string): string {
+  const segments = dep.split('/');
+  const i = segments.findIndex((seg) => GLOB_SYNTAX.test(seg));
+  return i < 0 ? dep : segments.slice(0, i).join('/');
+}
+
+type Matcher = (glob: string) => (path: string) => boolean;
+
+/**
+ * Whether dep `dep` (a file, directory or glob) can name something inside `dir` (project-relative): its fixed part is
+ * inside `dir`, or its glob part can reach into `dir` (`data/**\/*.csv` reaches into `data/processed`; `data/*.csv`
+ * does not: globs match files, and its last segment is at the level of `data/`).
+ */
+function reachesInto(root: string, dep: string, dir: string, matcher: Matcher): boolean {
+  const normalized = toPosix(relative(root, resolve(root, dep)));
+  const base = toPosix(relative(root, resolve(root, staticBase(dep))));
+  if (base !== '' && within(base, dir)) return true; // the dep, or everything its glob can match, is inside dir
+  if (!GLOB_SYNTAX.test(dep) || !(base === '' || within(dir, base))) return false;
+  const rest = (base === '' ? normalized : normalized.slice(base.length + 1)).split('/');
+  const below = (base === '' ? dir : dir.slice(base.length + 1)).split('/');
+  for (let i = 0; i < below.length; i++) {
+    if (rest[i] === '**') return true;
+    if (i >= rest.length - 1 || !matcher(rest[i])(below[i])) return false;
+  }
+  return true;
+}
+
+/** Params a run can record: no reserved keys (they would change objects' prototypes), no NaN/Infinity (not JSON). */
+function checkParams(value: unknown, path: Segment[], fail: Fail): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    fail(path, `param ${describePath(path.slice(1))} is ${value}, which JSON (and so the lockfile) cannot hold`, {
+      expected: 'a finite number, or null',
+      hint: 'use null for "missing", or a large finite number such as 1e308 for "unbounded"',
+    });
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkParams(v, [...path, i], fail));
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (RESERVED_NAMES.has(k) || k.includes('.')) {
+      fail([...path, k], `invalid param name "${k}" in ${describePath(path)}`, { key: true, expected: 'a name without dots, and not __proto__, constructor or prototype' });
+    }
+    checkParams(v, [...path, k], fail);
+  }
+}
+
+function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail, matcher: Matcher): Omit<Pipeline, 'file' | 'root' | 'lockFile' | 'overrides'> {
   const root = dirname(file);
   const params = raw.params ?? {};
-  const stages: Record<string, StageDecl> = {};
+  checkParams(params, ['params'], fail);
+  const stages = Object.create(null) as Record<string, StageDecl>;
   const outPaths = new Map<string, { stage: string; out: string }>();
   const lockName = toPosix(relative(root, lockFileFor(file)));
   const pipelineName = toPosix(relative(root, file));
@@ -369,6 +542,12 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       fail(at, `stage "${name}" needs exactly one of \`run\` (a module) or \`cmd\` (an argv list)`, {
         key: true,
         expected: s.run === undefined ? 'run: stages/x.ts, or cmd: [program, arg, …]' : 'only one of run and cmd',
+      });
+    }
+    if (s.run !== undefined && (isAbsolute(s.run) || !isInside(root, resolve(root, s.run)))) {
+      fail([...at, 'run'], `stage "${name}": module ${s.run} is outside the project`, {
+        expected: 'a module path inside the project directory (no leading / and no ../ out of it)',
+        hint: 'copy or move the module into the project: its code must be versioned (and hashed) with the pipeline',
       });
     }
     if (s.run !== undefined && !existsSync(resolve(root, s.run))) {
@@ -409,12 +588,24 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       outPaths.set(rel, { stage: name, out: outName });
       outs.push({ name: outName, kind, path: rel });
     }
+    const deps: string[] = [];
+    (s.deps ?? []).forEach((dep, i) => {
+      const outside = isAbsolute(dep) || !isInside(root, resolve(root, dep));
+      if (outside && s.external_deps !== true) {
+        fail([...at, 'deps', i], `stage "${name}": dep ${dep} is outside the project`, {
+          expected: 'a path inside the project directory (no leading / and no ../ out of it)',
+          hint: `copy the file into the project (best: it is then versioned with the pipeline), or set \`external_deps: true\` on stage ${name} to allow deps outside it; they are recorded as external in the lockfile`,
+        });
+      }
+      deps.push(toPosix(outside && isAbsolute(dep) ? normalize(dep) : dep));
+    });
     stages[name] = {
       name,
       ...(s.description !== undefined ? { description: s.description } : {}),
       ...(s.run !== undefined ? { run: toPosix(normalize(s.run)) } : {}),
       ...(s.cmd !== undefined ? { cmd: s.cmd } : {}),
-      deps: (s.deps ?? []).map((d) => toPosix(d)),
+      deps,
+      ...(s.external_deps === true ? { externalDeps: true } : {}),
       inputs: [],
       params: s.params ?? [],
       outs,
@@ -438,7 +629,7 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
     });
     for (const [local, ref] of Object.entries(s.inputs ?? {})) {
       const [from, output] = ref.split('.');
-      const target = stages[from];
+      const target = Object.hasOwn(stages, from) ? stages[from] : undefined;
       if (target === undefined) {
         fail(['stages', name, 'inputs', local], `stage "${name}", input "${local}": unknown stage "${from}" in "${ref}"`, {
           expected: `one of the stages: ${Object.keys(stages).join(', ')}`,
@@ -461,6 +652,15 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
           hint: `use inputs: { ${owner.out}: ${owner.stage}.${owner.out} } instead`,
         });
       }
+      // A dir output is replaced as a whole when its stage runs: a dep inside it would be deleted.
+      for (const out of Object.values(stages).flatMap((st) => st.outs.filter((o) => o.kind === 'dir').map((o) => ({ stage: st.name, out: o })))) {
+        if (reachesInto(root, dep, out.out.path as string, matcher)) {
+          fail(['stages', name, 'deps', i], `stage "${name}": dep ${dep} is inside ${out.out.path}, the dir output "${out.out.name}" of stage "${out.stage}", which a run replaces as a whole (deleting the dep)`, {
+            expected: 'deps outside every dir output',
+            hint: `move the file out of ${out.out.path}, or declare another path for the output`,
+          });
+        }
+      }
     });
   }
 
@@ -481,6 +681,94 @@ export function durationMs(value: number | string): number {
   let total = 0;
   for (const m of value.matchAll(/(\d+(?:\.\d+)?)([hms])/g)) total += Number(m[1]) * unit[m[2] as keyof typeof unit];
   return Math.round(total);
+}
+
+/**
+ * Fences that depend on the filesystem (checked on every load, also from the cache): a file or dir output whose
+ * parent directory is, through a symlink, outside the project would be written outside it; a module reached
+ * through a symlink outside the project is code the project does not hold.
+ */
+function checkFences(pipeline: Pipeline, fail: Fail): void {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(pipeline.root);
+  } catch {
+    return;
+  }
+  /** real path of the deepest existing ancestor of `abs` (or of `abs` itself with `self`) */
+  const realAncestor = (abs: string, self: boolean): string | undefined => {
+    let current = self ? abs : dirname(abs);
+    for (;;) {
+      try {
+        return realpathSync(current);
+      } catch {
+        const up = dirname(current);
+        if (up === current) return undefined;
+        current = up;
+      }
+    }
+  };
+  const inside = (real: string | undefined) => real === undefined || real === realRoot || isInside(realRoot, real);
+  for (const stage of Object.values(pipeline.stages)) {
+    if (stage.run !== undefined && !inside(realAncestor(resolve(pipeline.root, stage.run), true))) {
+      fail(['stages', stage.name, 'run'], `stage "${stage.name}": module ${stage.run} resolves (through a symlink) to ${realAncestor(resolve(pipeline.root, stage.run), true)}, outside the project`, {
+        expected: 'a module inside the project directory',
+        hint: 'copy the module into the project instead of linking to it',
+      });
+    }
+    for (const out of stage.outs) {
+      if (out.path === undefined) continue;
+      const real = realAncestor(resolve(pipeline.root, out.path), false);
+      if (!inside(real)) {
+        fail(['stages', stage.name, 'outs', out.name], `stage "${stage.name}", output "${out.name}": ${out.path} would be written outside the project: its directory resolves (through a symlink) to ${real}`, {
+          expected: 'an output path whose directories are inside the project',
+          hint: `replace the symlink with a real directory, or declare another path for ${out.name}`,
+        });
+      }
+    }
+  }
+}
+
+/** Output schemas are read at load time, so that a broken one fails before any stage runs, not after. */
+async function checkOutputSchemas(stages: Record<string, StageDecl>, root: string, fail: Fail): Promise<void> {
+  const classes: Record<string, unknown> = {};
+  for (const stage of Object.values(stages)) {
+    for (const out of stage.outs) {
+      if (out.schema === undefined) continue;
+      const at: Segment[] = ['stages', stage.name, 'outs', out.name, 'schema'];
+      const abs = resolve(root, out.schema);
+      let schema: unknown;
+      try {
+        schema = JSON.parse(decodeUtf8(readFileSync(abs), out.schema));
+      } catch (error) {
+        const why = error instanceof SpillwayError ? error.message : (error as Error).message;
+        fail(at, `stage "${stage.name}", output "${out.name}": schema ${out.schema} is not valid JSON (${why})`, { expected: 'a JSON Schema file', hint: `fix ${out.schema}` });
+      }
+      if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema))) {
+        fail(at, `stage "${stage.name}", output "${out.name}": schema ${out.schema} is not a JSON Schema (not an object)`, { expected: 'a JSON object such as {"type": "object", …}' });
+      }
+      const draft = String((schema as { $schema?: unknown }).$schema ?? '');
+      const flavor = draft.includes('2020-12') ? '2020' : draft.includes('2019-09') ? '2019' : 'default';
+      if (!classes[flavor]) {
+        const mod = flavor === '2020' ? await import('ajv/dist/2020.js') : flavor === '2019' ? await import('ajv/dist/2019.js') : await import('ajv');
+        classes[flavor] = new (mod.default as unknown as { default: new (o: object) => unknown }).default({ strict: false, validateFormats: false });
+      }
+      const ajv = classes[flavor] as { validateSchema(s: unknown): boolean | Promise<unknown>; errors?: { instancePath: string; message?: string }[] | null };
+      let ok: boolean;
+      try {
+        ok = ajv.validateSchema(schema) === true;
+      } catch {
+        ok = true; // a meta-schema this ajv does not know: leave it to the validator at run time
+      }
+      if (!ok) {
+        const e = ajv.errors?.[0];
+        fail(at, `stage "${stage.name}", output "${out.name}": schema ${out.schema} is not a valid JSON Schema: ${e?.instancePath || '/'} ${e?.message ?? ''}`.trim(), {
+          expected: 'a JSON Schema (draft-07, 2019-09 or 2020-12)',
+          hint: `fix ${out.schema}`,
+        });
+      }
+    }
+  }
 }
 
 /** Kahn's algorithm, ties broken by declaration order; on a cycle, reports the stages on it. */
@@ -520,7 +808,7 @@ export function selectStages(pipeline: Pipeline, targets?: string[]): string[] {
     for (const u of pipeline.stages[name].upstream) visit(u);
   };
   for (const t of resolveTargets(pipeline, targets)) {
-    if (!pipeline.stages[t]) {
+    if (!Object.hasOwn(pipeline.stages, t)) {
       throw new SpillwayError('usage', `unknown stage "${t}"`, { expected: `one of: ${pipeline.order.join(', ')}` });
     }
     visit(t);

@@ -12,7 +12,7 @@ import { isSpillwayError, SpillwayError } from '../errors.js';
 import { decideStage, restoreOutputs, type Decision } from './decide.js';
 import type { ExecutionOutcome, Executor, StageFailure, StageJob } from './executor.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { cleanStaleOutputTemps, writeFileAtomic } from './fs-atomic.js';
 import { StatCache } from './hash.js';
 import { readLockfile } from './lockfile.js';
 import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
@@ -377,6 +377,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const release = options.dryRun || options.lockHeld ? () => {} : await acquireProjectLock(pipeline.root, { wait: options.wait, signal: options.signal, command: 'run' });
   let run: PipelineRun | undefined;
   try {
+    // temp files a killed run left next to declared outputs (<out>.tmp-<pid>…, <out>.old-<pid>), once the lock is held
+    if (!options.dryRun && !options.lockHeld) cleanStaleOutputTemps(pipeline.root, Object.values(pipeline.stages).flatMap((s) => s.outs.flatMap((o) => (o.path ? [o.path] : []))));
     const lockFile = options.lockFile ?? pipeline.lockFile;
     const previous = readLockfile(pipeline.root, lockFile);
     const tmpRoot = join(pipeline.root, '.spillway', 'tmp');

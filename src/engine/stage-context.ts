@@ -48,23 +48,29 @@ export function getDotted(tree: unknown, dottedKey: string): { found: boolean; v
   return { found: true, value: node };
 }
 
+/** Defines an own property, also for keys such as `__proto__` that plain assignment would treat specially. */
+function define(node: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** Sets a dotted key in a nested object, creating intermediate objects; merges plain objects already present. */
 export function setDotted(tree: Record<string, unknown>, dottedKey: string, value: unknown): void {
   const segments = dottedKey.split('.');
   let node = tree;
   for (const segment of segments.slice(0, -1)) {
-    const next = node[segment];
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[segment] = {};
+    // own properties only: `a.__proto__.b` must never reach Object.prototype
+    const next = Object.hasOwn(node, segment) ? node[segment] : undefined;
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) define(node, segment, {});
     node = node[segment] as Record<string, unknown>;
   }
   const last = segments[segments.length - 1];
-  const existing = node[last];
+  const existing = Object.hasOwn(node, last) ? node[last] : undefined;
   if (isPlainObject(existing) && isPlainObject(value)) {
     const merged = { ...existing };
     for (const [k, v] of Object.entries(value)) setDotted(merged, k, v);
-    node[last] = merged;
+    define(node, last, merged);
   } else {
-    node[last] = isPlainObject(value) ? nestParams(value) : value;
+    define(node, last, isPlainObject(value) ? nestParams(value) : value);
   }
 }
 
@@ -120,7 +126,7 @@ export function createStageContext(options: StageContextOptions): StageContext {
       return path;
     },
     inputPath(name: string): string {
-      const path = inputPaths[name];
+      const path = Object.hasOwn(inputPaths, name) ? inputPaths[name] : undefined; // `constructor` is not an input
       if (path === undefined) {
         throw new SpillwayError('invalidPipeline', `stage "${stage}" asked for file input "${name}", which it does not declare`, {
           expected: `one of: ${Object.keys(inputPaths).join(', ') || '(no file inputs)'}`,
@@ -134,7 +140,7 @@ export function createStageContext(options: StageContextOptions): StageContext {
       if (outDir === undefined) {
         throw new SpillwayError('internal', `stage "${stage}" asked for an output path but the context has no outDir`);
       }
-      const kind = options.outs?.[name];
+      const kind = options.outs !== undefined && Object.hasOwn(options.outs, name) ? options.outs[name] : undefined;
       if (options.outs !== undefined && kind === undefined) {
         throw new SpillwayError('invalidPipeline', `stage "${stage}" asked for output path "${name}", which is not a declared file or dir output`, {
           expected: `one of: ${Object.keys(options.outs).join(', ') || '(no file/dir outputs)'}`,

@@ -44,6 +44,11 @@ export interface Lineage {
   stages: string[];
 }
 
+/** A record's own entry: names come from users, and `toString` or `__proto__` are not stages. */
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 /** Accepts `stage.output`, a stage name (all its outputs), or a project-relative file path (an output, a file inside a dir output, or a raw dep). */
 export function lineage(lock: Lockfile, target: string, projectPath?: string): Lineage {
   const artifacts = resolveTarget(lock, target, projectPath ?? target);
@@ -52,7 +57,7 @@ export function lineage(lock: Lockfile, target: string, projectPath?: string): L
   const raw = new Map<string, { path: string; hash: string; size: number }>();
 
   const stageNode = (name: string): LineageStage => {
-    const stage = lock.stages[name];
+    const stage = own(lock.stages, name);
     if (!stage) return { stage: name };
     if (expanded.has(name)) return { stage: name, shown_above: true };
     expanded.add(name);
@@ -110,11 +115,13 @@ function resolveTarget(lock: Lockfile, target: string, projectPath: string): Lin
   });
   // 1. stage.output
   const [stageName, outName] = splitRef(target);
-  const stage = lock.stages[stageName];
-  if (stage && outName && stage.outs[outName]) return { kind: 'artifact', artifacts: [artifact(stageName, outName, stage.outs[outName])] };
+  const stage = own(lock.stages, stageName);
+  const out = stage && outName ? own(stage.outs, outName) : undefined;
+  if (stage && out) return { kind: 'artifact', artifacts: [artifact(stageName, outName, out)] };
   // 2. a stage: all of its outputs
-  if (lock.stages[target]) {
-    const outs = Object.entries(lock.stages[target].outs).sort(([a], [b]) => a.localeCompare(b));
+  const whole = own(lock.stages, target);
+  if (whole) {
+    const outs = Object.entries(whole.outs).sort(([a], [b]) => a.localeCompare(b));
     return { kind: 'artifact', artifacts: outs.map(([name, out]) => artifact(target, name, out)) };
   }
   // 3. a file path: an output's readable copy or store object, a file inside a dir output, or a raw dep

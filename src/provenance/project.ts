@@ -5,6 +5,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SpillwayError } from '../errors.js';
 import type { ContentHash, LockedOutput, Lockfile } from '../engine/lockfile-format.js';
+import { parseLockfile } from '../engine/lockfile.js';
 
 export const LOCKFILE_NAME = 'pipeline.lock';
 export const DEFAULT_PIPELINE = 'pipeline.yaml';
@@ -61,23 +62,8 @@ export async function readLock(project: Project): Promise<Lockfile> {
     }
     throw error;
   }
-  let lock: unknown;
-  try {
-    lock = JSON.parse(text);
-  } catch (error) {
-    throw new SpillwayError('invalidInput', `the lockfile is not valid JSON: ${(error as Error).message}`, {
-      file: project.lockfilePath,
-      hint: 'restore it from version control, or delete it and run `spillway run` again',
-    });
-  }
-  const l = lock as Partial<Lockfile>;
-  if (l.spillway_lock !== 1 || typeof l.stages !== 'object' || l.stages === null || typeof l.pipeline !== 'object') {
-    throw new SpillwayError('invalidInput', 'the lockfile is not a spillway lockfile of format 1', {
-      file: project.lockfilePath,
-      expected: '{"spillway_lock": 1, "pipeline": {…}, "stages": {…}}',
-    });
-  }
-  return lock as Lockfile;
+  // one reader for every command: the same checks, the same error and exit code as `spillway run`
+  return parseLockfile(text, path.relative(process.cwd(), project.lockfilePath) || project.lockfilePath);
 }
 
 export function splitHash(hash: ContentHash): { algorithm: string; digest: string } {

@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { acquireProjectLock } from '../../engine/project-lock.js';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { exportPackage } from '../../provenance/export.js';
 import { bytes } from '../../provenance/lineage.js';
 import { loadPipelineView } from '../../provenance/pipeline-view.js';
 import { projectFromPipelineFile } from '../../provenance/project.js';
 
-const HELP = `usage: spillway export DIR [--with-data] [--allow-stale] [-f FILE] [--json]
+const HELP = `usage: spillway export DIR [--with-data] [--allow-stale] [--wait] [-f FILE] [--json]
 
 Writes a self-contained replication package into DIR (new or empty): the lockfile, the pipeline file, the code and
 schemas of every stage, every output (readable copy and store object), raw-inputs.sha256, and two provenance records:
@@ -22,6 +23,7 @@ The project is audited first; an export of missing, corrupted or stale results i
 
       --with-data     copy the raw input files too (default: only their checksums)
       --allow-stale   export even if some stages are stale (never if artifacts are missing or corrupted)
+      --wait          if a run holds the project lock, wait for it instead of failing (exit 5)
   -f, --file FILE     pipeline file (default ./pipeline.yaml)
       --json          print a summary as one JSON object
 `;
@@ -33,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         file: { type: 'string', short: 'f' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        'with-data': { type: 'boolean' }, 'allow-stale': { type: 'boolean' },
+        'with-data': { type: 'boolean' }, 'allow-stale': { type: 'boolean' }, wait: { type: 'boolean' },
       },
       allowPositionals: true,
     });
@@ -47,17 +49,32 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new SpillwayError('usage', 'export needs one DIR', { expected: 'spillway export DIR' });
   const project = projectFromPipelineFile(values.file ?? 'pipeline.yaml');
-  const loaded = await loadPipelineView(project.pipelineFile);
-  if ('error' in loaded) throw loaded.error;
-  const spillwayRoot = fileURLToPath(new URL('../../../', import.meta.url));
-  const pkg = JSON.parse(await readFile(path.join(spillwayRoot, 'package.json'), 'utf8')) as { version: string };
-  const report = await exportPackage(project, positionals[0], {
-    withData: values['with-data'] ?? false,
-    allowStale: values['allow-stale'] ?? false,
-    pipeline: loaded.view,
-    spillwayVersion: pkg.version,
-    spillwayRoot,
-  });
+  // The project lock: a concurrent run rewrites the lockfile and outputs while they are being packaged.
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  let release: () => void;
+  try {
+    release = await acquireProjectLock(project.root, { command: 'export', wait: values.wait ?? false, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSignal); // once held, Ctrl-C ends export as usual (a dead holder's lock is taken over)
+  }
+  let report;
+  try {
+    const loaded = await loadPipelineView(project.pipelineFile);
+    if ('error' in loaded) throw loaded.error;
+    const spillwayRoot = fileURLToPath(new URL('../../../', import.meta.url));
+    const pkg = JSON.parse(await readFile(path.join(spillwayRoot, 'package.json'), 'utf8')) as { version: string };
+    report = await exportPackage(project, positionals[0], {
+      withData: values['with-data'] ?? false,
+      allowStale: values['allow-stale'] ?? false,
+      pipeline: loaded.view,
+      spillwayVersion: pkg.version,
+      spillwayRoot,
+    });
+  } finally {
+    release();
+  }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {

@@ -151,7 +151,7 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
       if (utf8.invalidAt !== undefined && info.bytes > utf8.invalidAt) throw notUtf8({ line: info.lines, row: info.records + 1 });
       if (!checkedHeader) {
         for (const column of needed) {
-          if (!(column in record)) {
+          if (!Object.hasOwn(record, column)) { // own keys only: --y constructor is not a column
             throw new SpillwayError('invalidInput', `column "${column}" is not in the file`, {
               file,
               line: 1,

@@ -1,6 +1,8 @@
 // spillway run [STAGE...]: run the targets and what they need, re-using every stage whose key is unchanged.
 import { ExitCode } from '../../errors.js';
-import { runPipeline } from '../../engine/runner.js';
+import { expandGlob } from '../../engine/glob.js';
+import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
+import { runPipeline, type RunEvent } from '../../engine/runner.js';
 import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 
 export const help = `usage: spillway run [STAGE...] [options]
@@ -15,7 +17,7 @@ options:
       --force          re-run the selected stages even when cached
       --set KEY=VALUE  override a param for this run (repeatable; VALUE is read as YAML: 0.3, true, [a, b])
       --wait           if another run holds the project lock, wait for it instead of failing
-      --json           print {"ok", "stages": [{stage, status, key, duration_ms, reason, error?}]} on stdout
+      --json           print {"ok", "stages": [{stage, status, key, duration_ms, reason, error?}], "warnings"?: [{stage, pattern, message}]}
   -h, --help           this text
 
 exit codes: 0 ok, 1 a stage failed, 2 usage, 3 invalid pipeline.yaml, 4 every failure was bad input,
@@ -49,7 +51,16 @@ export async function main(argv: string[]): Promise<number> {
   let progress: import('../progress.js').Progress | undefined;
   if (!json) progress = (await import('../progress.js')).createProgress(process.stderr);
   try {
+    const pipeline = await loadPipeline(values.file as string, { overrides: values.set as string[] });
+    const warnings: Warning[] = [];
+    const checks: Promise<void>[] = [];
+    const onEvent = (e: RunEvent) => {
+      // A stage about to run on a dep glob that matches nothing computes from nothing: say so.
+      if (e.type === 'stage-start') checks.push(emptyGlobs(pipeline, e.stage).then((found) => void warnings.push(...found)));
+      progress?.onEvent(e);
+    };
     const report = await runPipeline({
+      pipeline,
       pipelineFile: values.file as string,
       targets: positionals,
       jobs: parseJobs(values.jobs as string | undefined),
@@ -58,14 +69,16 @@ export async function main(argv: string[]): Promise<number> {
       overrides: values.set as string[],
       wait: values.wait === true,
       signal: controller.signal,
-      onEvent: progress ? (e) => progress?.onEvent(e) : undefined,
+      onEvent,
     });
+    await Promise.all(checks);
     progress?.stop();
     if (json) {
       const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
-      process.stdout.write(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages })}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages, ...(warnings.length ? { warnings } : {}) })}\n`);
     } else {
       const color = paint(colorEnabled(process.stderr));
+      for (const w of warnings) process.stderr.write(`${color.yellow('warning:')} ${w.message}\n`);
       for (const s of report.stages.filter((x) => x.status === 'failed')) {
         const body = (s.error ?? '').split('\n').map((l) => `  ${l}`).join('\n');
         process.stderr.write(`\n${color.red(`stage ${s.stage} failed:`)}\n${body}\n`);
@@ -87,4 +100,21 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+interface Warning {
+  stage: string;
+  pattern: string;
+  message: string;
+}
+
+async function emptyGlobs(pipeline: Pipeline, name: string): Promise<Warning[]> {
+  const stage = Object.hasOwn(pipeline.stages, name) ? pipeline.stages[name] : undefined;
+  const found: Warning[] = [];
+  for (const pattern of stage?.deps ?? []) {
+    if (!/[*?[\]{}]/.test(pattern)) continue; // what the engine treats as a glob (GLOB_CHARS in engine/code.ts)
+    const { matches } = await expandGlob(pipeline.root, pattern, undefined);
+    if (matches.length === 0) found.push({ stage: name, pattern, message: `stage ${name}: dep pattern "${pattern}" matches no file, so the stage runs without any` });
+  }
+  return found;
 }
