@@ -37,9 +37,15 @@ export interface DeclaredDep {
 
 /**
  * The stage's deps as files and directories, globs expanded (the engine's own glob matcher, cached in the stat cache
- * when one is given), sorted by path. A literal dep that does not exist is an invalid-input error naming stage and path.
+ * when one is given), sorted by path. A literal dep that does not exist is an invalid-input error naming stage and path
+ * (or, with `skipMissing`, left out: audit in an exported package without its data).
  */
-export async function declaredDeps(pipeline: Pipeline, name: string, cache: StatCache = new StatCache(pipeline.root, undefined)): Promise<DeclaredDep[]> {
+export async function declaredDeps(
+  pipeline: Pipeline,
+  name: string,
+  cache: StatCache = new StatCache(pipeline.root, undefined),
+  options: { skipMissing?: boolean } = {},
+): Promise<DeclaredDep[]> {
   const stage = stageOf(pipeline, name);
   const found = new Map<string, DeclaredDep>();
   for (const dep of stage.deps) {
@@ -54,6 +60,7 @@ export async function declaredDeps(pipeline: Pipeline, name: string, cache: Stat
     try {
       isDir = statSync(abs).isDirectory();
     } catch {
+      if (options.skipMissing) continue;
       throw new SpillwayError('invalidInput', `stage "${name}": dep ${dep} does not exist`, {
         file: dep,
         expected: 'an existing file, directory or glob (relative to the pipeline file)',

@@ -20,7 +20,7 @@ export async function loadPipelineView(pipelineFile: string): Promise<PipelineLo
       async deps(stage) {
         if (!Object.hasOwn(pipeline.stages, stage)) return [];
         // only glob matches can appear unannounced; literal deps are checked through their recorded hashes
-        return (await declaredDeps(pipeline, stage, cache)).filter((d) => d.glob !== undefined).map((d) => d.path);
+        return (await declaredDeps(pipeline, stage, cache, { skipMissing: true })).filter((d) => d.glob !== undefined).map((d) => d.path);
       },
       packageVersion: (name) => packageVersion(pipeline.root, name),
       async codeFiles(stage) {
