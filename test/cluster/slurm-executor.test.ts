@@ -1,13 +1,13 @@
 // The SLURM executor against a real single-node cluster (scripts/slurm-cluster.sh; .ci/run starts it): StageJobs of a
 // temp project go through sbatch, run on the node through slurm-job.js, and come back as outcomes.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type SlurmConfig } from '../../src/engine/executors/slurm-config.js';
 import { SlurmExecutor } from '../../src/engine/executors/slurm.js';
-import { ensureCluster, hooks, jobState, tempProject, until, type TempProject } from './helpers.js';
+import { ensureCluster, hooks, jobState, repoRoot, tempProject, until, type TempProject } from './helpers.js';
 
 const unavailable = ensureCluster();
 if (unavailable) console.warn(`SKIPPED the SLURM cluster tests: ${unavailable}`);
@@ -68,6 +68,34 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     expect(Date.parse(outcome.place.ended as string)).toBeGreaterThanOrEqual(Date.parse(outcome.place.started as string));
     expect(jobState(outcome.place.job_id as string)).toBe('COMPLETED');
     expect(h.lines).toContain(`doubling 21 on ${hostname()}`);
+  }, 60_000);
+
+  it('a command stage reads its params file and writes its outputs at the paths its environment names', async () => {
+    const job = project.job('cmd-ok', 'unused', {
+      module: undefined,
+      cmd: [
+        process.execPath,
+        '-e',
+        `const fs = require('fs'), e = process.env, { n } = JSON.parse(fs.readFileSync(e.SPILLWAY_PARAMS_FILE, 'utf8'));
+         fs.writeFileSync(e.SPILLWAY_OUT_INFO, JSON.stringify({ n, host: require('os').hostname() }));
+         fs.writeFileSync(e.SPILLWAY_OUT_LIST, Array.from({ length: n }, (_, i) => i + 1 + '\\n').join(''));`,
+      ],
+      jsonOuts: ['info'],
+      fileOuts: { list: 'file' },
+    });
+    // what the engine's commandEnv prepares: the params file in the work directory, output paths under it
+    writeFileSync(join(job.workDir, 'params.json'), '{ "n": 4 }\n');
+    job.env = {
+      SPILLWAY_STAGE: job.stage,
+      SPILLWAY_PROJECT_ROOT: project.root,
+      SPILLWAY_PARAMS_FILE: join(job.workDir, 'params.json'),
+      SPILLWAY_OUT_INFO: join(job.workDir, 'json', 'info.json'),
+      SPILLWAY_OUT_LIST: join(job.workDir, 'files', 'list'),
+    };
+    const outcome = await executor.execute(job, hooks());
+    expect(outcome.failure).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(job.workDir, 'json', 'info.json'), 'utf8'))).toEqual({ n: 4, host: hostname() });
+    expect(readFileSync(join(job.workDir, 'files', 'list'), 'utf8')).toBe('1\n2\n3\n4\n');
   }, 60_000);
 
   it('a command stage that exits non-zero fails with its exit code and the job log', async () => {
@@ -155,4 +183,51 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     expect(outcome.failure?.message).toContain('TimeLimit');
     expect(readFileSync(outcome.failure?.log as string, 'utf8')).toContain('DUE TO TIME LIMIT');
   }, 240_000);
+});
+
+describe.skipIf(unavailable !== undefined)('SLURM executor after the engine died', () => {
+  it('a new engine takes over jobs that finished or still run, and submits only the rest', async () => {
+    const project = tempProject(STAGES);
+    try {
+      const first = [0, 1].map((i) => project.job(`square@i=${i}`, 'stages/square.ts', { params: { i: i + 3 }, jsonOuts: ['sq'] }));
+      first.push(project.job('slow', 'stages/sleep.ts', { params: { seconds: 8 } }));
+      const jobsFile = join(project.root, 'jobs.json');
+      writeFileSync(jobsFile, JSON.stringify(first));
+      const driver = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/cluster/engine-driver.ts'), project.root, jobsFile], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      driver.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      await until(() => (out.match(/^submitted /gm) ?? []).length === 3, 60_000, 'the first engine to submit its jobs');
+      driver.kill('SIGKILL'); // the engine dies; its jobs do not
+      await new Promise((r) => driver.once('close', r));
+      expect(out).not.toContain('outcome');
+      const firstIds = Object.fromEntries([...out.matchAll(/^submitted (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+      const slurmDir = join(project.root, '.spillway', 'slurm');
+      const batchesBefore = readdirSync(slurmDir).filter((d) => d !== 'keys');
+      expect(batchesBefore).toHaveLength(2); // the array of two squares, and slow
+      // let the squares finish with nobody watching; slow is still queued or running when the next engine starts
+      await until(() => ['square@i=0', 'square@i=1'].every((s) => jobState(firstIds[s]) === 'COMPLETED'), 60_000, 'the orphaned squares to finish');
+      expect(['PENDING', 'RUNNING']).toContain(jobState(firstIds.slow)); // not finished: the next engine must wait for it
+
+      const again = [0, 1].map((i) => project.job(`square@i=${i}`, 'stages/square.ts', { params: { i: i + 3 }, jsonOuts: ['sq'], key: first[i].key }));
+      again.push(project.job('slow', 'stages/sleep.ts', { params: { seconds: 8 }, key: first[2].key }));
+      again.push(project.job('fresh', 'stages/square.ts', { params: { i: 7 }, jsonOuts: ['sq'] }));
+      const executor = new SlurmExecutor({ config, root: project.root });
+      try {
+        const outcomes = await Promise.all(again.map((j) => executor.execute(j, hooks())));
+        expect(outcomes.map((o) => o.failure)).toEqual([undefined, undefined, undefined, undefined]);
+        expect(outcomes.slice(0, 3).map((o) => o.place.job_id)).toEqual([firstIds['square@i=0'], firstIds['square@i=1'], firstIds.slow]);
+        // the outputs of the orphaned jobs arrive in the new engine's work directories
+        expect(JSON.parse(readFileSync(join(again[0].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(9);
+        expect(JSON.parse(readFileSync(join(again[1].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(16);
+        expect(JSON.parse(readFileSync(join(again[3].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(49);
+        const batchesAfter = readdirSync(slurmDir).filter((d) => d !== 'keys');
+        expect(batchesAfter.filter((d) => !batchesBefore.includes(d)).map((d) => d.replace(/^\d+T\d+-/, '').replace(/-\d+-\d+$/, ''))).toEqual(['fresh']);
+        expect(readdirSync(join(slurmDir, 'keys'))).toEqual([]); // every job collected: nothing left to take over
+      } finally {
+        await executor.close();
+      }
+    } finally {
+      project.cleanup();
+    }
+  }, 120_000);
 });

@@ -2,13 +2,14 @@
 // array, with a throttle), which runs the stage on a compute node through slurm-job.ts. The job's result file is the
 // word on how the stage went; the scheduler's state (one squeue per poll for all our jobs, sacct when accounting
 // exists) explains jobs that ended without one: out of memory, over the time limit, cancelled, node failure.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpillwayError } from '../../errors.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 import type { ExecutionHooks, ExecutionOutcome, Executor, StageFailure, StageJob } from '../executor.js';
 import { loadSlurmConfig, sbatchFlags, stageBase, type SlurmConfig } from './slurm-config.js';
 import { logFile, resultFile, runStageJob, taskFile, type SlurmJobResult } from './slurm-stage.js';
@@ -42,12 +43,27 @@ interface Task {
   /** the job id squeue/scancel accept for the whole submission */
   jobId: string;
   flags: string[];
+  /** where the job writes its outputs: in the batch directory, which the engine never clears */
+  nodeWork: string;
   state?: string;
   reason?: string;
   node?: string;
   /** when SLURM first reported the job as ended (or lost) without a result file */
   endedWithoutResultAt?: number;
   cancelledByUs?: boolean;
+}
+
+/** jobs/<key>.json in the jobs directory: which SLURM job computes a cache key, so that a new engine finds it again */
+interface JournalEntry {
+  spillway_slurm_journal: 1;
+  key: string;
+  stage: string;
+  batch_dir: string;
+  task: number;
+  job_id: string;
+  array_job_id: string;
+  flags: string[];
+  submitted: string;
 }
 
 interface Group {
@@ -107,6 +123,50 @@ function readTail(file: string): string {
     return text.length > TAIL ? text.slice(-TAIL) : text;
   } catch {
     return '';
+  }
+}
+
+function spawnSyncQuiet(file: string, args: string[]): string {
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000 });
+  return r.status === 0 ? r.stdout : '';
+}
+
+function nodeWorkDir(batchDir: string, task: number): string {
+  return join(batchDir, 'work', String(task));
+}
+
+/**
+ * The job as the node runs it: in its own work directory inside the batch directory (which the engine never clears,
+ * so that a job outlives the engine that submitted it), with what the engine prepared there (a command stage's
+ * params file, empty output directories) copied over and the environment's paths pointing to the copy.
+ */
+function nodeJob(job: StageJob, nodeWork: string): StageJob {
+  mkdirSync(nodeWork, { recursive: true });
+  cpSync(job.workDir, nodeWork, { recursive: true });
+  const env = job.env ? Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, v === job.workDir || v.startsWith(`${job.workDir}/`) ? nodeWork + v.slice(job.workDir.length) : v])) : undefined;
+  return { ...job, workDir: nodeWork, ...(env ? { env } : {}) };
+}
+
+/** Moves a finished job's json/ and files/ into the engine's work directory; returns a problem, or undefined. */
+function moveOutputs(nodeWork: string, workDir: string): string | undefined {
+  try {
+    mkdirSync(workDir, { recursive: true });
+    for (const sub of ['json', 'files']) {
+      const from = join(nodeWork, sub);
+      if (!existsSync(from)) continue;
+      const to = join(workDir, sub);
+      rmSync(to, { recursive: true, force: true });
+      try {
+        renameSync(from, to);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        cpSync(from, to, { recursive: true }); // jobs_dir on another filesystem than the project
+      }
+    }
+    rmSync(nodeWork, { recursive: true, force: true });
+    return undefined;
+  } catch (error) {
+    return `could not move the job's outputs from ${nodeWork} to ${workDir}: ${(error as Error).message}`;
   }
 }
 
@@ -174,6 +234,7 @@ export class SlurmExecutor implements Executor {
       };
       const onAbort = () => this.abort(pending);
       hooks.signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.adopt(pending)) return;
       const base = stageBase(job.stage);
       const key = `${base}\u0000${JSON.stringify(flags)}`;
       let group = this.groups.get(key);
@@ -236,7 +297,7 @@ export class SlurmExecutor implements Executor {
     const safe = group.base.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
     const batchDir = join(this.jobsDir, `${stamp}-${safe}-${process.pid}-${batchCounter}`);
     for (const sub of ['tasks', 'logs', 'results']) mkdirSync(join(batchDir, sub), { recursive: true });
-    chunk.forEach((p, i) => writeFileSync(taskFile(batchDir, i), `${JSON.stringify(p.job)}\n`));
+    chunk.forEach((p, i) => writeFileSync(taskFile(batchDir, i), `${JSON.stringify(nodeJob(p.job, nodeWorkDir(batchDir, i)))}\n`));
     const node = this.config.node ?? process.execPath;
     const script = [
       '#!/bin/bash',
@@ -267,8 +328,9 @@ export class SlurmExecutor implements Executor {
     }
     const jobId = result.stdout.trim().split(';')[0];
     chunk.forEach((p, i) => {
-      const task: Task = { pending: p, batchDir, index: i, id: array ? `${jobId}_${i}` : jobId, jobId, flags: group.flags };
+      const task: Task = { pending: p, batchDir, index: i, id: array ? `${jobId}_${i}` : jobId, jobId, flags: group.flags, nodeWork: nodeWorkDir(batchDir, i) };
       p.task = task;
+      this.writeJournal(task);
       if (p.done) {
         // aborted while sbatch ran
         this.outstanding -= 1;
@@ -335,6 +397,10 @@ export class SlurmExecutor implements Executor {
           continue; // not readable yet
         }
         this.forwardLog(task);
+        if (!result.failure) {
+          const problem = moveOutputs(task.nodeWork, task.pending.job.workDir);
+          if (problem) result.failure = { kind: 'outputs', message: `stage "${task.pending.job.stage}": ${problem}` };
+        }
         this.finish(task, {
           ...(result.failure ? { failure: { ...result.failure, log: result.failure.log ?? logFile(batchDir, task.index) } } : {}),
           place: { executor: 'slurm', host: result.host, job_id: result.job_id, started: result.started, ended: result.ended },
@@ -441,6 +507,7 @@ export class SlurmExecutor implements Executor {
 
   private finish(task: Task, outcome: ExecutionOutcome): void {
     if (!this.tasks.delete(task.id)) return;
+    this.dropJournal(task.pending.job.key);
     this.outstanding -= 1;
     task.pending.resolve(outcome);
     this.pump();
@@ -462,6 +529,7 @@ export class SlurmExecutor implements Executor {
   /** Cancels go out together (Ctrl-C aborts every job at once): one scancel per 100 ids. */
   private requestCancel(task: Task): void {
     task.cancelledByUs = true;
+    this.dropJournal(task.pending.job.key);
     this.toCancel.add(task);
     this.cancelTimer ??= setTimeout(() => void this.flushCancels(), 20);
   }
@@ -483,6 +551,86 @@ export class SlurmExecutor implements Executor {
       }
     }
     this.pump();
+  }
+
+  private journalFile(key: string): string {
+    return join(this.jobsDir, 'keys', `${key.replace(/^[a-z0-9]+:/, '').replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+
+  private writeJournal(task: Task): void {
+    const entry: JournalEntry = {
+      spillway_slurm_journal: 1,
+      key: task.pending.job.key,
+      stage: task.pending.job.stage,
+      batch_dir: task.batchDir,
+      task: task.index,
+      job_id: task.id,
+      array_job_id: task.jobId,
+      flags: task.flags,
+      submitted: new Date().toISOString(),
+    };
+    try {
+      writeFileAtomic(this.journalFile(entry.key), `${JSON.stringify(entry, null, 2)}\n`);
+    } catch {
+      /* without the journal a new engine resubmits instead of reusing: slower, never wrong */
+    }
+  }
+
+  private dropJournal(key: string): void {
+    rmSync(this.journalFile(key), { force: true });
+  }
+
+  /**
+   * A job for this cache key submitted by an earlier engine that stopped without collecting it (killed, machine
+   * lost): its finished result is taken over, a still queued or running job is waited for again, instead of running
+   * the stage a second time. Only a job that succeeded is reused; anything else is submitted anew.
+   */
+  private adopt(pending: Pending): boolean {
+    const job = pending.job;
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(readFileSync(this.journalFile(job.key), 'utf8')) as JournalEntry;
+    } catch {
+      return false;
+    }
+    if (entry.key !== job.key || this.tasks.has(entry.job_id)) return false;
+    const task: Task = {
+      pending,
+      batchDir: entry.batch_dir,
+      index: entry.task,
+      id: entry.job_id,
+      jobId: entry.array_job_id,
+      flags: entry.flags,
+      nodeWork: nodeWorkDir(entry.batch_dir, entry.task),
+    };
+    let result: SlurmJobResult | undefined;
+    try {
+      result = JSON.parse(readFileSync(resultFile(entry.batch_dir, entry.task), 'utf8')) as SlurmJobResult;
+    } catch {
+      result = undefined;
+    }
+    if (result !== undefined && result.failure !== undefined) {
+      this.dropJournal(job.key);
+      return false;
+    }
+    if (result === undefined) {
+      // still in the queue or running? then wait for it; else it died without a result: submit anew
+      const probe = spawnSyncQuiet('squeue', ['--noheader', '--array', '--states=all', `--jobs=${entry.array_job_id}`, '--format=%i|%T']);
+      const state = probe
+        .split('\n')
+        .map((l) => l.trim().split('|'))
+        .find(([id]) => id === entry.job_id)?.[1];
+      if (state === undefined || !ACTIVE.has(state)) {
+        this.dropJournal(job.key);
+        return false;
+      }
+    }
+    pending.task = task;
+    this.tasks.set(task.id, task);
+    this.outstanding += 1;
+    pending.hooks.onLog(`# SLURM job ${task.id} was submitted for this stage by an earlier run (${entry.submitted}): ${result ? 'taking its result' : 'waiting for it again'}`);
+    this.schedulePoll(0);
+    return true;
   }
 
   async close(): Promise<void> {
