@@ -1,11 +1,12 @@
-// Running one stage: a module in a child process with tsx, or a command through execa (argv, no shell), in a private
-// temp directory; then validating, storing and materializing what it produced.
+// Running one stage's code on this machine: a module in a child process with spillway's TypeScript hooks, or a
+// command through execa (argv, no shell), in a private temp directory. The LocalExecutor (executors/local.ts) wraps
+// these; validating and storing what a stage produced is outputs.ts.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SpillwayError } from '../errors.js';
+import type { StageFailure } from './executor.js';
 import type { Fingerprint } from './fingerprint.js';
 import { hashBytes, type StatCache } from './hash.js';
 import type { LockedOutput } from './lockfile-format.js';
@@ -21,12 +22,7 @@ export interface ExecutionInputs {
   paths: Record<string, string>;
 }
 
-export interface StageFailure {
-  message: string;
-  stack?: string;
-  /** e.g. "outputs", "schema", "crash", "exit" */
-  kind: string;
-}
+export type { StageFailure } from './executor.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // Stage processes run the compiled runner with spillway's own TypeScript hooks (ts-hooks.ts). From the TypeScript
@@ -131,16 +127,16 @@ export async function executeModule(
 }
 
 export async function executeCommand(
-  stage: StageDecl,
-  pipeline: Pipeline,
+  cmd: string[],
+  cwd: string,
   env: Record<string, string>,
   onLog: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<StageFailure | undefined> {
   const { execa } = await import('execa');
-  const [file, ...args] = stage.cmd as string[];
+  const [file, ...args] = cmd;
   const child = execa(file, args, {
-    cwd: pipeline.root,
+    cwd,
     env,
     extendEnv: true,
     reject: false,
@@ -159,7 +155,7 @@ export async function executeCommand(
   if (signal?.aborted) return { message: 'interrupted', kind: 'interrupted' };
   if (result.failed) {
     const how = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.signal ? `was killed by ${result.signal}` : result.shortMessage;
-    return { message: `command ${JSON.stringify(stage.cmd)} ${how}`, stack: tail.trim() || undefined, kind: 'exit' };
+    return { message: `command ${JSON.stringify(cmd)} ${how}`, stack: tail.trim() || undefined, kind: 'exit' };
   }
   return undefined;
 }
@@ -188,128 +184,3 @@ export function commandEnv(stage: StageDecl, pipeline: Pipeline, fp: Fingerprint
   return env;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Output validation (ajv loaded only when a stage actually produced something)
-
-type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; schemaPath: string }[] | null };
-const validators = new Map<string, Promise<Validator>>();
-
-function schemaValidator(root: string, schemaPath: string, schemaHash: string): Promise<Validator> {
-  const cacheKey = `${root}|${schemaPath}|${schemaHash}`;
-  let validator = validators.get(cacheKey);
-  if (validator === undefined) {
-    validator = compileValidator(root, schemaPath);
-    validators.set(cacheKey, validator);
-    validator.catch(() => validators.delete(cacheKey));
-  }
-  return validator;
-}
-
-/**
- * Loads ajv and compiles the stage's output schemas while the stage process runs (the engine is idle then), so that
- * validation does not add ajv's start-up to the stage's time. Errors surface later, in collectOutputs.
- */
-export function prepareValidators(pipeline: Pipeline, fp: Fingerprint): void {
-  for (const schema of Object.values(fp.schemas)) schemaValidator(pipeline.root, schema.path, schema.hash).catch(() => {});
-}
-
-async function compileValidator(root: string, schemaPath: string): Promise<Validator> {
-  const schema = JSON.parse(readFileSync(resolve(root, schemaPath), 'utf8')) as { $schema?: string };
-  const draft = schema.$schema ?? '';
-  const AjvClass = draft.includes('2020-12')
-    ? (await import('ajv/dist/2020.js')).default.default
-    : draft.includes('2019-09')
-      ? (await import('ajv/dist/2019.js')).default.default
-      : (await import('ajv')).default.default;
-  const addFormats = (await import('ajv-formats')).default.default;
-  const ajv = new AjvClass({ allErrors: false, strict: false });
-  addFormats(ajv);
-  // A relative "$ref": "common.schema.json#/…" resolves against the schema's own file, and is loaded on demand.
-  const withId = (schema as { $id?: string }).$id === undefined ? { ...schema, $id: pathToFileURL(resolve(root, schemaPath)).href } : schema;
-  let validate: Validator | undefined;
-  for (let attempt = 0; validate === undefined; attempt++) {
-    try {
-      validate = ajv.compile(withId) as unknown as Validator;
-    } catch (error) {
-      const missing = (error as { missingSchema?: string }).missingSchema;
-      if (missing?.startsWith('file:') && attempt < 50) {
-        try {
-          ajv.addSchema(JSON.parse(readFileSync(fileURLToPath(missing), 'utf8')) as object, missing);
-          continue;
-        } catch {
-          /* fall through to the error below */
-        }
-      }
-      throw new SpillwayError('invalidPipeline', `schema ${schemaPath} is not a valid JSON Schema: ${(error as Error).message}`, { file: schemaPath });
-    }
-  }
-  return validate;
-}
-
-export interface CollectedOutputs {
-  outs: Record<string, LockedOutput>;
-}
-
-/** Validates, stores and materializes a finished stage's outputs; a failure names stage, artifact, pointer and rule. */
-export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: Fingerprint, workDir: string, cache: StatCache): Promise<CollectedOutputs | StageFailure> {
-  const root = pipeline.root;
-  const outs: Record<string, LockedOutput> = {};
-  for (const out of stage.outs) {
-    if (out.kind === 'json') {
-      const file = join(workDir, 'json', `${out.name}.json`);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(file);
-      } catch {
-        return { kind: 'outputs', message: `stage "${stage.name}" did not write its JSON output "${out.name}"${stage.cmd ? ` (expected at $SPILLWAY_OUT_${envName(out.name)})` : ''}` };
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(bytes.toString('utf8'));
-      } catch (error) {
-        return { kind: 'outputs', message: `stage "${stage.name}", output "${out.name}" is not valid JSON: ${(error as Error).message}` };
-      }
-      const schema = fp.schemas[out.name];
-      const validate = await schemaValidator(root, schema.path, schema.hash);
-      if (!validate(value)) {
-        const e = validate.errors?.[0];
-        const pointer = e?.instancePath || '/';
-        const rule = e ? `${e.keyword}${e.keyword === 'required' ? ` "${String(e.params.missingProperty)}"` : ''} (${e.schemaPath})` : 'unknown';
-        return {
-          kind: 'schema',
-          message: `stage "${stage.name}", output "${out.name}" violates ${schema.path} at ${pointer}: ${e?.message ?? 'invalid'} [rule ${rule}]`,
-        };
-      }
-      const hash = putBytes(root, bytes);
-      const readable = `artifacts/out/${stage.name}/${out.name}.json`;
-      materializeFile(root, hash, resolve(root, readable), cache);
-      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: { path: schema.path, hash: schema.hash } };
-    } else {
-      const produced = join(workDir, 'files', out.name);
-      let isDir: boolean;
-      try {
-        isDir = statSync(produced).isDirectory();
-      } catch {
-        return { kind: 'outputs', message: `stage "${stage.name}" did not write its ${out.kind} output "${out.name}" (ctx.outPath("${out.name}"))` };
-      }
-      if (isDir !== (out.kind === 'dir')) {
-        return { kind: 'outputs', message: `stage "${stage.name}", output "${out.name}" was declared as a ${out.kind} but a ${isDir ? 'directory' : 'file'} was written` };
-      }
-      const target = resolve(root, out.path as string);
-      if (out.kind === 'file') {
-        const hash = hashBytes(readFileSync(produced));
-        putFile(root, produced, hash);
-        mkdirSync(dirname(target), { recursive: true });
-        renameSync(produced, target);
-        cache.remember(target, hash);
-        outs[out.name] = { kind: 'file', hash, size: statSync(target).size, path: out.path as string, object: objectRelPath(hash) };
-      } else {
-        const stored = putDir(root, produced, cache);
-        installDir(produced, target);
-        for (const f of stored.manifest.files) cache.remember(join(target, f.path), f.hash);
-        outs[out.name] = { kind: 'dir', hash: stored.hash, size: stored.size, path: out.path as string, object: objectRelPath(stored.hash), files: stored.manifest.files };
-      }
-    }
-  }
-  return { outs };
-}

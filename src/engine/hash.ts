@@ -39,6 +39,41 @@ export function hashJson(value: unknown): string {
   return hashBytes(canonicalJson(value));
 }
 
+/**
+ * A fast 64-bit checksum of a text (two independent 32-bit multiply-xorshift lanes, as in cyrb53), for files that the
+ * engine reads on every run and must not trust when damaged (the stat cache, the parsed-pipeline cache). It catches a
+ * flipped bit or an edit, like the checksum trailer of git's index; it is not a defence against someone who rewrites
+ * the checksum too (nothing local is), and it keeps node:crypto out of a no-op run.
+ */
+export function checksum(text: string): string {
+  let h1 = 0xdeadbeef ^ text.length;
+  let h2 = 0x41c6ce57 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+}
+
+const SEALED = 'spillway-sealed ';
+
+/** `text` with a first line holding its checksum; `unseal` gives the text back only when the checksum matches. */
+export function seal(text: string): string {
+  return `${SEALED}${checksum(text)}\n${text}`;
+}
+
+/** The text of a sealed file, or undefined when the seal is missing or does not match (a damaged cache). */
+export function unseal(sealed: string): string | undefined {
+  if (!sealed.startsWith(SEALED)) return undefined;
+  const newline = sealed.indexOf('\n');
+  if (newline < 0) return undefined;
+  const text = sealed.slice(newline + 1);
+  return sealed.slice(SEALED.length, newline) === checksum(text) ? text : undefined;
+}
+
 const CHUNK = 4 * 1024 * 1024;
 
 /** Hashes a file's bytes: small files in one read, large ones in 4 MB chunks through one reused buffer. */
@@ -90,16 +125,26 @@ export class StatCache {
     readonly projectRoot: string,
     readonly cacheFile: string | undefined = join(projectRoot, '.spillway', 'stat-cache.json'),
   ) {
-    this.data = { version: 2, files: {}, imports: {} };
+    this.data = { version: 2, files: dict(), imports: dict() };
     if (cacheFile) {
       try {
-        const parsed = JSON.parse(readFileSync(cacheFile, 'utf8')) as StatCacheFile;
-        if (parsed.version === 2 && parsed.files && parsed.imports) this.data = parsed;
-      } catch {
-        /* no cache yet, or a torn one from an old crash: start empty */
+        // Sealed with a checksum: a damaged or edited cache is discarded (costing a re-hash), never believed.
+        const text = unseal(readFileSync(cacheFile, 'utf8'));
+        const parsed = text === undefined ? undefined : (JSON.parse(text) as StatCacheFile);
+        if (parsed !== undefined && wellFormed(parsed)) {
+          // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key
+          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests) };
+        }
+        else this.discarded = true;
+      } catch (error) {
+        // no cache yet is normal; anything else is a damaged cache
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.discarded = true;
       }
     }
   }
+
+  /** true when a cache file existed but failed its checksum or shape check and was ignored */
+  discarded = false;
 
   relative(path: string): string {
     const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
@@ -146,7 +191,7 @@ export class StatCache {
     const known = this.data.digests?.[text];
     if (known !== undefined) return known;
     const digest = hashBytes(text);
-    (this.data.digests ??= {})[text] = digest;
+    (this.data.digests ??= dict())[text] = digest;
     this.dirty = true;
     return digest;
   }
@@ -165,7 +210,7 @@ export class StatCache {
   }
 
   setGlob(pattern: string, entry: import('./glob.js').GlobCacheEntry): void {
-    (this.data.globs ??= {})[pattern] = entry;
+    (this.data.globs ??= dict())[pattern] = entry;
     this.dirty = true;
   }
 
@@ -181,9 +226,27 @@ export class StatCache {
     // Drop import entries of code versions no longer current, so the cache does not grow without bound.
     const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
     for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];
-    writeFileAtomic(this.cacheFile, JSON.stringify(this.data));
+    writeFileAtomic(this.cacheFile, seal(JSON.stringify(this.data)));
     this.dirty = false;
   }
+}
+
+/** A table without a prototype (keys such as "__proto__" stay plain keys), optionally filled from `from`. */
+function dict<T>(from?: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, from ?? {});
+}
+
+const HASH_TEXT = /^sha256:[0-9a-f]{64}$/;
+
+/** The shape the engine relies on, checked entry by entry (the checksum already excludes damage; this excludes old formats). */
+function wellFormed(data: StatCacheFile): boolean {
+  if (data === null || typeof data !== 'object' || data.version !== 2) return false;
+  if (typeof data.files !== 'object' || data.files === null || typeof data.imports !== 'object' || data.imports === null) return false;
+  for (const e of Object.values(data.files)) {
+    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[4] !== 'number' || !HASH_TEXT.test(e[3])) return false;
+  }
+  for (const d of Object.values(data.digests ?? {})) if (typeof d !== 'string' || !HASH_TEXT.test(d)) return false;
+  return true;
 }
 
 let defaultCache: StatCache | undefined;

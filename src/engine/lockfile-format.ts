@@ -52,6 +52,11 @@ export interface LockedRun {
   engine_version: string;
   node_version: string;
   platform: string;
+  /** which executor ran the stage ('local', 'workers', 'slurm'), and where (absent in older lockfiles) */
+  executor?: string;
+  host?: string;
+  /** the scheduler's job id, for cluster executors */
+  job_id?: string;
 }
 
 export interface LockedStage {

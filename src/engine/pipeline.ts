@@ -5,11 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { writeFileAtomic } from './fs-atomic.js';
-import { hashBytes } from './hash.js';
+import { hashBytes, seal, unseal } from './hash.js';
 import { getDotted, setDotted } from './stage-context.js';
 
 /** Bumped whenever the meaning of a cache key changes; it enters every key and the pipeline cache. */
-export const ENGINE_FORMAT = 'spillway-engine/1';
+export const ENGINE_FORMAT = 'spillway-engine/2';
 
 export interface OutDecl {
   name: string;
@@ -43,6 +43,10 @@ export interface StageDecl {
   outs: OutDecl[];
   /** stages whose outputs this stage reads */
   upstream: string[];
+  /** wall-clock limit of one run, in milliseconds */
+  timeoutMs?: number;
+  /** what one run needs (cluster executors map it to their scheduler) */
+  resources?: import('./executor.js').StageResources;
 }
 
 export interface Pipeline {
@@ -97,8 +101,10 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   if (!options.noCache) {
     try {
       // The cache holds the file's text: comparing it is cheaper than hashing it (and needs no crypto on a no-op).
-      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { format: string; file: string; source: string; pipeline: Pipeline };
-      if (cached.format === ENGINE_FORMAT && cached.file === abs && cached.source === text) base = cached.pipeline;
+      // It is sealed with a checksum, so an edited or damaged cache is parsed afresh instead of believed.
+      const sealed = unseal(readFileSync(cacheFile, 'utf8'));
+      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; file: string; source: string; pipeline: Pipeline });
+      if (cached?.format === ENGINE_FORMAT && cached.file === abs && cached.source === text) base = cached.pipeline;
     } catch {
       /* no cache */
     }
@@ -107,7 +113,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base }));
+        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base })));
       } catch {
         /* a read-only project still runs */
       }
@@ -327,6 +333,8 @@ interface RawStage {
   inputs?: Record<string, string>;
   params?: string[];
   outs?: Record<string, { schema?: string; file?: string; dir?: string }>;
+  timeout?: number | string;
+  resources?: import('./executor.js').StageResources;
 }
 interface RawPipeline {
   params?: Record<string, unknown>;
@@ -404,6 +412,8 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       params: s.params ?? [],
       outs,
       upstream: [],
+      ...(s.timeout !== undefined ? { timeoutMs: durationMs(s.timeout) } : {}),
+      ...(s.resources !== undefined ? { resources: s.resources } : {}),
     };
   }
 
@@ -455,6 +465,15 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
     }),
   );
   return { hash, params, stages, order };
+}
+
+/** "1h30m", "90s", "10m" or a number of seconds → milliseconds (the schema has checked the form). */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return Math.round(value * 1000);
+  const unit = { h: 3_600_000, m: 60_000, s: 1000 } as const;
+  let total = 0;
+  for (const m of value.matchAll(/(\d+(?:\.\d+)?)([hms])/g)) total += Number(m[1]) * unit[m[2] as keyof typeof unit];
+  return Math.round(total);
 }
 
 /** Kahn's algorithm, ties broken by declaration order; on a cycle, reports the stages on it. */

@@ -1,21 +1,28 @@
-// runPipeline: decide per stage (cached / restore from run cache / run), run what must run with bounded concurrency,
-// and record each finished stage in the store, the run cache and the lockfile as soon as it finishes.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+// runPipeline: the engine's lifecycle. For each selected stage, in dependency order with bounded concurrency:
+//   decide  (decide.ts)   up to date, restorable from the run cache, or must run, with the reasons;
+//   restore (decide.ts)   make a cached stage's outputs whole from the checked store;
+//   execute (executor.ts) hand a stage that must run to an executor (local processes by default);
+//   collect (outputs.ts)  validate, store and materialize what it produced;
+//   record  (record.ts)   the run-cache entry and the lockfile entry, derived from the stage's fingerprint.
+// A dry run (and `status`) takes the same decisions and stops before restoring.
+import { mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
-import type { ExecutionInputs, StageFailure, StageProcessPool } from './execute.js';
+import { decideStage, restoreOutputs, type Decision } from './decide.js';
+import type { ExecutionOutcome, Executor, StageFailure, StageJob } from './executor.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { StatCache } from './hash.js';
-import { readLockfile, writeLockfile } from './lockfile.js';
+import { readLockfile } from './lockfile.js';
 import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
 import { loadPipeline, selectStages, type Pipeline, type StageDecl } from './pipeline.js';
 import { acquireProjectLock } from './project-lock.js';
+import { LockWriter, lockedEntryFor, writeRunCache } from './record.js';
 import { nestParams } from './stage-context.js';
-import { hasDir, hasObject, hashDir, isDirectory, materializeDir, materializeFile, objectPath, putDir, putFile, runCachePath } from './store.js';
+import { checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectPath } from './store.js';
 
-export const ENGINE_VERSION = '0.1.0';
+export { ENGINE_VERSION } from './record.js';
 
 export type StageRunStatus = 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
 
@@ -27,7 +34,7 @@ export interface StageReport {
   duration_ms: number;
   reason: string;
   error?: string;
-  /** for failed stages: the kind of failure ('crash', 'exit', 'schema', 'outputs', 'interrupted', or a SpillwayError kind such as 'invalidInput' or 'notConverged' thrown by the stage) */
+  /** for failed stages: the kind of failure ('crash', 'exit', 'timeout', 'schema', 'outputs', 'corrupt', 'interrupted', or a SpillwayError kind such as 'invalidInput' or 'notConverged' thrown by the stage) */
   error_kind?: string;
   /** the structured reasons behind `reason` */
   reasons?: StaleReason[];
@@ -35,6 +42,12 @@ export interface StageReport {
   outputs?: Record<string, string>;
   /** true when a cached stage's outputs came from the run cache (a key seen in an earlier run) */
   restored?: boolean;
+  /** damaged or missing store objects this run re-stored from intact copies (or, in a dry run, would) */
+  repairs?: string[];
+  /** for stages that ran: the executor, host and scheduler job id */
+  executor?: string;
+  host?: string;
+  job_id?: string;
 }
 
 export interface RunReport {
@@ -64,354 +77,22 @@ export interface RunOptions {
   wait?: boolean;
   /** an already loaded pipeline (overrides then must already be applied) */
   pipeline?: Pipeline;
+  /** the lockfile to read and write (default: the pipeline's, pipeline.yaml → pipeline.lock); a sweep gives each variant its own */
+  lockFile?: string;
+  /** who runs the stages that must run (default: a LocalExecutor, one process per stage on this machine) */
+  executor?: Executor;
+  /** the project lock is already held by the caller (a sweep running variants under one lock) */
+  lockHeld?: boolean;
 }
 
 interface Done {
-  status: 'ran' | 'cached' | 'failed' | 'skipped' | 'would-run';
-  /** output name → hash, known when the stage succeeded (or, in a dry run, when it is up to date) */
+  status: StageRunStatus;
+  /** output name → recorded output, known when the stage succeeded (or, in a dry run, when it is up to date) */
   outputs?: Record<string, LockedOutput>;
 }
 
-function now(): number {
-  return performance.now();
-}
-
-/** Checks a cached stage's outputs: objects present (re-stored from an intact copy if not), readable copies restored. */
-function ensureOutputs(root: string, entry: LockedStage, cache: StatCache, onRestore: (path: string) => void): string | undefined {
-  for (const [name, out] of Object.entries(entry.outs)) {
-    const target = resolve(root, out.path);
-    if (out.kind === 'dir') {
-      const present = isDirectory(target) ? hashDir(target, cache).hash : undefined;
-      if (!hasDir(root, out.hash)) {
-        if (present !== out.hash) return `output ${name} is missing from the store (artifacts/) and ${out.path} differs`;
-        putDir(root, target, cache);
-      } else if (present !== out.hash) {
-        materializeDir(root, out.hash, target, cache);
-        onRestore(out.path);
-      }
-    } else {
-      let present: string | undefined;
-      try {
-        present = cache.hashFile(target).hash;
-      } catch {
-        present = undefined;
-      }
-      if (!hasObject(root, out.hash)) {
-        if (present !== out.hash) return `output ${name} is missing from the store (artifacts/) and ${out.path} differs`;
-        putFile(root, target, out.hash);
-      } else if (present !== out.hash) {
-        materializeFile(root, out.hash, target, cache);
-        onRestore(out.path);
-      }
-    }
-  }
-  return undefined;
-}
-
-function readRunCache(root: string, key: string): LockedStage | undefined {
-  try {
-    return JSON.parse(readFileSync(runCachePath(root, key), 'utf8')) as LockedStage;
-  } catch {
-    return undefined;
-  }
-}
-
-function outputsPresent(root: string, entry: LockedStage): boolean {
-  return Object.values(entry.outs).every((o) => (o.kind === 'dir' ? hasDir(root, o.hash) : hasObject(root, o.hash)));
-}
-
-function inputsFor(pipeline: Pipeline, stage: StageDecl, done: Map<string, Done>): { hashes: Record<string, string | undefined>; exec: ExecutionInputs } {
-  const hashes: Record<string, string | undefined> = {};
-  const exec: ExecutionInputs = { json: {}, paths: {} };
-  for (const input of stage.inputs) {
-    const out = done.get(input.stage)?.outputs?.[input.output];
-    hashes[input.name] = out?.hash;
-    if (!out) continue;
-    if (out.kind === 'json') exec.json[input.name] = objectPath(pipeline.root, out.hash);
-    else exec.paths[input.name] = resolve(pipeline.root, out.path);
-  }
-  return { hashes, exec };
-}
-
-export async function runPipeline(options: RunOptions): Promise<RunReport> {
-  const pipeline = options.pipeline ?? (await loadPipeline(options.pipelineFile, { overrides: options.overrides }));
-  const emit = options.onEvent ?? (() => {});
-  const selected = selectStages(pipeline, options.targets);
-  const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const release = options.dryRun ? () => {} : await acquireProjectLock(pipeline.root, { wait: options.wait, signal: options.signal, command: 'run' });
-  const cache = new StatCache(pipeline.root);
-  const root = pipeline.root;
-  const tmpRoot = join(root, '.spillway', 'tmp');
-  let pool: StageProcessPool | undefined;
-  try {
-    if (!options.dryRun) rmSync(tmpRoot, { recursive: true, force: true }); // leftovers of a killed run
-    const lockText = (() => {
-      try {
-        return readFileSync(pipeline.lockFile, 'utf8');
-      } catch {
-        return undefined;
-      }
-    })();
-    const previous: Lockfile | undefined = lockText === undefined ? undefined : readLockfile(root, pipeline.lockFile);
-    const lock: Lockfile = {
-      spillway_lock: 1,
-      pipeline: { path: cache.relative(pipeline.file), hash: pipeline.hash },
-      stages: {},
-    };
-    for (const name of pipeline.order) if (previous?.stages[name]) lock.stages[name] = previous.stages[name];
-    let lockWrites = Promise.resolve();
-    const recordStage = (name: string, entry: LockedStage) => {
-      lock.stages[name] = entry;
-      const ordered: Lockfile = { ...lock, stages: {} };
-      for (const n of pipeline.order) if (lock.stages[n]) ordered.stages[n] = lock.stages[n];
-      lockWrites = lockWrites.then(() => writeLockfile(root, ordered, pipeline.lockFile));
-    };
-
-    emit({ type: 'plan', stages: selected, jobs });
-    const pending = [...selected];
-    const done = new Map<string, Done>();
-    const reports = new Map<string, StageReport>();
-    const finish = (report: StageReport, result: Done) => {
-      done.set(report.stage, result);
-      reports.set(report.stage, report);
-      emit({ type: 'stage-end', report });
-    };
-
-    // Any unexpected error while handling one stage (an I/O error, a bug) fails that stage, never the whole run:
-    // other stages may still be running and must be waited for.
-    const processStage = async (name: string): Promise<void> => {
-      try {
-        await handleStage(name);
-      } catch (error) {
-        if (done.has(name)) return;
-        const message = isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
-        finish({ stage: name, status: 'failed', key: '', duration_ms: 0, reason: 'internal error', error: message, error_kind: isSpillwayError(error) ? error.kind : 'internal' }, { status: 'failed' });
-      }
-    };
-
-    const handleStage = async (name: string): Promise<void> => {
-      const stage = pipeline.stages[name];
-      const started = now();
-      const elapsed = () => Math.round(now() - started);
-      const blocked = stage.upstream.find((u) => ['failed', 'skipped'].includes(done.get(u)?.status ?? ''));
-      if (blocked) {
-        const upstreamStatus = done.get(blocked)?.status;
-        return finish({ stage: name, status: 'skipped', key: '', duration_ms: 0, reason: `upstream stage ${blocked} ${upstreamStatus === 'failed' ? 'failed' : 'was skipped'}` }, { status: 'skipped' });
-      }
-      if (options.signal?.aborted) {
-        return finish({ stage: name, status: 'skipped', key: '', duration_ms: 0, reason: 'interrupted' }, { status: 'skipped' });
-      }
-      const { hashes, exec } = inputsFor(pipeline, stage, done);
-      let fp: Fingerprint;
-      try {
-        fp = await fingerprintStage(pipeline, stage, cache, hashes);
-      } catch (error) {
-        const message = isSpillwayError(error) ? error.format() : (error as Error).message;
-        return finish(
-          { stage: name, status: 'failed', key: '', duration_ms: elapsed(), reason: 'could not compute the cache key', error: message, error_kind: isSpillwayError(error) ? error.kind : 'internal' },
-          { status: 'failed' },
-        );
-      }
-      const entry = previous?.stages[name];
-      const reasons = diffAgainstLock(entry, fp);
-      const key = fp.key;
-
-      if (options.dryRun) {
-        const upstreamRuns = stage.upstream.filter((u) => reports.get(u)?.status === 'would-run');
-        if (key === undefined) {
-          const r: StaleReason[] = [...reasons, ...upstreamRuns.map((u) => ({ component: 'upstream' as const, name: u, message: `upstream ${u} will run (this stage re-runs only if its outputs change)` }))];
-          reports.set(name, { stage: name, status: 'would-run', key: '', duration_ms: 0, reason: describeReasons(r), reasons: r });
-          done.set(name, { status: 'would-run' });
-          emit({ type: 'stage-end', report: reports.get(name) as StageReport });
-          return;
-        }
-        const upToDate = !options.force && entry?.key === key && outputsPresent(root, entry);
-        const runCached = !options.force && !upToDate && readRunCache(root, key) !== undefined && outputsPresent(root, readRunCache(root, key) as LockedStage);
-        if (upToDate || runCached) {
-          const source = upToDate ? (entry as LockedStage) : (readRunCache(root, key) as LockedStage);
-          const report: StageReport = {
-            stage: name,
-            status: 'cached',
-            key,
-            duration_ms: 0,
-            reason: upToDate ? 'up to date' : `restored from the run cache (${describeReasons(reasons)})`,
-            ...(upToDate ? {} : { reasons, restored: true }),
-          };
-          reports.set(name, report);
-          done.set(name, { status: 'cached', outputs: source.outs });
-          emit({ type: 'stage-end', report });
-          return;
-        }
-        const r = options.force ? [{ component: 'forced' as const, message: 'forced (--force)' }] : reasons.length > 0 ? reasons : [{ component: 'output' as const, message: 'outputs missing from the store' }];
-        reports.set(name, { stage: name, status: 'would-run', key, duration_ms: 0, reason: describeReasons(r), reasons: r });
-        done.set(name, { status: 'would-run' });
-        emit({ type: 'stage-end', report: reports.get(name) as StageReport });
-        return;
-      }
-
-      if (key === undefined) throw new SpillwayError('internal', `stage ${name}: inputs unknown after upstream finished`);
-      if (!options.force && entry?.key === key) {
-        const problem = ensureOutputs(root, entry, cache, (path) => emit({ type: 'restore', stage: name, path }));
-        if (problem === undefined) {
-          return finish({ stage: name, status: 'cached', key, duration_ms: elapsed(), reason: 'up to date', outputs: hashesOf(entry.outs) }, { status: 'cached', outputs: entry.outs });
-        }
-        reasons.push({ component: 'output', message: problem });
-      }
-      if (!options.force) {
-        const remembered = readRunCache(root, key);
-        if (remembered && outputsPresent(root, remembered)) {
-          ensureOutputs(root, remembered, cache, (path) => emit({ type: 'restore', stage: name, path }));
-          recordStage(name, remembered);
-          const why = describeReasons(reasons);
-          return finish(
-            { stage: name, status: 'cached', key, duration_ms: elapsed(), reason: `restored from the run cache${why ? ` (${why})` : ''}`, reasons, outputs: hashesOf(remembered.outs), restored: true },
-            { status: 'cached', outputs: remembered.outs },
-          );
-        }
-      }
-      const why = options.force ? [{ component: 'forced' as const, message: 'forced (--force)' }, ...reasons] : reasons;
-      if (why.length === 0) why.push({ component: 'declaration', message: 'the stage declaration changed' });
-      const reason = describeReasons(why);
-      emit({ type: 'stage-start', stage: name, reason });
-
-      // Loaded only when something runs, so that a no-op run never loads child_process, tsx or execa.
-      const { commandEnv, collectOutputs, executeCommand, executeModule, prepareValidators, StageProcessPool } = await import('./execute.js');
-      const workDir = join(tmpRoot, `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-      mkdirSync(workDir, { recursive: true });
-      const startedAt = new Date();
-      const depPaths = fp.deps.map((d) => resolve(root, d.path.replace(/\/$/, '')));
-      const logLines: string[] = [];
-      const onLog = (message: string) => {
-        logLines.push(message);
-        emit({ type: 'log', stage: name, message });
-      };
-      let failure: StageFailure | undefined;
-      try {
-        if (stage.run !== undefined) {
-          pool ??= new StageProcessPool(root);
-          const execution = executeModule(
-            {
-              stage: name,
-              module: resolve(root, stage.run),
-              projectRoot: root,
-              params: nestParams(fp.params),
-              jsonInputs: exec.json,
-              inputPaths: exec.paths,
-              deps: depPaths,
-              jsonOuts: stage.outs.filter((o) => o.kind === 'json').map((o) => o.name),
-              fileOuts: Object.fromEntries(stage.outs.filter((o) => o.kind !== 'json').map((o) => [o.name, o.kind as 'file' | 'dir'])),
-              jsonDir: join(workDir, 'json'),
-              filesDir: join(workDir, 'files'),
-            },
-            onLog,
-            options.signal,
-            pool,
-          );
-          // Warm the next stage process while this one runs, if any module stage is still to come.
-          if (pending.some((n) => pipeline.stages[n].run !== undefined)) pool.warm(1);
-          prepareValidators(pipeline, fp);
-          failure = await execution;
-        } else {
-          const env = commandEnv(stage, pipeline, fp, exec, workDir, depPaths);
-          const execution = executeCommand(stage, pipeline, env, onLog, options.signal);
-          prepareValidators(pipeline, fp);
-          failure = await execution;
-        }
-        let outs: Record<string, LockedOutput> | undefined;
-        if (failure === undefined) {
-          const collected = await collectOutputs(pipeline, stage, fp, workDir, cache);
-          if ('outs' in collected) outs = collected.outs;
-          else failure = collected;
-        }
-        if (failure !== undefined || outs === undefined) {
-          const f = failure as StageFailure;
-          return finish(
-            { stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message), error_kind: f.kind },
-            { status: 'failed' },
-          );
-        }
-        const endedAt = new Date();
-        const lockedEntry: LockedStage = {
-          key,
-          code: {
-            hash: fp.code.hash,
-            ...(fp.code.module ? { module: fp.code.module } : {}),
-            ...(fp.code.cmd ? { cmd: fp.code.cmd } : {}),
-            files: fp.code.files,
-            ...(Object.keys(fp.code.packages).length > 0 ? { packages: fp.code.packages } : {}),
-          },
-          params: fp.params,
-          deps: fp.deps,
-          inputs: Object.fromEntries(Object.entries(fp.inputs).map(([n, i]) => [n, { from: i.from, hash: i.hash as string }])),
-          outs,
-          run: {
-            started: startedAt.toISOString(),
-            ended: endedAt.toISOString(),
-            duration_ms: endedAt.getTime() - startedAt.getTime(),
-            engine_version: ENGINE_VERSION,
-            node_version: process.version,
-            platform: `${process.platform}-${process.arch}`,
-          },
-        };
-        writeFileAtomic(runCachePath(root, key), JSON.stringify(lockedEntry));
-        recordStage(name, lockedEntry);
-        const unchanged = entry !== undefined && sameOutputs(entry.outs, outs);
-        return finish(
-          { stage: name, status: 'ran', key, duration_ms: elapsed(), reason: unchanged ? `${reason} (outputs unchanged: downstream stays cached)` : reason, reasons: why, outputs: hashesOf(outs) },
-          { status: 'ran', outputs: outs },
-        );
-      } catch (error) {
-        const message = isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
-        return finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: message }, { status: 'failed' });
-      } finally {
-        rmSync(workDir, { recursive: true, force: true });
-        // The run log of the stage's last run: its ctx.log lines and output, for reading after the progress display.
-        try {
-          const header = `# spillway: stage ${name}, ${startedAt.toISOString()}, ${reason}\n`;
-          writeFileAtomic(join(root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''));
-        } catch {
-          /* the log is a convenience */
-        }
-      }
-    };
-
-    // Scheduler: start every stage whose upstream is finished, at most `jobs` at a time.
-    const running = new Map<string, Promise<void>>();
-    while (pending.length > 0 || running.size > 0) {
-      for (let i = 0; i < pending.length && running.size < jobs; ) {
-        const name = pending[i];
-        const ready = pipeline.stages[name].upstream.every((u) => done.has(u));
-        if (!ready) {
-          i++;
-          continue;
-        }
-        pending.splice(i, 1);
-        const p = processStage(name).finally(() => running.delete(name));
-        running.set(name, p);
-      }
-      if (running.size === 0) break;
-      await Promise.race(running.values());
-    }
-    pool?.close();
-    await lockWrites;
-    if (!options.dryRun) {
-      // A no-op run leaves the lockfile byte-identical; otherwise it is already written stage by stage.
-      const ordered: Lockfile = { ...lock, stages: {} };
-      for (const n of pipeline.order) if (lock.stages[n]) ordered.stages[n] = lock.stages[n];
-      const text = `${JSON.stringify(ordered, null, 2)}\n`;
-      if (text !== lockText) writeLockfile(root, ordered, pipeline.lockFile);
-    }
-    const stages = selected.map((n) => reports.get(n) as StageReport);
-    return { ok: stages.every((s) => s.status !== 'failed'), stages, ...(options.signal?.aborted ? { interrupted: true } : {}) };
-  } finally {
-    pool?.close();
-    try {
-      cache.save();
-    } finally {
-      release();
-    }
-    if (!options.dryRun && existsSync(tmpRoot)) rmSync(tmpRoot, { recursive: true, force: true });
-  }
+function errorText(error: unknown): string {
+  return isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 function hashesOf(outs: Record<string, LockedOutput>): Record<string, string> {
@@ -420,5 +101,310 @@ function hashesOf(outs: Record<string, LockedOutput>): Record<string, string> {
 
 function sameOutputs(a: Record<string, LockedOutput>, b: Record<string, LockedOutput>): boolean {
   const keys = Object.keys(b);
-  return keys.length === Object.keys(a).length && keys.every((k) => a[k]?.hash === b[k].hash);
+  return keys.length === Object.keys(a).length && keys.every((k) => Object.hasOwn(a, k) && a[k].hash === b[k].hash);
+}
+
+/** One run of a pipeline: the state shared by its stages, and the lifecycle steps as methods. */
+class PipelineRun {
+  readonly root: string;
+  readonly cache: StatCache;
+  readonly done = new Map<string, Done>();
+  readonly reports = new Map<string, StageReport>();
+  readonly tmpRoot: string;
+  private executor: Executor | undefined;
+  pending: string[] = [];
+
+  constructor(
+    readonly pipeline: Pipeline,
+    readonly options: RunOptions,
+    readonly previous: Lockfile | undefined,
+    readonly writer: LockWriter | undefined,
+  ) {
+    this.root = pipeline.root;
+    this.cache = new StatCache(pipeline.root);
+    this.tmpRoot = join(this.root, '.spillway', 'tmp');
+    this.executor = options.executor;
+  }
+
+  emit(event: RunEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  finish(report: StageReport, outputs?: Record<string, LockedOutput>): void {
+    this.done.set(report.stage, { status: report.status, outputs });
+    this.reports.set(report.stage, report);
+    this.emit({ type: 'stage-end', report });
+  }
+
+  private async localExecutor(): Promise<Executor> {
+    // Loaded only when something runs, so that a no-op run never loads child_process or the TypeScript loader.
+    const { LocalExecutor } = await import('./executors/local.js');
+    return new LocalExecutor(this.root);
+  }
+
+  async closeExecutor(): Promise<void> {
+    if (this.executor !== undefined && this.executor !== this.options.executor) await this.executor.close();
+  }
+
+  /** Any unexpected error while handling one stage fails that stage, never the whole run: others may be running. */
+  async process(name: string): Promise<void> {
+    try {
+      await this.handle(name);
+    } catch (error) {
+      if (this.done.has(name)) return;
+      this.finish({ stage: name, status: 'failed', key: '', duration_ms: 0, reason: 'internal error', error: errorText(error), error_kind: isSpillwayError(error) ? error.kind : 'internal' });
+    }
+  }
+
+  private async handle(name: string): Promise<void> {
+    const stage = this.pipeline.stages[name];
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const blocked = stage.upstream.find((u) => ['failed', 'skipped'].includes(this.done.get(u)?.status ?? ''));
+    if (blocked) {
+      const how = this.done.get(blocked)?.status === 'failed' ? 'failed' : 'was skipped';
+      return this.finish({ stage: name, status: 'skipped', key: '', duration_ms: 0, reason: `upstream stage ${blocked} ${how}` });
+    }
+    if (this.options.signal?.aborted) return this.finish({ stage: name, status: 'skipped', key: '', duration_ms: 0, reason: 'interrupted' });
+
+    let fp: Fingerprint;
+    try {
+      fp = await fingerprintStage(this.pipeline, stage, this.cache, this.inputHashes(stage));
+    } catch (error) {
+      return this.finish({ stage: name, status: 'failed', key: '', duration_ms: elapsed(), reason: 'could not compute the cache key', error: isSpillwayError(error) ? error.format() : (error as Error).message, error_kind: isSpillwayError(error) ? error.kind : 'internal' });
+    }
+    const entry = this.previous?.stages[name];
+    const reasons = diffAgainstLock(entry, fp);
+    if (fp.key === undefined) {
+      if (!this.options.dryRun) throw new SpillwayError('internal', `stage ${name}: inputs unknown after upstream finished`);
+      const upstreamRuns = stage.upstream.filter((u) => this.reports.get(u)?.status === 'would-run');
+      const r: StaleReason[] = [...reasons, ...upstreamRuns.map((u) => ({ component: 'upstream' as const, name: u, message: `upstream ${u} will run (this stage re-runs only if its outputs change)` }))];
+      return this.finish({ stage: name, status: 'would-run', key: '', duration_ms: 0, reason: describeReasons(r), reasons: r });
+    }
+    const key = fp.key;
+    let decision = decideStage(this.root, fp, entry, reasons, this.cache, this.options.force === true);
+
+    if (this.options.dryRun) return this.finishDry(name, key, decision);
+
+    // restore
+    if (decision.action !== 'run') {
+      const problem = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
+      if (problem === undefined) return this.finishCached(name, key, decision, elapsed());
+      // something changed between the decision and the restore: decide again without the source that failed
+      const why = [...reasons, { component: 'output' as const, message: problem }];
+      decision = decision.action === 'up-to-date' ? decideStage(this.root, fp, undefined, why, this.cache, false) : { action: 'run', reasons: why };
+      if (decision.action !== 'run') {
+        const again = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
+        if (again === undefined) return this.finishCached(name, key, decision, elapsed());
+        decision = { action: 'run', reasons: [...why, { component: 'output', message: again }] };
+      }
+    }
+    return this.execute(name, stage, fp, entry, decision.reasons, started);
+  }
+
+  private finishDry(name: string, key: string, decision: Decision): void {
+    if (decision.action === 'run') {
+      return this.finish({ stage: name, status: 'would-run', key, duration_ms: 0, reason: describeReasons(decision.reasons), reasons: decision.reasons });
+    }
+    const repairs = decision.repairs.length > 0 ? { repairs: decision.repairs } : {};
+    if (decision.action === 'up-to-date') {
+      return this.finish({ stage: name, status: 'cached', key, duration_ms: 0, reason: decision.repairs.length > 0 ? `up to date (${decision.repairs.join('; ')})` : 'up to date', ...repairs }, decision.entry.outs);
+    }
+    const why = describeReasons(decision.reasons);
+    this.finish({ stage: name, status: 'cached', key, duration_ms: 0, reason: `restored from the run cache${why ? ` (${why})` : ''}`, reasons: decision.reasons, restored: true, ...repairs }, decision.entry.outs);
+  }
+
+  private finishCached(name: string, key: string, decision: Exclude<Decision, { action: 'run' }>, duration: number): void {
+    const repairs = decision.repairs.length > 0 ? { repairs: decision.repairs } : {};
+    if (decision.action === 'up-to-date') {
+      return this.finish({ stage: name, status: 'cached', key, duration_ms: duration, reason: decision.repairs.length > 0 ? `up to date (${decision.repairs.join('; ')})` : 'up to date', outputs: hashesOf(decision.entry.outs), ...repairs }, decision.entry.outs);
+    }
+    this.writer?.record(name, decision.entry);
+    const why = describeReasons(decision.reasons);
+    this.finish(
+      { stage: name, status: 'cached', key, duration_ms: duration, reason: `restored from the run cache${why ? ` (${why})` : ''}`, reasons: decision.reasons, outputs: hashesOf(decision.entry.outs), restored: true, ...repairs },
+      decision.entry.outs,
+    );
+  }
+
+  private inputHashes(stage: StageDecl): Record<string, string | undefined> {
+    const hashes: Record<string, string | undefined> = {};
+    for (const input of stage.inputs) hashes[input.name] = this.done.get(input.stage)?.outputs?.[input.output]?.hash;
+    return hashes;
+  }
+
+  /**
+   * The inputs a running stage reads, each checked against its hash first: a JSON input is read straight from its
+   * store object; a file or directory input from its project path, re-materialized from the store when it differs.
+   */
+  private checkedInputs(stage: StageDecl): { json: Record<string, string>; paths: Record<string, string> } {
+    const json: Record<string, string> = {};
+    const paths: Record<string, string> = {};
+    for (const input of stage.inputs) {
+      const out = this.done.get(input.stage)?.outputs?.[input.output] as LockedOutput;
+      if (out.kind === 'json') {
+        const state = checkObject(this.root, out.hash, this.cache, { quarantine: true });
+        if (state !== 'ok') {
+          throw Object.assign(new Error(`input ${input.name} (${input.ref}): store object ${out.object} ${state === 'missing' ? 'is missing' : 'does not match its hash'}; it was not given to the stage (run again to rebuild it)`), { kind: 'corrupt' });
+        }
+        json[input.name] = objectPath(this.root, out.hash);
+      } else {
+        const target = resolve(this.root, out.path);
+        let present: string | undefined;
+        try {
+          present = out.kind === 'dir' ? (isDirectory(target) ? hashDir(target, this.cache).hash : undefined) : this.cache.hashFile(target).hash;
+        } catch {
+          present = undefined;
+        }
+        if (present !== out.hash) {
+          if (out.kind === 'dir') materializeDir(this.root, out.hash, target, this.cache);
+          else materializeFile(this.root, out.hash, target, this.cache);
+        }
+        paths[input.name] = target;
+      }
+    }
+    return { json, paths };
+  }
+
+  private async execute(name: string, stage: StageDecl, fp: Fingerprint, entry: LockedStage | undefined, why: StaleReason[], startedAt: number): Promise<void> {
+    const key = fp.key as string;
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    const reason = describeReasons(why);
+    this.emit({ type: 'stage-start', stage: name, reason });
+    const workDir = join(this.tmpRoot, `${name.replace(/[^A-Za-z0-9_.=@-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+    const started = new Date();
+    const logLines: string[] = [];
+    const onLog = (message: string) => {
+      logLines.push(message);
+      this.emit({ type: 'log', stage: name, message });
+    };
+    const failed = (f: StageFailure) => {
+      let error = f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message);
+      if (f.log) error += `\n(log: ${f.log})`;
+      this.finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error, error_kind: f.kind });
+    };
+    try {
+      let inputs: { json: Record<string, string>; paths: Record<string, string> };
+      try {
+        inputs = this.checkedInputs(stage);
+      } catch (error) {
+        return failed({ message: (error as Error).message, kind: (error as { kind?: string }).kind ?? 'internal' });
+      }
+      mkdirSync(workDir, { recursive: true });
+      const job = await this.jobFor(stage, fp, inputs, workDir);
+      this.executor ??= await this.localExecutor();
+      const { prepareValidators, collectOutputs, adoptPublished } = await import('./outputs.js');
+      const execution = this.executor.execute(job, { onLog, signal: this.options.signal });
+      // Start the next stage process while this one runs, if a module stage is still to come.
+      if (stage.run !== undefined && this.pending.some((n) => this.pipeline.stages[n].run !== undefined)) this.executor.warm?.(1);
+      prepareValidators(this.pipeline, fp);
+      const outcome: ExecutionOutcome = await execution;
+      if (outcome.failure) return failed(outcome.failure);
+      const collected = outcome.published ? adoptPublished(this.pipeline, stage, fp, outcome.published, this.cache) : await collectOutputs(this.pipeline, stage, fp, workDir, this.cache);
+      if (!('outs' in collected)) return failed(collected);
+      const ended = new Date();
+      const recorded = lockedEntryFor(fp, collected.outs, outcome.place.started ? new Date(outcome.place.started) : started, outcome.place.ended ? new Date(outcome.place.ended) : ended, outcome.place);
+      writeRunCache(this.root, recorded);
+      this.writer?.record(name, recorded);
+      const unchanged = entry !== undefined && sameOutputs(entry.outs, collected.outs);
+      this.finish(
+        {
+          stage: name,
+          status: 'ran',
+          key,
+          duration_ms: elapsed(),
+          reason: unchanged ? `${reason} (outputs unchanged: downstream stays cached)` : reason,
+          reasons: why,
+          outputs: hashesOf(collected.outs),
+          executor: outcome.place.executor,
+          ...(outcome.place.host ? { host: outcome.place.host } : {}),
+          ...(outcome.place.job_id ? { job_id: outcome.place.job_id } : {}),
+        },
+        collected.outs,
+      );
+    } catch (error) {
+      this.finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error: errorText(error) });
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+      // The log of the stage's last run (its ctx.log lines and output), for reading after the progress display.
+      try {
+        const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n`;
+        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''));
+      } catch {
+        /* the log is a convenience */
+      }
+    }
+  }
+
+  /** The plain-JSON job an executor runs: everything the stage may read, and where it writes. */
+  private async jobFor(stage: StageDecl, fp: Fingerprint, inputs: { json: Record<string, string>; paths: Record<string, string> }, workDir: string): Promise<StageJob> {
+    const deps = fp.deps.map((d) => resolve(this.root, d.path.replace(/\/$/, '')));
+    const job: StageJob = {
+      stage: stage.name,
+      key: fp.key as string,
+      projectRoot: this.root,
+      ...(stage.run !== undefined ? { module: resolve(this.root, stage.run) } : { cmd: stage.cmd as string[] }),
+      params: nestParams(fp.params),
+      jsonInputs: inputs.json,
+      inputPaths: inputs.paths,
+      deps,
+      jsonOuts: stage.outs.filter((o) => o.kind === 'json').map((o) => o.name),
+      fileOuts: Object.fromEntries(stage.outs.filter((o) => o.kind !== 'json').map((o) => [o.name, o.kind as 'file' | 'dir'])),
+      workDir,
+      ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
+      ...(stage.resources !== undefined ? { resources: stage.resources } : {}),
+    };
+    if (stage.cmd !== undefined) {
+      const { commandEnv } = await import('./execute.js');
+      job.env = commandEnv(stage, this.pipeline, fp, inputs, workDir, deps);
+    }
+    return job;
+  }
+}
+
+export async function runPipeline(options: RunOptions): Promise<RunReport> {
+  const pipeline = options.pipeline ?? (await loadPipeline(options.pipelineFile, { overrides: options.overrides }));
+  const selected = selectStages(pipeline, options.targets);
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const release = options.dryRun || options.lockHeld ? () => {} : await acquireProjectLock(pipeline.root, { wait: options.wait, signal: options.signal, command: 'run' });
+  let run: PipelineRun | undefined;
+  try {
+    const lockFile = options.lockFile ?? pipeline.lockFile;
+    const previous = readLockfile(pipeline.root, lockFile);
+    const tmpRoot = join(pipeline.root, '.spillway', 'tmp');
+    if (!options.dryRun && !options.lockHeld) rmSync(tmpRoot, { recursive: true, force: true }); // leftovers of a killed run
+    const pipelineRef = { path: relative(pipeline.root, pipeline.file).split(sep).join('/'), hash: pipeline.hash };
+    const writer = options.dryRun ? undefined : new LockWriter(pipeline.root, lockFile, pipeline.order, pipelineRef, previous);
+    run = new PipelineRun(pipeline, options, previous, writer);
+    run.emit({ type: 'plan', stages: selected, jobs });
+
+    // Scheduler: start every stage whose upstream is finished, at most `jobs` at a time.
+    run.pending = [...selected];
+    const running = new Map<string, Promise<void>>();
+    while (run.pending.length > 0 || running.size > 0) {
+      for (let i = 0; i < run.pending.length && running.size < jobs; ) {
+        const name = run.pending[i];
+        if (!pipeline.stages[name].upstream.every((u) => run?.done.has(u))) {
+          i++;
+          continue;
+        }
+        run.pending.splice(i, 1);
+        running.set(name, (run as PipelineRun).process(name).finally(() => running.delete(name)));
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    // The lockfile is written as each stage finishes; this last flush only matters when a previous entry was dropped.
+    writer?.flush();
+    const stages = selected.map((n) => run?.reports.get(n) as StageReport);
+    return { ok: stages.every((s) => s.status !== 'failed'), stages, ...(options.signal?.aborted ? { interrupted: true } : {}) };
+  } finally {
+    try {
+      await run?.closeExecutor();
+      run?.cache.save();
+    } finally {
+      release();
+    }
+    if (!options.dryRun && !options.lockHeld) rmSync(join(pipeline.root, '.spillway', 'tmp'), { recursive: true, force: true });
+  }
 }

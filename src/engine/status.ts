@@ -11,7 +11,8 @@ export interface StageStatus {
   /**
    * up-to-date: the lockfile entry matches; stale: something it depends on changed (see reasons);
    * upstream-stale: only an upstream stage is stale, so this one re-runs if that one's outputs change;
-   * restorable: stale against the lockfile, but an earlier run with the same key is in the run cache.
+   * restorable: stale against the lockfile, but an earlier run with the same key is in the run cache; or up to date
+   * with store objects that are damaged or missing but that a run re-stores from their intact readable copies.
    */
   state: StageState;
   key: string;
@@ -33,7 +34,11 @@ export async function stageStatus(pipelineFile: string, options: { overrides?: s
   const stages: StageStatus[] = report.stages.map((s) => {
     const reasons = s.reasons ?? [];
     let state: StageState;
-    if (s.status === 'cached') state = s.restored ? 'restorable' : 'up-to-date';
+    if (s.status === 'cached') {
+      // damaged store objects that a run will re-store from intact copies make a stage restorable, not up to date
+      state = s.restored || (s.repairs ?? []).length > 0 ? 'restorable' : 'up-to-date';
+      for (const repair of s.repairs ?? []) reasons.push({ component: 'output', message: repair });
+    }
     else if (s.status === 'skipped') {
       state = 'upstream-stale';
       reasons.push({ component: 'upstream', message: s.reason });

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { copyFileAtomic, writeFileAtomic } from './fs-atomic.js';
-import { canonicalJson, hashBytes, type HashedFile, type StatCache } from './hash.js';
+import { canonicalJson, hashBytes, hashFileContent, type HashedFile, type StatCache } from './hash.js';
 
 export const STORE_DIR = 'artifacts';
 
@@ -20,16 +20,75 @@ export function hasObject(root: string, hash: string): boolean {
   return existsSync(objectPath(root, hash));
 }
 
-export function putBytes(root: string, data: string | Uint8Array, knownHash?: string): string {
+export type ObjectState = 'ok' | 'missing' | 'corrupt';
+
+/**
+ * Checks a stored object's bytes against the hash it is stored under. Through the stat cache an object unchanged since
+ * it was last verified is not re-read, so this costs a stat on a no-op. With `quarantine`, a corrupt object is moved to
+ * artifacts/quarantine/ (kept for inspection) so that it can never be served again.
+ */
+export function checkObject(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean } = {}): ObjectState {
+  const path = objectPath(root, hash);
+  let actual: string;
+  try {
+    actual = cache ? cache.hashFile(path).hash : hashFileContent(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return 'missing';
+    throw error;
+  }
+  if (actual === hash) return 'ok';
+  if (options.quarantine) quarantineObject(root, hash);
+  return 'corrupt';
+}
+
+/** Moves a corrupt object out of the store, so that the next put writes a good copy under its hash. */
+export function quarantineObject(root: string, hash: string): string {
+  const hex = hash.slice(hash.indexOf(':') + 1);
+  const target = join(root, STORE_DIR, 'quarantine', `${hex}-${Date.now()}-${process.pid}`);
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    renameSync(objectPath(root, hash), target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return target;
+}
+
+/** Every object a stored directory needs (its manifest and each file), checked; the worst state wins. */
+export function checkDir(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean } = {}): ObjectState {
+  const manifestState = checkObject(root, hash, cache, options);
+  if (manifestState !== 'ok') return manifestState;
+  let manifest: DirManifest;
+  try {
+    manifest = readManifest(root, hash);
+  } catch {
+    return 'corrupt';
+  }
+  let state: ObjectState = 'ok';
+  for (const f of manifest.files) {
+    const s = checkObject(root, f.hash, cache, options);
+    if (s === 'corrupt') return 'corrupt';
+    if (s === 'missing') state = 'missing';
+  }
+  return state;
+}
+
+/**
+ * Stores bytes under their hash. An object already there is trusted only after it checks out (a damaged one is
+ * quarantined and written again): a put never leaves a wrong object under a hash the caller is about to record.
+ */
+export function putBytes(root: string, data: string | Uint8Array, knownHash?: string, cache?: StatCache): string {
   const hash = knownHash ?? hashBytes(data);
   const target = objectPath(root, hash);
-  if (!existsSync(target)) writeFileAtomic(target, data);
+  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true }) !== 'ok') writeFileAtomic(target, data);
+  cache?.remember(target, hash);
   return hash;
 }
 
-export function putFile(root: string, path: string, hash: string): void {
+export function putFile(root: string, path: string, hash: string, cache?: StatCache): void {
   const target = objectPath(root, hash);
-  if (!existsSync(target)) copyFileAtomic(path, target);
+  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true }) !== 'ok') copyFileAtomic(path, target);
+  cache?.remember(target, hash);
 }
 
 export interface DirManifest {
@@ -68,8 +127,8 @@ export function hashDir(dir: string, cache: StatCache): { hash: string; manifest
 /** Stores a directory: every file as an object, plus the manifest object under the directory's hash. */
 export function putDir(root: string, dir: string, cache: StatCache): { hash: string; manifest: DirManifest; size: number } {
   const { hash, manifest, bytes, size } = hashDir(dir, cache);
-  for (const f of manifest.files) putFile(root, join(dir, f.path), f.hash);
-  putBytes(root, bytes, hash);
+  for (const f of manifest.files) putFile(root, join(dir, f.path), f.hash, cache);
+  putBytes(root, bytes, hash, cache);
   return { hash, manifest, size };
 }
 
@@ -87,15 +146,31 @@ export function hasDir(root: string, hash: string): boolean {
   }
 }
 
-/** Writes a stored file at a readable path (atomically). */
+/** Thrown when an object that was about to be served does not match its hash. */
+export class CorruptObjectError extends Error {
+  constructor(readonly hash: string) {
+    super(`store object ${objectRelPath(hash)} does not match its hash (damaged on disk); it was moved to ${STORE_DIR}/quarantine/`);
+  }
+}
+
+function mustCheck(root: string, hash: string, cache: StatCache | undefined): void {
+  const state = checkObject(root, hash, cache, { quarantine: true });
+  if (state === 'corrupt') throw new CorruptObjectError(hash);
+  if (state === 'missing') throw new Error(`store object ${objectRelPath(hash)} is missing`);
+}
+
+/** Writes a stored file at a readable path (atomically), after checking the object against its hash. */
 export function materializeFile(root: string, hash: string, target: string, cache?: StatCache): void {
+  mustCheck(root, hash, cache);
   copyFileAtomic(objectPath(root, hash), target);
   cache?.remember(target, hash);
 }
 
-/** Rebuilds a directory from the store next to its target, then swaps it in. */
+/** Rebuilds a directory from the store next to its target (every object checked), then swaps it in. */
 export function materializeDir(root: string, hash: string, target: string, cache?: StatCache): void {
+  mustCheck(root, hash, cache);
   const manifest = readManifest(root, hash);
+  for (const f of manifest.files) mustCheck(root, f.hash, cache);
   const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   mkdirSync(temp, { recursive: true });
   for (const f of manifest.files) copyFileAtomic(objectPath(root, f.hash), join(temp, f.path));

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TS = /\.(ts|mts|tsx)$/;
-const FORMAT_VERSION = 'spillway-ts-1';
+const digest = (text: string) => createHash('sha256').update(text).digest('hex');
+const FORMAT_VERSION = 'spillway-ts-2';
 let cacheDir = join(process.cwd(), '.spillway', 'ts-cache');
 
 interface EsbuildApi {
@@ -60,10 +61,17 @@ export async function load(url: string, context: { format?: string | null }, nex
   const source = readFileSync(path, 'utf8');
   const key = createHash('sha256').update(FORMAT_VERSION).update('\0').update(path).update('\0').update(source).digest('hex');
   const cached = join(cacheDir, key.slice(0, 2), `${key.slice(2)}.js`);
-  let code: string;
+  let code: string | undefined;
   try {
-    code = readFileSync(cached, 'utf8');
+    // Each cached file starts with the sha256 of the code after it: an edited or damaged entry is transpiled afresh.
+    const text = readFileSync(cached, 'utf8');
+    const newline = text.indexOf('\n');
+    const body = text.slice(newline + 1);
+    if (newline > 0 && text.slice(0, newline) === `// ${digest(body)}`) code = body;
   } catch {
+    /* not cached yet */
+  }
+  if (code === undefined) {
     esbuild ??= loadEsbuild();
     code = esbuild.transformSync(source, {
       loader: path.endsWith('.tsx') ? 'tsx' : 'ts',
@@ -75,7 +83,7 @@ export async function load(url: string, context: { format?: string | null }, nex
     try {
       mkdirSync(join(cacheDir, key.slice(0, 2)), { recursive: true });
       const temp = `${cached}.tmp-${process.pid}`;
-      writeFileSync(temp, code);
+      writeFileSync(temp, `// ${digest(code)}\n${code}`);
       renameSync(temp, cached);
     } catch {
       /* a read-only project still runs, just without the cache */

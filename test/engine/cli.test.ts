@@ -63,7 +63,7 @@ describe('spillway run --json and exit codes', () => {
     let r = await cli(['run'], dir);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('pipeline.yaml:6:5: unknown key "parms" in stages.a');
-    expect(r.stderr).toContain('expected: one of: description, run, cmd, deps, inputs, params, outs');
+    expect(r.stderr).toContain('expected: one of: description, run, cmd, deps, inputs, params, outs, timeout, resources');
 
     writeFileSync(join(dir, 'pipeline.yaml'), 'stages:\n  a:\n    run: stages/a.ts\n    inputs: { x: c.out }\n  b:\n    run: stages/a.ts\n    inputs: { x: a.out }\n    outs: { out: { file: b.txt } }\n  c:\n    run: stages/a.ts\n    inputs: { x: b.out }\n    outs: { out: { file: c.txt } }\n');
     r = await cli(['run'], dir);

@@ -1,0 +1,93 @@
+// Recording what a stage run produced: the lockfile entry (derived from the same fingerprint as the cache key), the
+// run-cache entry under the key, and the one writer of the ordered lockfile.
+import { readFileSync } from 'node:fs';
+import type { ExecutionPlace } from './executor.js';
+import type { Fingerprint } from './fingerprint.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { seal } from './hash.js';
+import { writeLockfile } from './lockfile.js';
+import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
+import { runCachePath } from './store.js';
+
+export const ENGINE_VERSION = '0.1.0';
+
+/** The lockfile entry of a finished run: every component of the key as recorded, the outputs, and where it ran. */
+export function lockedEntryFor(fp: Fingerprint, outs: Record<string, LockedOutput>, started: Date, ended: Date, place: ExecutionPlace): LockedStage {
+  if (fp.key === undefined) throw new Error('a stage is recorded only once its key is known');
+  return {
+    key: fp.key,
+    code: {
+      hash: fp.code.hash,
+      ...(fp.code.module ? { module: fp.code.module } : {}),
+      ...(fp.code.cmd ? { cmd: fp.code.cmd } : {}),
+      files: fp.code.files,
+      ...(Object.keys(fp.code.packages).length > 0 ? { packages: fp.code.packages } : {}),
+    },
+    params: fp.params,
+    deps: fp.deps,
+    inputs: Object.fromEntries(Object.entries(fp.inputs).map(([n, i]) => [n, { from: i.from, hash: i.hash as string }])),
+    outs,
+    run: {
+      started: started.toISOString(),
+      ended: ended.toISOString(),
+      duration_ms: ended.getTime() - started.getTime(),
+      engine_version: ENGINE_VERSION,
+      node_version: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      executor: place.executor,
+      ...(place.host ? { host: place.host } : {}),
+      ...(place.job_id ? { job_id: place.job_id } : {}),
+    },
+  };
+}
+
+/** Remembers a finished run under its key (sealed: a damaged entry is ignored, see decide.ts). */
+export function writeRunCache(root: string, entry: LockedStage): void {
+  writeFileAtomic(runCachePath(root, entry.key), seal(JSON.stringify(entry)));
+}
+
+/**
+ * The one writer of a lockfile during a run: entries in the pipeline's stage order, written atomically as each stage
+ * finishes (so a crash keeps every finished stage), and left byte-identical when nothing changed.
+ */
+export class LockWriter {
+  private readonly lock: Lockfile;
+  /** the bytes on disk as this writer last saw or wrote them */
+  private written: string | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly file: string,
+    private readonly order: readonly string[],
+    pipelineRef: { path: string; hash: string },
+    previous: Lockfile | undefined,
+  ) {
+    try {
+      this.written = readFileSync(file, 'utf8');
+    } catch {
+      this.written = undefined;
+    }
+    this.lock = { spillway_lock: 1, pipeline: pipelineRef, stages: {} };
+    for (const name of order) if (previous?.stages[name]) this.lock.stages[name] = previous.stages[name];
+  }
+
+  private ordered(): Lockfile {
+    const ordered: Lockfile = { ...this.lock, stages: {} };
+    for (const name of this.order) if (this.lock.stages[name]) ordered.stages[name] = this.lock.stages[name];
+    return ordered;
+  }
+
+  record(name: string, entry: LockedStage): void {
+    this.lock.stages[name] = entry;
+    this.flush();
+  }
+
+  /** Writes the lockfile unless its bytes would not change (a no-op run leaves it untouched). */
+  flush(): void {
+    const ordered = this.ordered();
+    const text = `${JSON.stringify(ordered, null, 2)}\n`;
+    if (text === this.written) return;
+    writeLockfile(this.root, ordered, this.file);
+    this.written = text;
+  }
+}
