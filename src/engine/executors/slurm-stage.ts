@@ -1,65 +1,24 @@
-// Runs one StageJob in this machine's processes, through the engine's own child-process path (execute.ts): on a
-// compute node inside a SLURM job (slurm-job.ts), and on the submitting machine for stages marked `resources.local`.
+// Runs one StageJob on a compute node inside a SLURM job (slurm-job.ts), through the engine's own LocalExecutor; and
+// the files of one submission.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageFailure, StageJob } from '../executor.js';
-import type { Pipeline, StageDecl } from '../pipeline.js';
 
-/** Runs the stage; its outputs are left in `${job.workDir}/json` and `${job.workDir}/files`. */
+/**
+ * Runs the stage with the LocalExecutor (a child process, the engine's time limit enforced and reported as kind
+ * 'timeout'); its outputs are left in `${job.workDir}/json` and `${job.workDir}/files`.
+ */
 export async function runStageJob(job: StageJob, onLog: (line: string) => void, signal?: AbortSignal): Promise<StageFailure | undefined> {
-  const { executeCommand, executeModule } = await import('../execute.js');
-  const jsonDir = join(job.workDir, 'json');
-  const filesDir = join(job.workDir, 'files');
-  mkdirSync(jsonDir, { recursive: true });
-  mkdirSync(filesDir, { recursive: true });
-  for (const [name, kind] of Object.entries(job.fileOuts)) if (kind === 'dir') mkdirSync(join(filesDir, name), { recursive: true });
-
-  // The engine's timeout, enforced here too so that it is reported as such (the scheduler's limit is the backstop).
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) controller.abort();
-  let timedOut = false;
-  const timer =
-    job.timeoutMs !== undefined
-      ? setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, job.timeoutMs)
-      : undefined;
+  const { LocalExecutor } = await import('./local.js');
+  mkdirSync(join(job.workDir, 'json'), { recursive: true });
+  mkdirSync(join(job.workDir, 'files'), { recursive: true });
+  for (const [name, kind] of Object.entries(job.fileOuts)) if (kind === 'dir') mkdirSync(join(job.workDir, 'files', name), { recursive: true });
+  const executor = new LocalExecutor(job.projectRoot);
   try {
-    let failure: StageFailure | undefined;
-    if (job.module !== undefined) {
-      failure = await executeModule(
-        {
-          stage: job.stage,
-          module: job.module,
-          projectRoot: job.projectRoot,
-          params: job.params,
-          jsonInputs: job.jsonInputs,
-          inputPaths: job.inputPaths,
-          deps: job.deps,
-          jsonOuts: job.jsonOuts,
-          fileOuts: job.fileOuts,
-          jsonDir,
-          filesDir,
-        },
-        onLog,
-        controller.signal,
-      );
-    } else if (job.cmd !== undefined) {
-      // executeCommand reads only the argv of the stage and the project root of the pipeline
-      const stage = { name: job.stage, cmd: job.cmd } as unknown as StageDecl;
-      const pipeline = { root: job.projectRoot } as unknown as Pipeline;
-      failure = await executeCommand(stage, pipeline, job.env ?? {}, onLog, controller.signal);
-    } else {
-      return { kind: 'crash', message: `job for stage "${job.stage}" has neither a module nor a command` };
-    }
-    if (timedOut) return { kind: 'timeout', message: `stage "${job.stage}" exceeded its time limit of ${job.timeoutMs} ms and was stopped` };
-    return failure;
+    const outcome = await executor.execute(job, { onLog, signal });
+    return outcome.failure;
   } finally {
-    if (timer) clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    await executor.close();
   }
 }
 

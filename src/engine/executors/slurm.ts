@@ -5,21 +5,21 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpillwayError } from '../../errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { ExecutionHooks, ExecutionOutcome, Executor, StageFailure, StageJob } from '../executor.js';
 import { loadSlurmConfig, sbatchFlags, stageBase, type SlurmConfig } from './slurm-config.js';
-import { logFile, resultFile, runStageJob, taskFile, type SlurmJobResult } from './slurm-stage.js';
+import { LocalExecutor } from './local.js';
+import { logFile, resultFile, taskFile, type SlurmJobResult } from './slurm-stage.js';
 
 export interface SlurmExecutorOptions {
   /** settings (normally from loadSlurmConfig) */
   config: SlurmConfig;
   /** the project root: jobs_dir is resolved against it */
   root: string;
-  /** runs stages marked `resources.local` (default: this process's own child-process path) */
+  /** runs stages marked `resources.local` (default: a LocalExecutor) */
   local?: Executor;
 }
 
@@ -178,7 +178,8 @@ export class SlurmExecutor implements Executor {
   readonly maxParallel: number;
   private readonly config: SlurmConfig;
   private readonly jobsDir: string;
-  private readonly local?: Executor;
+  private local?: Executor;
+  private readonly root: string;
   private readonly groups = new Map<string, Group>();
   private batchTimer?: NodeJS.Timeout;
   /** groups whose batch window closed, waiting for room under max_jobs */
@@ -198,6 +199,7 @@ export class SlurmExecutor implements Executor {
     this.config = options.config;
     this.jobsDir = isAbsolute(options.config.jobsDir) ? options.config.jobsDir : resolve(options.root, options.config.jobsDir);
     this.local = options.local;
+    this.root = options.root;
     this.maxParallel = options.config.maxJobs;
   }
 
@@ -248,11 +250,9 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  private async runLocally(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
-    if (this.local) return this.local.execute(job, hooks);
-    const started = new Date();
-    const failure = await runStageJob(job, hooks.onLog, hooks.signal);
-    return { ...(failure ? { failure } : {}), place: { executor: 'local', host: hostname(), started: started.toISOString(), ended: new Date().toISOString() } };
+  private runLocally(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+    this.local ??= new LocalExecutor(this.root);
+    return this.local.execute(job, hooks);
   }
 
   /** The batch window closed: every group goes to the ready list, then out as far as max_jobs allows. */
