@@ -151,6 +151,21 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     expect(throttle).toMatch(/ArrayTaskThrottle=2/);
   }, 90_000);
 
+  it('a job that dies without a result (no node on the compute node) fails with SLURM\'s state and the log', async () => {
+    const broken = new SlurmExecutor({ config: { ...config, node: '/nonexistent/bin/node', setup: ['echo "setup line ran"'] }, root: project.root });
+    try {
+      const outcome = await broken.execute(project.job('no-node', 'stages/square.ts', { params: { i: 1 }, jsonOuts: ['sq'] }), hooks());
+      expect(outcome.failure?.kind).toBe('crash');
+      expect(outcome.failure?.message).toMatch(/SLURM job \d+ on \S+ ended as FAILED .*without writing its result/);
+      const log = readFileSync(outcome.failure?.log as string, 'utf8');
+      expect(log).toContain('setup line ran');
+      expect(log).toContain('/nonexistent/bin/node');
+      expect(outcome.failure?.stack).toContain('/nonexistent/bin/node');
+    } finally {
+      await broken.close();
+    }
+  }, 60_000);
+
   it('stages marked local run on the submitting machine, not through SLURM', async () => {
     const job = project.job('double-local', 'stages/double.ts', { params: { x: 5 }, jsonOuts: ['result'], fileOuts: { table: 'file' }, resources: { local: true } });
     const outcome = await executor.execute(job, hooks());

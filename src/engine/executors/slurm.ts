@@ -413,9 +413,13 @@ export class SlurmExecutor implements Executor {
   private async queryScheduler(): Promise<void> {
     const ids = [...new Set([...this.tasks.values()].map((t) => t.jobId))];
     const seen = new Set<string>();
+    let complete = true;
     for (let i = 0; i < ids.length; i += 200) {
       const result = await schedulerCommand('squeue', ['--noheader', '--array', '--states=all', `--jobs=${ids.slice(i, i + 200).join(',')}`, '--format=%i|%T|%r|%N']);
-      if (result.code !== 0 && !/Invalid job id/i.test(result.stderr)) continue; // the controller is unreachable: ask again next round
+      if (result.code !== 0 && !/Invalid job id/i.test(result.stderr)) {
+        complete = false; // the controller is unreachable: ask again next round
+        continue;
+      }
       for (const line of result.stdout.split('\n')) {
         const [id, state, reason, node] = line.trim().split('|');
         const task = id ? this.tasks.get(id) : undefined;
@@ -439,8 +443,10 @@ export class SlurmExecutor implements Executor {
         }
       }
     }
+    // a job SLURM no longer knows (finished longer ago than MinJobAge, or lost) and that left no result
+    if (!complete) return;
     for (const task of this.tasks.values()) {
-      if (!seen.has(task.id) && task.state !== undefined && task.state !== 'UNKNOWN') this.observe(task, 'UNKNOWN', 'the job is no longer known to SLURM', task.node);
+      if (!seen.has(task.id) && task.state !== 'UNKNOWN') this.observe(task, 'UNKNOWN', 'the job is no longer known to SLURM', task.node);
     }
   }
 
