@@ -1,15 +1,14 @@
 // A stage's cache key and its components, and the component-by-component diff against the lockfile that explains
 // why a stage is stale ("param classify.top_share: 0.25 → 0.3").
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
-import { packageVersion, stageCodeFiles, GLOB_CHARS } from './code.js';
+import { packageVersion, stageCodeFiles } from './code.js';
 import { canonicalJson, type HashedFile, type StatCache } from './hash.js';
 import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
-import { getDotted } from './stage-context.js';
 import { hashDir } from './store.js';
-import { expandGlob } from './glob.js';
+import { declaredDeps, declaredParams } from './declaration.js';
 
 export interface Fingerprint {
   /** undefined while some input's hash is unknown (its upstream has not run yet) */
@@ -24,39 +23,16 @@ export interface Fingerprint {
   schemas: Record<string, { path: string; hash: string }>;
 }
 
-async function expandDeps(stage: StageDecl, root: string, cache: StatCache): Promise<HashedFile[]> {
-  const files = new Map<string, HashedFile>();
-  for (const dep of stage.deps) {
-    if (GLOB_CHARS.test(dep)) {
-      const { matches, entry, fresh } = await expandGlob(root, dep, cache.getGlob(dep));
-      if (fresh) cache.setGlob(dep, entry);
-      for (const m of matches) {
-        const h = cache.hashFile(resolve(root, m));
-        files.set(h.path, h);
-      }
-      continue;
-    }
-    const abs = resolve(root, dep);
-    let isDir = false;
-    try {
-      isDir = statSync(abs).isDirectory();
-    } catch {
-      throw new SpillwayError('invalidInput', `stage "${stage.name}": dep ${dep} does not exist`, {
-        file: dep,
-        expected: 'an existing file, directory or glob (relative to the pipeline file)',
-        hint: 'create the file, or fix the path under deps in pipeline.yaml',
-        context: { stage: stage.name, dep },
-      });
-    }
-    if (isDir) {
-      const d = hashDir(abs, cache);
-      files.set(cache.relative(abs), { path: `${cache.relative(abs)}/`, hash: d.hash, size: d.size });
-    } else {
-      const h = cache.hashFile(abs);
-      files.set(h.path, h);
-    }
+/** The declared deps, hashed: a file by its content, a directory by its manifest (see store.ts). */
+async function hashedDeps(pipeline: Pipeline, stage: StageDecl, cache: StatCache): Promise<HashedFile[]> {
+  const hashed: HashedFile[] = [];
+  for (const dep of await declaredDeps(pipeline, stage.name, cache)) {
+    if (dep.path.endsWith('/')) {
+      const d = hashDir(resolve(pipeline.root, dep.path.slice(0, -1)), cache);
+      hashed.push({ path: dep.path, hash: d.hash, size: d.size });
+    } else hashed.push(cache.hashFile(resolve(pipeline.root, dep.path)));
   }
-  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return hashed;
 }
 
 export async function fingerprintStage(
@@ -91,9 +67,8 @@ export async function fingerprintStage(
     files: codeFiles,
     packages,
   };
-  const params: Record<string, unknown> = {};
-  for (const key of [...stage.params].sort()) params[key] = getDotted(pipeline.params, key).value;
-  const deps = await expandDeps(stage, pipeline.root, cache);
+  const params = declaredParams(pipeline, stage.name);
+  const deps = await hashedDeps(pipeline, stage, cache);
   const inputs: Fingerprint['inputs'] = {};
   for (const input of stage.inputs) inputs[input.name] = { from: input.ref, hash: inputHashes[input.name] };
   const schemas: Fingerprint['schemas'] = {};

@@ -4,6 +4,9 @@ export type { Pipeline, StageDecl, OutDecl, InputDecl, LoadOptions } from './pip
 export { runPipeline, ENGINE_VERSION } from './runner.js';
 export type { RunOptions, RunReport, RunEvent, StageReport, StageRunStatus } from './runner.js';
 export { stageStatus } from './status.js';
+export { declaredParams, declaredDeps, declaredInputs, stageModule } from './declaration.js';
+export type { DeclaredDep } from './declaration.js';
+export type { Executor, StageJob, ExecutionOutcome, ExecutionPlace, StageFailure, StageResources } from './executor.js';
 export type { StageStatus, StageState, StatusReport } from './status.js';
 export type { StaleReason, ReasonComponent } from './fingerprint.js';
 export { codeFilesOf, watchTargets, packageVersion } from './code.js';

@@ -3,34 +3,24 @@
 import path from 'node:path';
 import type { PipelineView } from './audit.js';
 
-const GLOB_CHARS = /[*?[\]{}]/;
-
 export type PipelineLoad = { view: PipelineView } | { error: unknown };
 
 export async function loadPipelineView(pipelineFile: string): Promise<PipelineLoad> {
   try {
-    const { loadPipeline, codeFilesOf, getDotted, packageVersion, StatCache } = await import('../engine/index.js');
-    // The engine's parsed-pipeline cache is keyed by the hash of the pipeline file's bytes, so it is safe to use and
-    // saves the YAML parse and schema compile (about a second on a loaded machine). The stat cache below is never
-    // saved: only file names are taken from it; every hash audit compares is computed from the bytes.
+    const { loadPipeline, codeFilesOf, declaredDeps, declaredParams, packageVersion, StatCache } = await import('../engine/index.js');
+    // The engine's parsed-pipeline cache holds the pipeline file's text and is sealed with a checksum (an edited or
+    // damaged cache is parsed afresh), so it is safe to use and saves the YAML parse and schema compile. The stat
+    // cache below is never saved: only file names are taken from it; every hash audit compares is computed from bytes.
     const pipeline = await loadPipeline(pipelineFile);
     const cache = new StatCache(pipeline.root, undefined);
     const rel = (abs: string) => path.relative(pipeline.root, abs).split(path.sep).join('/');
     const view: PipelineView = {
       stages: [...pipeline.order],
-      params(stage) {
-        const out: Record<string, unknown> = {};
-        for (const key of pipeline.stages[stage]?.params ?? []) out[key] = getDotted(pipeline.params, key).value;
-        return out;
-      },
+      params: (stage) => (Object.hasOwn(pipeline.stages, stage) ? declaredParams(pipeline, stage) : {}),
       async deps(stage) {
-        const declared = pipeline.stages[stage]?.deps ?? [];
-        const globs = declared.filter((d) => GLOB_CHARS.test(d));
-        if (globs.length === 0) return [];
+        if (!Object.hasOwn(pipeline.stages, stage)) return [];
         // only glob matches can appear unannounced; literal deps are checked through their recorded hashes
-        const fastGlob = (await import('fast-glob')).default;
-        const matches = await fastGlob(globs, { cwd: pipeline.root, onlyFiles: true, dot: false });
-        return [...new Set(matches)].sort();
+        return (await declaredDeps(pipeline, stage, cache)).filter((d) => d.glob !== undefined).map((d) => d.path);
       },
       packageVersion: (name) => packageVersion(pipeline.root, name),
       async codeFiles(stage) {

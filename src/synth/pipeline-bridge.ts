@@ -4,8 +4,9 @@
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fg from 'fast-glob';
-import { loadPipeline } from '../engine/pipeline.js';
-import { createStageContext, getDotted } from '../engine/stage-context.js';
+import { declaredInputs, declaredParams, stageModule } from '../engine/declaration.js';
+import { loadPipeline, selectStages, type Pipeline } from '../engine/pipeline.js';
+import { createStageContext } from '../engine/stage-context.js';
 import type { StageFunction } from '../engine/stage-api.js';
 import { FOREIGN_PARTNERS, YEARS } from './calibration.js';
 import { countPublications, type Core } from './dgp.js';
@@ -14,9 +15,14 @@ import { countPublications, type Core } from './dgp.js';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const stageCache = new Map<string, StageFunction>();
+/** pipeline.yaml of the project at `root`, as the engine reads it. */
+function pipelineAt(root: string, overrides: string[] = []): Promise<Pipeline> {
+  return loadPipeline(join(root, 'pipeline.yaml'), { overrides });
+}
 
 export async function loadStage(name: string, root = PROJECT_ROOT): Promise<StageFunction> {
-  const path = join(root, 'stages', `${name}.ts`);
+  const path = stageModule(await pipelineAt(root), name);
+  if (path === undefined) throw new Error(`stage "${name}" is a command stage; the bridge runs module stages only`);
   let stage = stageCache.get(path);
   if (!stage) {
     const { tsImport } = await import('tsx/esm/api');
@@ -30,10 +36,7 @@ export async function loadStage(name: string, root = PROJECT_ROOT): Promise<Stag
 
 /** The declared params of a stage, from pipeline.yaml (with overrides such as "estimate.models=[…]"). */
 export async function stageParams(stage: string, root = PROJECT_ROOT, overrides: string[] = []): Promise<Record<string, unknown>> {
-  const pipeline = await loadPipeline(join(root, 'pipeline.yaml'), { overrides });
-  const decl = pipeline.stages[stage];
-  if (!decl) throw new Error(`pipeline.yaml has no stage "${stage}"`);
-  return Object.fromEntries(decl.params.map((key) => [key, getDotted(pipeline.params, key).value]));
+  return declaredParams(await pipelineAt(root, overrides), stage);
 }
 
 export async function runStage(
@@ -104,22 +107,34 @@ export interface DownstreamArtifacts {
   models?: unknown;
 }
 
-/** classify → weights → spillovers → lag (→ estimate, restricted to `models` when given) with pipeline.yaml's params. */
+/**
+ * The stages pipeline.yaml declares between ingest and lag (or estimate, restricted to `models` when given), in the
+ * pipeline's order, each fed the inputs it declares from what ingest and the stages before it produced.
+ */
 export async function runDownstream(
   ingest: { panel: unknown; collaboration: unknown },
   options: { root?: string; estimate?: boolean; models?: string[] } = {},
 ): Promise<DownstreamArtifacts> {
   const root = options.root ?? PROJECT_ROOT;
-  const { groups } = await runStage('classify', { panel: ingest.panel }, { root });
-  const { weights } = await runStage('weights', { panel: ingest.panel, collaboration: ingest.collaboration }, { root });
-  const { spillovers } = await runStage('spillovers', { panel: ingest.panel, weights }, { root });
-  const { design } = await runStage('lag', { panel: ingest.panel, spillovers, groups }, { root });
-  if (!options.estimate) return { groups, weights, spillovers, design };
-  const params = await stageParams('estimate', root);
-  if (options.models) {
-    const all = params['estimate.models'] as { name: string }[];
-    params['estimate.models'] = all.filter((m) => options.models!.includes(m.name));
+  const pipeline = await pipelineAt(root);
+  const artifacts = new Map<string, unknown>(Object.entries(ingest).map(([name, value]) => [`ingest.${name}`, value]));
+  const byName: Record<string, unknown> = {};
+  for (const name of selectStages(pipeline, [options.estimate ? 'estimate' : 'lag']).filter((n) => n !== 'ingest')) {
+    const inputs: Record<string, unknown> = {};
+    for (const input of declaredInputs(pipeline, name)) {
+      if (!artifacts.has(`${input.stage}.${input.output}`)) throw new Error(`stage "${name}" reads ${input.stage}.${input.output}, which the bridge does not produce`);
+      inputs[input.name] = artifacts.get(`${input.stage}.${input.output}`);
+    }
+    let params: Record<string, unknown> | undefined;
+    if (name === 'estimate' && options.models) {
+      params = declaredParams(pipeline, name);
+      params['estimate.models'] = (params['estimate.models'] as { name: string }[]).filter((m) => options.models!.includes(m.name));
+    }
+    const outputs = await runStage(name, inputs, { root, ...(params ? { params } : {}) });
+    for (const [output, value] of Object.entries(outputs)) {
+      artifacts.set(`${name}.${output}`, value);
+      byName[output] = value;
+    }
   }
-  const { models } = await runStage('estimate', { design }, { root, params });
-  return { groups, weights, spillovers, design, models };
+  return byName as unknown as DownstreamArtifacts;
 }
