@@ -31,6 +31,13 @@ export default async function double(ctx: any) {
   return {};
 };
 `,
+  'stages/trace.ts': `import { appendFileSync } from 'node:fs';
+export default async (ctx: any) => {
+  appendFileSync(ctx.outPath('trace'), 'started in job ' + process.env.SLURM_JOB_ID + ', attempt ' + process.env.SLURM_RESTART_COUNT + '\\n');
+  await new Promise((r) => setTimeout(r, 4000));
+  return {};
+};
+`,
   'stages/hog.ts': `export default async (ctx: any) => {
   const kept: Buffer[] = [];
   for (let i = 0; i < 400; i++) { kept.push(Buffer.alloc(10 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); }
@@ -127,6 +134,27 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     expect(outcome.failure?.log).toMatch(/logs\/0\.log$/);
     expect(jobState(id)).toBe('CANCELLED');
   }, 90_000);
+
+  it('a job SLURM requeues (as after a node failure) runs again from a clean start and its second result counts', async () => {
+    const h = hooks();
+    const job = project.job('requeued', 'stages/trace.ts', { fileOuts: { trace: 'file' } });
+    const running = executor.execute(job, h);
+    await until(() => h.lines.some((l) => /: RUNNING/.test(l)), 60_000, 'the job to run');
+    const id = /SLURM job (\S+) submitted/.exec(h.lines.join('\n'))?.[1] as string;
+    const batch = join(project.root, '.spillway', 'slurm', readdirSync(join(project.root, '.spillway', 'slurm')).find((d) => d.includes('-requeued-')) as string);
+    await until(() => existsSync(join(batch, 'work', '0', 'files', 'trace')), 60_000, 'the first attempt to write');
+    execFileSync('scontrol', ['requeue', id]);
+    // SLURM holds a requeued job back for two minutes (BeginTime); let it start again now
+    await until(() => jobState(id) === 'PENDING', 30_000, 'the job to be requeued');
+    execFileSync('scontrol', ['update', `JobId=${id}`, 'StartTime=now']);
+    const outcome = await running;
+    expect(outcome.failure).toBeUndefined();
+    expect(outcome.place.job_id).toBe(id);
+    const log = readFileSync(join(batch, 'logs', '0.log'), 'utf8');
+    expect(log).toContain(`SLURM job ${id} on ${hostname()}, attempt 1`);
+    // what the first attempt wrote is gone: the output is the second attempt's alone
+    expect(readFileSync(join(job.workDir, 'files', 'trace'), 'utf8')).toBe(`started in job ${id}, attempt 1\n`);
+  }, 120_000);
 
   it('a job over its memory limit fails as out of memory, with SLURM\'s message', async () => {
     const outcome = await executor.execute(project.job('hog', 'stages/hog.ts', { resources: { memory: '150M' } }), hooks());
