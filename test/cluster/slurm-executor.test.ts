@@ -2,7 +2,7 @@
 // temp project go through sbatch, run on the node through slurm-job.js, and come back as outcomes.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type SlurmConfig } from '../../src/engine/executors/slurm-config.js';
@@ -36,6 +36,18 @@ export default async (ctx: any) => {
   appendFileSync(ctx.outPath('trace'), 'started in job ' + process.env.SLURM_JOB_ID + ', attempt ' + process.env.SLURM_RESTART_COUNT + '\\n');
   await new Promise((r) => setTimeout(r, 4000));
   return {};
+};
+`,
+  'stages/crowd.ts': `import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+export default async (ctx: any) => {
+  const dir = join(ctx.params.dir, 'running');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, ctx.stage), '');
+  const together = readdirSync(dir).length;
+  await new Promise((r) => setTimeout(r, 1500));
+  rmSync(join(dir, ctx.stage));
+  return { seen: { together } };
 };
 `,
   'stages/hog.ts': `export default async (ctx: any) => {
@@ -201,6 +213,14 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     expect(outcome.place.executor).toBe('local');
     expect(outcome.place.job_id).toBeUndefined();
     expect(JSON.parse(readFileSync(join(job.workDir, 'json', 'result.json'), 'utf8'))).toEqual({ x: 5, y: 10 });
+  }, 60_000);
+
+  it('local stages run at most as many at once as the machine has cores, however many the engine hands over', async () => {
+    const jobs = [0, 1, 2, 3, 4, 5].map((i) => project.job(`crowd${i}`, 'stages/crowd.ts', { params: { dir: project.root }, jsonOuts: ['seen'], resources: { local: true } }));
+    const outcomes = await Promise.all(jobs.map((j) => executor.execute(j, hooks())));
+    expect(outcomes.map((o) => o.failure)).toEqual(jobs.map(() => undefined));
+    const together = jobs.map((j) => JSON.parse(readFileSync(join(j.workDir, 'json', 'seen.json'), 'utf8')).together as number);
+    expect(Math.max(...together)).toBeLessThanOrEqual(availableParallelism());
   }, 60_000);
 
   it('Ctrl-C (abort) cancels running and queued jobs with scancel', async () => {

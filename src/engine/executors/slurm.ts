@@ -5,6 +5,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpillwayError } from '../../errors.js';
@@ -179,6 +180,8 @@ export class SlurmExecutor implements Executor {
   private readonly config: SlurmConfig;
   private readonly jobsDir: string;
   private local?: Executor;
+  private localRunning = 0;
+  private readonly localWaiting: (() => void)[] = [];
   private readonly root: string;
   private readonly groups = new Map<string, Group>();
   private batchTimer?: NodeJS.Timeout;
@@ -250,9 +253,17 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  private runLocally(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
+  /** Stages marked `local` run here, at most as many at once as this machine has cores (the engine hands over up to max_jobs). */
+  private async runLocally(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
     this.local ??= new LocalExecutor(this.root);
-    return this.local.execute(job, hooks);
+    while (this.localRunning >= availableParallelism()) await new Promise<void>((r) => this.localWaiting.push(r));
+    this.localRunning += 1;
+    try {
+      return await this.local.execute(job, hooks);
+    } finally {
+      this.localRunning -= 1;
+      this.localWaiting.shift()?.();
+    }
   }
 
   /** The batch window closed: every group goes to the ready list, then out as far as max_jobs allows. */
