@@ -206,6 +206,25 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', (
     }
   }, 60_000);
 
+  it('never has more than max_jobs jobs in the queue: the rest wait and go out as room frees', async () => {
+    const capped = new SlurmExecutor({ config: { ...config, maxJobs: 2 }, root: project.root });
+    try {
+      const jobs = [0, 1, 2, 3, 4].map((i) => project.job(`capped@i=${i}`, 'stages/square.ts', { params: { i }, jsonOuts: ['sq'] }));
+      const outcomes = await Promise.all(jobs.map((j) => capped.execute(j, hooks())));
+      expect(outcomes.map((o) => o.failure)).toEqual(jobs.map(() => undefined));
+      jobs.forEach((j, i) => expect(JSON.parse(readFileSync(join(j.workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(i * i));
+      const slurmDir = join(project.root, '.spillway', 'slurm');
+      const sizes = readdirSync(slurmDir)
+        .filter((d) => d.includes('-capped-'))
+        .map((d) => readdirSync(join(slurmDir, d, 'tasks')).length);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(5);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(2);
+      expect(sizes.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await capped.close();
+    }
+  }, 90_000);
+
   it('stages marked local run on the submitting machine, not through SLURM', async () => {
     const job = project.job('double-local', 'stages/double.ts', { params: { x: 5 }, jsonOuts: ['result'], fileOuts: { table: 'file' }, resources: { local: true } });
     const outcome = await executor.execute(job, hooks());
