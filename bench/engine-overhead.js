@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Engine overhead per stage: a chain of N trivial stages (module stages through tsx child processes, and command
-// stages through execa) run with --force, minus the no-op run of the same chain, divided by N. Also the cost per
-// stage of a no-op run (slope between a 1-stage and an N-stage chain). Median of BENCH_RUNS (default 3).
+// Engine overhead per executed stage: chains of N and 4N trivial stages (module stages in a fresh process each and
+// in warm workers, command stages through execa) run with --force; the slope is the cost of one more stage. Also the
+// cost per stage of a no-op run (slope between a 1-stage and a 4N-stage chain). Median of BENCH_RUNS (default 3).
 import { bin, fmt, loadAverage, remove, sample, sleep, tempProject, timed } from './_engine-util.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -22,21 +22,31 @@ function chain(n, kind) {
   return tempProject(`overhead-${kind}-${n}`, files);
 }
 
-console.log(`engine overhead per stage, chains of ${N} trivial stages, --jobs 1, median of ${RUNS} (load average ${loadAverage()}):`);
-for (const kind of ['module', 'cmd']) {
-  const dir = chain(N, kind);
+console.log(`engine overhead per executed stage, chains of trivial stages, --jobs 1, median of ${RUNS} (load average ${loadAverage()}):`);
+// Module stages under both executors (a fresh process per stage, and warm workers: the default), and command stages.
+// "per stage" is the slope between a forced run of N and of 4N stages: what one more executed stage costs, without
+// the per-run start-up (the engine's own, ajv's, the first worker's), which is given separately.
+for (const [kind, executor] of [['module', 'local'], ['module', 'workers'], ['cmd', 'workers']]) {
+  const small = chain(N, kind);
+  const large = chain(4 * N, kind);
+  const env = { SPILLWAY_EXECUTOR: executor };
   try {
-    timed(process.execPath, [bin, 'run', '--jobs', '1'], dir);
+    for (const dir of [small, large]) timed(process.execPath, [bin, 'run', '--jobs', '1'], dir, env);
     await sleep(2100);
-    const noop = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--jobs', '1'], dir));
-    const forced = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--force', '--jobs', '1'], dir));
-    const perStage = (forced.median - noop.median) / N;
-    const node = sample(RUNS, () => timed(process.execPath, ['-e', '0'], dir));
-    console.log(`  ${kind} stages: forced run ${fmt(forced.median)}, no-op ${fmt(noop.median)} → ${fmt(perStage)} per stage run (a bare \`node -e 0\` costs ${fmt(node.median)}); cpu per stage ${fmt((forced.cpu - noop.cpu) / N)}`);
+    const noop = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--jobs', '1'], small, env));
+    const forcedSmall = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--force', '--jobs', '1'], small, env));
+    const forcedLarge = sample(RUNS, () => timed(process.execPath, [bin, 'run', '--force', '--jobs', '1'], large, env));
+    const slope = (forcedLarge.median - forcedSmall.median) / (3 * N);
+    const slopeCpu = (forcedLarge.cpu - forcedSmall.cpu) / (3 * N);
+    const label = kind === 'cmd' ? 'cmd stages (a node script)' : `module stages, ${executor === 'local' ? 'a process each' : 'warm workers'}`;
+    console.log(`  ${label.padEnd(30)} per executed stage: wall ${fmt(slope)}, cpu ${fmt(slopeCpu)}   (forced ${N}: ${fmt(forcedSmall.median)}, forced ${4 * N}: ${fmt(forcedLarge.median)}, no-op ${N}: ${fmt(noop.median)}; start-up of a forced run ${fmt(forcedSmall.median - N * slope - noop.median)})`);
   } finally {
-    remove(dir);
+    remove(small);
+    remove(large);
   }
 }
+const node = sample(RUNS, () => timed(process.execPath, ['-e', '0'], process.cwd()));
+console.log(`  (a bare \`node -e 0\` costs ${fmt(node.median)} wall, ${fmt(node.cpu)} cpu here; target: ≤ 20 ms per executed stage)`);
 const one = chain(1, 'module');
 const many = chain(N * 4, 'module');
 try {

@@ -2,7 +2,7 @@
 // each a fixed-effects negative binomial (hhg-fenb, Hausman-Hall-Griliches; Stata `xtnbreg, fe`) with a constant
 // and a full set of year dummies (section 4.4), through fitCountModel (src/stats/count, CONTRACTS §4).
 import type { StageFunction } from '../src/engine/stage-api.js';
-import { SpillwayError } from '../src/errors.js';
+import { SpillwayError, type ErrorKind } from '../src/errors.js';
 import { DESIGN_VARIABLES, type DesignArtifact, type DesignVariable, type ModelSpec, type ModelsArtifact, type Sample } from '../src/data/artifacts.js';
 import { oneOf } from '../src/data/params.js';
 import { expandFactor, fitCountModel, type CountModel } from '../src/stats/count/index.js';
@@ -46,6 +46,8 @@ const estimate: StageFunction = (ctx) => {
   const specs = modelSpecs(ctx.param('estimate.models'));
   const design = ctx.inputs.design as DesignArtifact;
 
+  // each model that could not be fitted, or whose fit did not converge, with the kind of the reason
+  const failures: { name: string; kind: ErrorKind; message: string }[] = [];
   const models: ModelsArtifact['models'] = specs.map((spec) => {
     const rows = design.rows.filter((r) => spec.sample === 'all' || r.group === spec.sample);
     const years = rows.map((r) => r.year);
@@ -55,7 +57,10 @@ const estimate: StageFunction = (ctx) => {
       regions: new Set(rows.map((r) => r.region)).size,
       years: [Math.min(...years), Math.max(...years)] as [number, number],
     };
-    if (rows.length === 0) return { ...base, years: design.estimation_years, fit: null, error: `no observations in sample ${spec.sample}` };
+    if (rows.length === 0) {
+      failures.push({ name: spec.name, kind: 'invalidInput', message: `no observations in sample ${spec.sample}` });
+      return { ...base, years: design.estimation_years, fit: null, error: `no observations in sample ${spec.sample}` };
+    }
     const dummies = yearDummies ? expandFactor(years, { name: 'year' }) : { columns: [], names: [] };
     const X = rows.map((r, i) => [...spec.regressors.map((v) => r[v]), ...dummies.columns.map((c) => c[i])]);
     try {
@@ -64,14 +69,30 @@ const estimate: StageFunction = (ctx) => {
         { model: estimator, addConstant: true },
       );
       ctx.log(`model ${spec.name} (${spec.sample}, n = ${fit.n}): log L = ${fit.loglik.toFixed(3)}${fit.converged ? '' : ' — NOT converged'}`);
+      if (!fit.converged) failures.push({ name: spec.name, kind: 'notConverged', message: `did not converge${fit.warnings.length ? `: ${fit.warnings[0]}` : ''}` });
       return { ...base, fit: jsonSafe(fit) as ModelsArtifact['models'][number]['fit'], error: null };
     } catch (error) {
       // one model that cannot be fitted is reported, not fatal: the other eight still stand
       const message = error instanceof SpillwayError ? error.format() : (error as Error).message;
       ctx.log(`model ${spec.name}: ${message}`);
+      failures.push({ name: spec.name, kind: error instanceof SpillwayError ? error.kind : 'stageFailed', message });
       return { ...base, fit: null, error: message };
     }
   });
+  if (failures.length === specs.length) {
+    // not one model gave an estimate: an artifact of empty or unconverged fits would pass for a result, so the stage
+    // fails (its exit code says why when every model failed for the same kind of reason: 4 bad data, 7 no convergence).
+    // Some models failing is reported in the artifact (fit null with error, or converged false with warnings).
+    const kinds = new Set(failures.map((f) => f.kind));
+    const [only] = kinds;
+    const short = (m: string) => { const line = m.split('\n')[0]; return line.length > 160 ? `${line.slice(0, 159)}…` : line; };
+    const listed = failures.map((f) => `model ${f.name}: ${short(f.message)}`).join('\n  ');
+    throw new SpillwayError(kinds.size === 1 ? only : 'stageFailed', `none of the ${specs.length} models gave a converged fit:\n  ${listed}`, {
+      expected: 'at least one model with observations that vary within regions and non-zero outcomes',
+      hint: 'look at ingest_report (rows dropped, files with no usable row) and the estimate log; the design artifact of stage lag holds the data the models saw',
+      context: { failures },
+    });
+  }
   const result: ModelsArtifact = { estimator, year_dummies: yearDummies, add_constant: true, models };
   return { models: result };
 };

@@ -25,9 +25,19 @@ const ingest: StageFunction = async (ctx) => {
 
   const fileOf = (name: RawName): string => {
     const matches = ctx.deps.filter((d) => new RegExp(`^${name}\\.csv(\\.gz)?$`).test(basename(d)));
-    if (matches.length !== 1) {
-      throw new SpillwayError('invalidPipeline', `stage ingest needs exactly one ${name}.csv or ${name}.csv.gz among its deps, found ${matches.length}`, {
-        hint: `list data/raw/${name}.csv(.gz) under stages.ingest.deps in pipeline.yaml`,
+    // a raw file missing or given twice is a fault of the input data (exit 4), as a malformed row is
+    if (matches.length === 0) {
+      throw new SpillwayError('invalidInput', `raw file ${name}.csv (or ${name}.csv.gz) not found among the deps of stage ingest`, {
+        file: `data/raw/${name}.csv`,
+        expected: `exactly one of ${name}.csv and ${name}.csv.gz (docs/data-format.md)`,
+        hint: `put the file in data/raw (or generate a dataset with spillway synth); if it lives elsewhere, point the glob under stages.ingest.deps in pipeline.yaml at it`,
+      });
+    }
+    if (matches.length > 1) {
+      throw new SpillwayError('invalidInput', `raw file ${name} is given ${matches.length} times: ${matches.map((m) => basename(m)).join(' and ')}`, {
+        file: `data/raw/${basename(matches[1])}`,
+        expected: `exactly one of ${name}.csv and ${name}.csv.gz, so that it is clear which one is read`,
+        hint: 'remove the stale one',
       });
     }
     return matches[0];
@@ -103,13 +113,14 @@ const ingest: StageFunction = async (ctx) => {
       summary.dropped_examples = [...summary.dropped_examples, ...duplicates].sort((p, q) => p.row - q.row).slice(0, 20);
     }
     // rows outside the years or of excluded regions are read and deliberately unused: counted apart from the accepted ones
-    files.push({
+    const entry = {
       ...summary,
       rows_accepted: summary.rows_accepted - outside - ofExcluded,
       rows_outside_years: outside,
       rows_excluded_regions: ofExcluded,
-    });
-    return { path, summary };
+    };
+    files.push(entry);
+    return { path, summary: entry };
   };
   const readSmall = (name: RawName, onRecord: (r: Record<string, unknown>, row: number) => RowProblem | typeof EXCLUDED | void) => {
     // small files (a row per region or region-year) without a second pass: their rows are kept in check itself
@@ -190,7 +201,7 @@ const ingest: StageFunction = async (ctx) => {
   let nonMatching = 0;
   let patentRows = 0;
   const candidateFilings = new Map<number, Map<string, number[]>>(); // year → applicant → filings by region index
-  await read('patents', {
+  const patentsRead = await read('patents', {
     check: regionCheck(pRegion),
     unique: { column: 'application_id', noun: 'application' },
     count: (v) => {
@@ -226,6 +237,13 @@ const ingest: StageFunction = async (ctx) => {
     },
   });
   heavy.clear();
+  if (patentsRead.summary.rows_read === 0) {
+    throw new SpillwayError('invalidInput', 'the patents file has a header but no rows: there are no patents to model', {
+      file: patentsRead.summary.file,
+      expected: 'one row per patent application (docs/data-format.md)',
+      hint: 'check the export: a query that returned nothing, or a file cut short',
+    });
+  }
   const nanoKept = nanoAll.map((r) => r.slice());
   const nanoOutlier = cell();
   const outliers: OutlierDrop[] = [];
@@ -249,6 +267,18 @@ const ingest: StageFunction = async (ctx) => {
     }
   }
   candidateFilings.clear();
+  if (nanoKept.every((r) => r.every((c) => c === 0))) {
+    // every model's outcome would be zero: nothing downstream could be meaningful
+    const f = patentsRead.summary;
+    const outlierFilings = outliers.reduce((sum, o) => sum + o.filings, 0);
+    throw new SpillwayError(
+      'invalidInput',
+      `no nano patents to model in ${firstYear}–${lastYear}: of the ${f.rows_read} rows of the patents file, ${f.rows_dropped} were dropped as bad, ` +
+        `${f.rows_outside_years} are of other years, ${f.rows_excluded_regions} of excluded regions, ${nonMatching} have titles that do not match ingest.nano_pattern` +
+        `${outlierFilings ? ` and ${outlierFilings} nano filings went to the outlier rule` : ''}`,
+      { file: f.file, expected: 'nano patent applications in the panel years (the outcome of every model)', hint: 'check the export, ingest.years and ingest.nano_pattern' },
+    );
+  }
 
   // publications: PUB_it, PUB_ijt, PUB_ikt, inter-regional papers
   const U = Object.keys(schemaOf('publications').properties);
@@ -291,7 +321,7 @@ const ingest: StageFunction = async (ctx) => {
     if (partnerLists.size < CACHE_LIMIT) partnerLists.set(text, parsed);
     return parsed;
   };
-  await read('publications', {
+  const publicationsRead = await read('publications', {
     check: (v) => {
       const list = regionListOf(v[uRegions] as string);
       if (list.kept.length === 0 && list.unknown === undefined) return EXCLUDED;
@@ -327,7 +357,7 @@ const ingest: StageFunction = async (ctx) => {
   const funding = cell();
   let fundingRows = 0;
   let fundingTotal = 0;
-  await read('funding', {
+  const fundingRead = await read('funding', {
     check: regionCheck(fRegion),
     unique: { column: 'grant_id', noun: 'grant' },
     count: (v) => {
@@ -336,6 +366,21 @@ const ingest: StageFunction = async (ctx) => {
       funding[regionAt(v[fRegion] as string)][yi(v[fYear] as number)] += v[fAmount] as number;
     },
   });
+
+  // a file the pipeline can do without, but whose absence changes what the models mean, is not silent
+  const warnings: string[] = [];
+  const nothingUsed = (summary: IngestReport['files'][number], consequence: string) => {
+    if (summary.rows_accepted > 0) return;
+    const why =
+      summary.rows_read === 0
+        ? 'has a header but no rows'
+        : `has no row to use in ${firstYear}–${lastYear} (${summary.rows_read} read: ${summary.rows_dropped} dropped as bad, ${summary.rows_outside_years} of other years, ${summary.rows_excluded_regions} of excluded regions)`;
+    const warning = `${summary.file} ${why}: ${consequence}`;
+    warnings.push(warning);
+    ctx.log(`warning: ${warning}`);
+  };
+  nothingUsed(publicationsRead.summary, 'every publication count and co-publication is 0, so the collaboration spillovers and intensities carry no information');
+  nothingUsed(fundingRead.summary, 'nano funding is 0 for every region-year, so the funding regressors carry no information');
 
   // the panel
   const rows: PanelRow[] = [];
@@ -405,6 +450,7 @@ const ingest: StageFunction = async (ctx) => {
       other_partners: Object.fromEntries([...otherPartners].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     },
     funding: { rows_used: fundingRows, total_amount: roundMoney(fundingTotal) },
+    warnings,
   };
   const dropped = files.reduce((s, f) => s + f.rows_dropped, 0);
   ctx.log(`${nR} regions × ${nY} years; ${ingestReport.patents.nano_kept} nano patents, ${pubRows} publications, ${fundingRows} grants${dropped ? `; ${dropped} bad rows dropped` : ''}`);

@@ -84,6 +84,8 @@ export interface IngestReport {
     other_partners: Record<string, number>;
   };
   funding: { rows_used: number; total_amount: number };
+  /** what ingest could do without but the user must know (a raw file with no usable row); also in its log */
+  warnings?: string[];
 }
 
 export type Criterion = 'total_publications' | 'nano_publications' | 'nano_patents' | 'total_patents';

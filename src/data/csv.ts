@@ -2,7 +2,9 @@
 // Every data row is typed by the file's JSON Schema (schemas/raw/*.schema.json) and validated; a row that breaks the
 // format either stops the read with file, row, line, column, expected and hint, or — when the caller's policy says
 // 'drop' — is dropped and counted in the summary. Nothing is skipped silently.
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
@@ -67,6 +69,63 @@ export interface ReadCsvOptions {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Passes bytes through unchanged and remembers the offset of the first byte that is not valid UTF-8 (csv-parse would
+ * decode it as U+FFFD without a word). Checked a chunk at a time with node's isUtf8; a multi-byte character split
+ * between chunks is carried over to the next one. The offset counts bytes of the (decompressed) stream from 0.
+ */
+export class Utf8Check extends Transform {
+  /** offset of the first invalid byte, once one is seen */
+  invalidAt: number | undefined;
+  private offset = 0;
+  private carry: Buffer | undefined;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.invalidAt === undefined) this.check(chunk);
+    this.offset += chunk.length;
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // a file that ends inside a multi-byte character
+    if (this.invalidAt === undefined && this.carry) this.invalidAt = this.offset - this.carry.length;
+    callback();
+  }
+
+  private check(chunk: Buffer): void {
+    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    const start = this.offset - (this.carry?.length ?? 0);
+    const cut = completeLength(data);
+    if (!isUtf8(data.subarray(0, cut))) this.invalidAt = start + firstInvalidByte(data.subarray(0, cut));
+    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
+  }
+}
+
+/** The length of the longest prefix of `data` that does not end inside a multi-byte UTF-8 character. */
+function completeLength(data: Buffer): number {
+  const n = data.length;
+  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
+    const b = data[i];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead byte
+    if (b < 0xc0) return n; // ASCII
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return n - i < need ? i : n;
+  }
+  return n;
+}
+
+/** The offset of the first invalid UTF-8 sequence in `data` (which holds one); only called on the error path. */
+function firstInvalidByte(data: Buffer): number {
+  // the decoder replaces each invalid sequence by U+FFFD and decodes everything before it exactly, so the byte length
+  // of the text before a U+FFFD is the offset of what it replaced, unless the file holds a real U+FFFD (EF BF BD) there
+  const text = data.toString('utf8');
+  for (let at = text.indexOf('\ufffd'); at >= 0; at = text.indexOf('\ufffd', at + 1)) {
+    const offset = Buffer.byteLength(text.slice(0, at));
+    if (!(data[offset] === 0xef && data[offset + 1] === 0xbf && data[offset + 2] === 0xbd)) return offset;
+  }
+  return 0;
+}
 
 function typesOf(prop: { type?: string | string[] } | undefined): string[] {
   if (!prop?.type) return [];
@@ -222,9 +281,16 @@ export async function readCsvRows(
         hint: 'see docs/data-format.md for the format of each raw file',
       });
     }
-    const duplicate = header.find((h, i) => header!.indexOf(h) !== i);
-    if (duplicate !== undefined) {
-      throw new SpillwayError('invalidInput', `header names column "${duplicate}" twice`, { file, line: 1, field: duplicate });
+    const again = header.findIndex((h, i) => header!.indexOf(h) !== i);
+    if (again >= 0) {
+      const duplicate = header[again];
+      throw new SpillwayError('invalidInput', `header names column "${duplicate}" twice (columns ${header.indexOf(duplicate) + 1} and ${again + 1})`, {
+        file,
+        line: 1,
+        field: duplicate,
+        expected: 'each column name once',
+        hint: 'rename or remove one of the two columns',
+      });
     }
     summary.ignored_columns = header.filter((h) => !known.includes(h));
     sourceIndex = known.map((c) => header!.indexOf(c));
@@ -254,6 +320,18 @@ export async function readCsvRows(
       if (sure && !checks[k](value)) sure = false;
     }
     if (!sure) {
+      // a number beyond the range of a double (1e400) reads as ±Infinity, which ajv would let through as a number
+      for (let k = 0; k < known.length; k++) {
+        const v = values[k];
+        if (typeof v === 'number' && !Number.isFinite(v)) {
+          const prop = schema.properties[known[k]];
+          bad(
+            { column: known[k], message: `value ${record[sourceIndex[k]].trim()} is out of range: it overflows a 64-bit float to ${v}`, expected: prop?.description ?? `a finite ${typesOf(prop).join(' or ')}` },
+            { row, line },
+          );
+          return;
+        }
+      }
       const typed: Record<string, unknown> = {};
       for (let k = 0; k < known.length; k++) if (values[k] !== undefined) typed[known[k]] = values[k];
       if (!validate(typed)) {
@@ -269,58 +347,147 @@ export async function readCsvRows(
     summary.rows_accepted++;
   };
 
+  // Where records start. csv-parse gives the line a record ends on (`lines`, which counts line breaks inside quoted
+  // fields too) and the blank lines skipped so far; a record starts on the line after the previous one ended, past
+  // the blank lines skipped in between. Skipped (malformed) records are followed too, through the hook below.
+  let previousEnd = 0;
+  let previousEmpty = 0;
+  const startOf = (info: { empty_lines: number }) => previousEnd + 1 + (info.empty_lines - previousEmpty);
+  const ended = (info: { lines: number; empty_lines: number }) => {
+    previousEnd = info.lines;
+    previousEmpty = info.empty_lines;
+  };
+  const columnAt = (index: unknown): string | undefined => (typeof index === 'number' && header ? header[index] : undefined);
+  const utf8 = new Utf8Check();
+  const notUtf8 = (position?: RowPosition): SpillwayError => {
+    const at = utf8.invalidAt!;
+    return new SpillwayError('invalidInput', `not valid UTF-8: byte offset ${at}${path.endsWith('.gz') ? ' (of the decompressed data)' : ''}${position ? ` is in row ${position.row}` : ''}`, {
+      file,
+      ...(position && position.row > 0 ? { row: position.row, line: position.line } : position ? { line: position.line } : {}),
+      expected: 'UTF-8 text (a leading byte-order mark is tolerated)',
+      hint: 'the file is in another encoding (a Chinese export is often GB18030 or GBK): convert it, e.g. iconv -f GB18030 -t UTF-8 in.csv > out.csv',
+      context: { byte_offset: at },
+    });
+  };
+  /** A malformed record that ran over lines after its own may have swallowed rows: never droppable. */
+  const swallowed = (error: CsvError & { column?: unknown }, start: number, end: number): SpillwayError => {
+    const column = columnAt(error.column);
+    const row = header ? summary.rows_read + 1 : 0;
+    const what =
+      error.code === 'CSV_QUOTE_NOT_CLOSED'
+        ? `a quote opened${column ? ` in column "${column}"` : ''} on line ${start} is never closed: lines ${start}–${end} (the rest of the file) would be read as one field`
+        : `malformed quoting (${error.message}) makes lines ${start}–${end} one record`;
+    return new SpillwayError('invalidInput', `${what}; rows may have been swallowed, so it cannot be dropped as one bad row`, {
+      file,
+      line: start,
+      ...(row > 0 ? { row } : {}),
+      field: column,
+      expected: 'RFC 4180 quoting: a field that starts with " ends with " (a quote inside it doubled as "")',
+      hint: `fix the quote on line ${start} (close it, double it as "", or remove it)`,
+    });
+  };
+  // drop mode: the malformed record being skipped (csv-parse reports its first error, then reads on to its end)
+  let skipped: { start: number; error: CsvError } | undefined;
+  const endSkipped = (info: { lines: number; empty_lines: number; bytes: number }, atEnd: boolean): SpillwayError | undefined => {
+    const { start, error } = skipped!;
+    skipped = undefined;
+    // `bytes` is where this record ends (or, at the end of the file, everything has been read)
+    if (utf8.invalidAt !== undefined && (atEnd || utf8.invalidAt < info.bytes)) return notUtf8({ row: summary.rows_read + 1, line: start });
+    if (info.lines > start) return swallowed(error, start, info.lines);
+    ended(info);
+    summary.rows_read++;
+    bad({ column: columnAt((error as { column?: unknown }).column), message: `malformed CSV: ${error.message}`, expected: 'RFC 4180 quoting' }, { row: summary.rows_read, line: start });
+    return undefined;
+  };
   const parser = parse({
     bom: true,
     relax_column_count: true,
     skip_empty_lines: true,
     skip_records_with_error: policy === 'drop',
     on_skip: (err: CsvError | undefined) => {
-      summary.rows_read++;
-      bad({ message: `malformed CSV: ${err?.message ?? 'unparseable record'}`, expected: 'RFC 4180 quoting' }, {
-        row: summary.rows_read,
-        line: Number((err as { lines?: number } | undefined)?.lines ?? 0),
-      });
+      if (!err || skipped) return undefined; // the first error of a record is the one reported
+      const info = err as unknown as { lines: number; empty_lines: number; bytes: number };
+      skipped = { start: startOf(info), error: err };
+      // a quote still open at the end of the file: csv-parse stops without ending the record, so end it here
+      if (err.code === 'CSV_QUOTE_NOT_CLOSED' || !hooked) {
+        const problem = endSkipped(info, err.code === 'CSV_QUOTE_NOT_CLOSED');
+        if (problem) throw problem;
+      }
       return undefined;
     },
     // every record is handled here, synchronously, and not pushed down the stream: no per-row object, promise or
     // stream buffer; an error thrown here stops the parser with it
-    on_record: (record: string[], context: { lines: number }) => {
+    on_record: (record: string[], context: { lines: number; empty_lines: number; bytes: number }) => {
+      const start = startOf(context);
+      if (utf8.invalidAt !== undefined && context.bytes > utf8.invalidAt) {
+        throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line: start });
+      }
+      ended(context);
       if (header === undefined) onHeader(record);
-      else onData(record, context.lines);
+      else onData(record, start);
       return null;
     },
   });
   // csv-parse builds a fresh info object (two object spreads) for every record it hands to on_record; the fields
-  // read here (`lines`) are the parser's live counters, so hand those over instead. Guarded: if a later csv-parse
-  // lacks this internal, records still get its own info objects.
-  const api = (parser as unknown as { api?: { info?: object; __infoRecord?: () => object } }).api;
-  if (api && typeof api.__infoRecord === 'function' && api.info && 'lines' in api.info) {
+  // read here (`lines`, `empty_lines`, `bytes`) are the parser's live counters, so hand those over instead.
+  // And it ends a skipped record (drop mode) without a callback: a hook on its record handler tells where it ended,
+  // so that a malformed record running over further lines is caught. Guarded: if a later csv-parse lacks these
+  // internals, records still get their own info objects, and a skipped record is judged where its error was found.
+  type Info = { lines: number; empty_lines: number; bytes: number };
+  const api = (parser as unknown as {
+    api?: { info?: Info; state?: { recordHasError?: boolean }; __infoRecord?: () => object; __onRecord?: (push: unknown) => unknown };
+  }).api;
+  if (api && typeof api.__infoRecord === 'function' && api.info && 'lines' in api.info && 'empty_lines' in api.info) {
     const live = api.info;
     api.__infoRecord = () => live;
   }
+  let hooked = false;
+  if (policy === 'drop' && api && typeof api.__onRecord === 'function' && api.state && 'recordHasError' in api.state && api.info) {
+    const onRecord = api.__onRecord;
+    const state = api.state;
+    const info = api.info;
+    api.__onRecord = function (this: unknown, push: unknown) {
+      if (state.recordHasError === true && skipped) {
+        const problem = endSkipped(info, false);
+        if (problem) return problem; // csv-parse stops with an error returned here
+      }
+      return onRecord.call(this, push);
+    };
+    hooked = true;
+  }
   const source = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), parser);
-    else await pipeline(source, parser);
+    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, parser);
+    else await pipeline(source, utf8, parser);
   } catch (error) {
+    // a bad row or an encoding error found by a callback: the invalid byte, if any, is not before that row
     if (error instanceof SpillwayError) throw error;
-    const e = error as NodeJS.ErrnoException & { lines?: number };
+    const e = error as Omit<NodeJS.ErrnoException, 'code'> & Omit<CsvError, 'code'> & { code?: string; lines?: number; empty_lines?: number; column?: unknown };
     if (e.code === 'ENOENT') {
       throw new SpillwayError('invalidInput', `file not found`, { file, hint: 'check the path in pipeline.yaml deps, or generate the data (spillway synth)' });
     }
     if (e.code === 'Z_DATA_ERROR' || e.code === 'Z_BUF_ERROR') {
       throw new SpillwayError('invalidInput', `not a valid gzip file: ${e.message}`, { file, expected: 'a gzip-compressed CSV (.csv.gz), or rename it to .csv' });
     }
-    if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
-      throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, {
+    if (typeof e.code === 'string' && (e.code.startsWith('CSV_') || e.code === 'INVALID_OPENING_QUOTE')) {
+      const start = typeof e.empty_lines === 'number' ? startOf(e as unknown as Info) : (e.lines ?? 0);
+      if (typeof e.lines === 'number' && e.lines > start) throw swallowed(e as CsvError, start, e.lines);
+      const column = columnAt(e.column);
+      // the encoding check runs up to a chunk ahead of the parser: an invalid byte it found may be before or after
+      // the point of this error, so it is named as well
+      const alsoNotUtf8 = utf8.invalidAt === undefined ? '' : ` (and the file is not valid UTF-8 from byte offset ${utf8.invalidAt})`;
+      throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}${alsoNotUtf8}`, {
         file,
-        line: e.lines,
+        line: start || e.lines,
+        ...(header ? { row: summary.rows_read + 1 } : {}),
+        field: column,
         expected: 'RFC 4180 CSV: comma-separated, fields with commas, quotes or newlines quoted with "',
         hint: policyHint,
       });
     }
     throw new SpillwayError('invalidInput', `could not read: ${e.message}`, { file }, { cause: error });
   }
+  if (utf8.invalidAt !== undefined) throw notUtf8();
   if (header === undefined) {
     throw new SpillwayError('invalidInput', 'file is empty', { file, expected: `a header row with the columns ${known.join(',')}` });
   }

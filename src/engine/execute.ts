@@ -29,9 +29,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 // sources (tests) the compiled dist/ is used when it has been built; otherwise, or with SPILLWAY_STAGE_LOADER=tsx, tsx.
 const compiledDir = existsSync(join(here, 'stage-runner.js')) ? here : join(here, '..', '..', 'dist', 'engine');
 const useTsx = process.env.SPILLWAY_STAGE_LOADER === 'tsx' || !existsSync(join(compiledDir, 'ts-register.js'));
+/** The persistent worker's entry; undefined under tsx, whose hooks cannot give each job fresh module instances. */
+export const workerFile = useTsx ? undefined : join(compiledDir, 'stage-worker.js');
 const runnerFile = useTsx && !existsSync(join(here, 'stage-runner.js')) ? join(here, 'stage-runner.ts') : join(compiledDir, 'stage-runner.js');
 let tsxLoader: string | undefined;
-function loaderArgs(): string[] {
+export function loaderArgs(): string[] {
   if (!useTsx) return ['--import', pathToFileURL(join(compiledDir, 'ts-register.js')).href];
   tsxLoader ??= createRequire(import.meta.url).resolve('tsx');
   return ['--import', pathToFileURL(tsxLoader).href];
@@ -41,7 +43,7 @@ export function envName(name: string): string {
   return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 
-const TAIL = 16 * 1024;
+export const TAIL = 16 * 1024;
 
 /**
  * Stage processes with tsx already loaded, started ahead of need: tsx's start-up (a few hundred ms) then overlaps with

@@ -22,7 +22,12 @@ function fsyncDir(dir: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: { durable?: boolean } = {}): void {
+/**
+ * `durable`: also fsync the directory, so the rename itself survives a power loss (the lockfile). `sync: false`: skip
+ * the file's fsync, for files whose loss costs only time (readable copies checked against the store on every run,
+ * sealed caches, logs): still atomic (never torn), not durable.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, options: { durable?: boolean; sync?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = tempName(path);
   try {
@@ -31,7 +36,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
       const buffer = typeof data === 'string' ? Buffer.from(data) : data;
       let offset = 0;
       while (offset < buffer.length) offset += writeSync(fd, buffer, offset, buffer.length - offset);
-      fsyncSync(fd);
+      if (options.sync !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -43,16 +48,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   }
 }
 
-export function copyFileAtomic(source: string, target: string): void {
+export function copyFileAtomic(source: string, target: string, options: { sync?: boolean } = {}): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = tempName(target);
   try {
     copyFileSync(source, temp, constants.COPYFILE_FICLONE);
-    const fd = openSync(temp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    if (options.sync !== false) {
+      const fd = openSync(temp, 'r+');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     renameSync(temp, target);
   } catch (error) {

@@ -113,7 +113,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base })));
+        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base })), { sync: false });
       } catch {
         /* a read-only project still runs */
       }

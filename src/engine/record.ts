@@ -43,7 +43,8 @@ export function lockedEntryFor(fp: Fingerprint, outs: Record<string, LockedOutpu
 
 /** Remembers a finished run under its key (sealed: a damaged entry is ignored, see decide.ts). */
 export function writeRunCache(root: string, entry: LockedStage): void {
-  writeFileAtomic(runCachePath(root, entry.key), seal(JSON.stringify(entry)));
+  // losing it costs a re-run, and a torn one fails its seal: atomic, not synced
+  writeFileAtomic(runCachePath(root, entry.key), seal(JSON.stringify(entry)), { sync: false });
 }
 
 /**

@@ -138,6 +138,12 @@ class PipelineRun {
 
   private async localExecutor(): Promise<Executor> {
     // Loaded only when something runs, so that a no-op run never loads child_process or the TypeScript loader.
+    // Warm workers by default; SPILLWAY_EXECUTOR=local (or the tsx loader) gives every stage a fresh process.
+    const { workerFile } = await import('./execute.js');
+    if (workerFile !== undefined && process.env.SPILLWAY_EXECUTOR !== 'local') {
+      const { WorkerExecutor } = await import('./executors/workers.js');
+      return new WorkerExecutor(this.root);
+    }
     const { LocalExecutor } = await import('./executors/local.js');
     return new LocalExecutor(this.root);
   }
@@ -279,7 +285,9 @@ class PipelineRun {
       this.emit({ type: 'log', stage: name, message });
     };
     const failed = (f: StageFailure) => {
-      let error = f.stack && !f.stack.includes(f.message) ? `${f.message}\n${f.stack}` : (f.stack ?? f.message);
+      // bad data, a bad pipeline or no convergence is the user's to fix, not a bug: the formatted message says it all
+      const userError = ['invalidInput', 'invalidPipeline', 'notConverged', 'usage'].includes(f.kind);
+      let error = userError || !f.stack ? f.message : f.stack.includes(f.message) ? f.stack : `${f.message}\n${f.stack}`;
       if (f.log) error += `\n(log: ${f.log})`;
       this.finish({ stage: name, status: 'failed', key, duration_ms: elapsed(), reason, reasons: why, error, error_kind: f.kind });
     };
@@ -329,7 +337,7 @@ class PipelineRun {
       // The log of the stage's last run (its ctx.log lines and output), for reading after the progress display.
       try {
         const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n`;
-        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''));
+        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''), { sync: false });
       } catch {
         /* the log is a convenience */
       }

@@ -162,7 +162,8 @@ function mustCheck(root: string, hash: string, cache: StatCache | undefined): vo
 /** Writes a stored file at a readable path (atomically), after checking the object against its hash. */
 export function materializeFile(root: string, hash: string, target: string, cache?: StatCache): void {
   mustCheck(root, hash, cache);
-  copyFileAtomic(objectPath(root, hash), target);
+  // a readable copy is checked against the store on every run: atomic, but not worth an fsync
+  copyFileAtomic(objectPath(root, hash), target, { sync: false });
   cache?.remember(target, hash);
 }
 
@@ -173,7 +174,7 @@ export function materializeDir(root: string, hash: string, target: string, cache
   for (const f of manifest.files) mustCheck(root, f.hash, cache);
   const temp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   mkdirSync(temp, { recursive: true });
-  for (const f of manifest.files) copyFileAtomic(objectPath(root, f.hash), join(temp, f.path));
+  for (const f of manifest.files) copyFileAtomic(objectPath(root, f.hash), join(temp, f.path), { sync: false });
   const old = `${target}.old-${process.pid}`;
   if (existsSync(target)) renameSync(target, old);
   renameSync(temp, target);

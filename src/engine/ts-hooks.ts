@@ -33,7 +33,26 @@ export function initialize(data: { cacheDir?: string } | undefined): void {
 type Resolve = (specifier: string, context: { parentURL?: string }) => Promise<{ url: string; format?: string | null; shortCircuit?: boolean }>;
 type Load = (url: string, context: { format?: string | null }) => Promise<{ format: string; source?: string | Buffer | null; shortCircuit?: boolean }>;
 
+const INSTANCE = 'spillway-job';
+
+/**
+ * A persistent worker imports each job's module with `?spillway-job=N`; the same mark on every project file that
+ * module imports (not on packages under node_modules) gives each job fresh instances of the stage's own code.
+ */
+function withInstance(resolved: { url: string; format?: string | null; shortCircuit?: boolean }, parentURL: string | undefined) {
+  if (parentURL === undefined || !parentURL.includes(INSTANCE) || !resolved.url.startsWith('file:') || resolved.url.includes('/node_modules/')) return resolved;
+  const instance = new URL(parentURL).searchParams.get(INSTANCE);
+  if (instance === null) return resolved;
+  const url = new URL(resolved.url);
+  url.searchParams.set(INSTANCE, instance);
+  return { ...resolved, url: url.href };
+}
+
 export async function resolve(specifier: string, context: { parentURL?: string }, next: Resolve) {
+  return withInstance(await resolveLocal(specifier, context, next), context.parentURL);
+}
+
+async function resolveLocal(specifier: string, context: { parentURL?: string }, next: Resolve) {
   try {
     return await next(specifier, context);
   } catch (error) {

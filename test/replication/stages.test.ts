@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpillwayError } from '../../src/errors.js';
+import { Rng } from '../../src/stats/random.js';
 import { runStage, runTinyThroughLag, tinyDataset, TINY_OVERRIDES } from './helpers.js';
 
 let r: Awaited<ReturnType<typeof runTinyThroughLag>>;
@@ -239,10 +240,27 @@ describe('estimate', () => {
   });
 
   it('reports a model without observations instead of failing the others', async () => {
-    // every region leading: the lagging sample is empty
+    // every region leading: the lagging sample is empty. The tiny design is too small for any fit to converge, so the
+    // leading model is fitted on a larger seeded panel of the same shape (6 regions × 8 years, fe-poisson)
+    const rng = Rng.fromSeed(5);
+    const template = design().rows[0];
+    const rows = Array.from({ length: 48 }, (_, k) => {
+      const rd = 1 + rng.uniform();
+      return { ...template, region: `CN-R${k % 6}`, year: 2000 + Math.floor(k / 6), group: 'leading', rd_gdp: rd, nano_patents: rng.poisson(3 * Math.exp(0.5 * rd)) };
+    });
+    const allLeading = { ...design(), rows, estimation_years: [2000, 2007] };
+    const models = [{ name: 'x', sample: 'lagging', regressors: ['rd_gdp'] }, { name: 'y', sample: 'leading', regressors: ['rd_gdp'] }];
+    const out = await runStage('estimate', { inputs: { design: allLeading }, overrides: { 'estimate.models': models, 'estimate.estimator': 'fe-poisson' } });
+    expect(out.models.models[0]).toMatchObject({ name: 'x', n: 0, fit: null, error: 'no observations in sample lagging' });
+    expect(out.models.models[1]).toMatchObject({ name: 'y', n: 48, error: null, fit: { converged: true } });
+  });
+
+  it('fails when no model gives a converged fit, naming each model and why', async () => {
     const allLeading = { ...design(), rows: design().rows.map((x: any) => ({ ...x, group: 'leading' })) };
     const models = [{ name: 'x', sample: 'lagging', regressors: ['rd_gdp'] }];
-    const out = await runStage('estimate', { inputs: { design: allLeading }, overrides: { 'estimate.models': models } });
-    expect(out.models.models[0]).toMatchObject({ name: 'x', n: 0, fit: null, error: 'no observations in sample lagging' });
+    const error = await runStage('estimate', { inputs: { design: allLeading }, overrides: { 'estimate.models': models } }).catch((e) => e);
+    expect(error).toBeInstanceOf(SpillwayError);
+    expect(error.kind).toBe('invalidInput');
+    expect(error.message).toBe('none of the 1 models gave a converged fit:\n  model x: no observations in sample lagging');
   });
 });

@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel, type FitResult } from '../../stats/count/index.js';
+import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
+import { Utf8Check } from '../../data/csv.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -111,12 +113,41 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   const factorValues: string[][] = args.factors.map(() => []);
   let missingRows = 0;
   const input = createReadStream(file);
-  const parser = parse({ columns: true, skip_empty_lines: true, trim: true, info: true, bom: true });
+  // csv-parse keys each record by column name: a name given twice would silently mean its last column, so a needed
+  // column must be named once (other repeated names, e.g. empty trailing columns of a spreadsheet export, do no harm)
+  const columns = (header: string[]): string[] => {
+    const names = header.map((h) => h.trim());
+    for (const column of new Set(needed)) {
+      const at = names.flatMap((name, i) => (name === column ? [i + 1] : []));
+      if (at.length > 1) {
+        throw new SpillwayError('invalidInput', `column "${column}" appears ${at.length} times in the header (columns ${at.join(' and ')})`, {
+          file,
+          line: 1,
+          field: column,
+          expected: 'each column used by the model named once',
+          hint: 'rename or remove the other column',
+        });
+      }
+    }
+    return names;
+  };
+  const parser = parse({ columns, skip_empty_lines: true, trim: true, info: true, bom: true });
+  // bytes that are not UTF-8 would be read as U+FFFD, and two ids that differ only there would become one group
+  const utf8 = new Utf8Check();
+  const notUtf8 = (where: { line?: number; row?: number } = {}) =>
+    new SpillwayError('invalidInput', `not valid UTF-8 at byte offset ${utf8.invalidAt}`, {
+      file,
+      ...where,
+      expected: 'UTF-8 text',
+      hint: 'convert the file to UTF-8 (e.g. iconv -f GB18030 -t UTF-8 in.csv > out.csv)',
+      context: { byte_offset: utf8.invalidAt },
+    });
   input.on('error', (error) => parser.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
-  input.pipe(parser);
+  input.pipe(utf8).pipe(parser);
   let checkedHeader = false;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number; bytes: number } }>) {
+      if (utf8.invalidAt !== undefined && info.bytes > utf8.invalidAt) throw notUtf8({ line: info.lines, row: info.records + 1 });
       if (!checkedHeader) {
         for (const column of needed) {
           if (!(column in record)) {
@@ -141,7 +172,8 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
         const text = record[field];
         const value = Number(text);
         if (!Number.isFinite(value)) {
-          throw new SpillwayError('invalidInput', `"${text}" is not a number`, { ...where(field), expected, hint: 'fix the cell, or leave it empty to drop the row' });
+          const what = Number.isNaN(value) ? 'is not a number' : `is out of range: it overflows a 64-bit float to ${value}`;
+          throw new SpillwayError('invalidInput', `"${text}" ${what}`, { ...where(field), expected, hint: 'fix the cell, or leave it empty to drop the row' });
         }
         return value;
       };
@@ -153,7 +185,19 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
         });
       }
       y.push(count);
-      X.push(args.x.map((column) => number(column)));
+      X.push(
+        args.x.map((column) => {
+          const value = number(column);
+          if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) {
+            throw new SpillwayError('invalidInput', `regressor value ${record[column]} is too large for the estimator (|x| > ${MAX_REGRESSOR_MAGNITUDE}): its square overflows`, {
+              ...where(column),
+              expected: `a number with |x| ≤ ${MAX_REGRESSOR_MAGNITUDE}`,
+              hint: 'rescale the column (other units, or its log)',
+            });
+          }
+          return value;
+        }),
+      );
       if (args.model !== 'nb2' && args.id) groups.push(record[args.id]);
       args.factors.forEach((column, k) => factorValues[k].push(record[column]));
       if (args.exposure) {
@@ -172,6 +216,7 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
     }
     throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, { file, line: e.lines, expected: 'RFC 4180 CSV with a header row' });
   }
+  if (utf8.invalidAt !== undefined) throw notUtf8();
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
 
   const names = [...args.x];

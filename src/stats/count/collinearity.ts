@@ -3,6 +3,8 @@
 // (2) exact collinearity, by a Cholesky factorisation in column order of the centred cross-product matrix (a later
 // column is dropped, as Stata's _rmcoll does), with the columns it is a combination of named.
 
+import { SpillwayError } from '../../errors.js';
+
 export type Centering = 'none' | 'mean' | 'within';
 
 /** a column varies "not at all" when its centred sum of squares is below this share of its raw sum of squares (relative size 1e-7) */
@@ -67,6 +69,14 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   const shift = new Float64Array(q);
   for (let c = 0; c < q; c++) {
     if (!active(c)) continue;
+    // an overflowed sum would make the variation test below meaningless (Infinity ≤ Infinity): never drop for that
+    if (!Number.isFinite(raw[c]) || !Number.isFinite(squares[c])) {
+      throw new SpillwayError('invalidInput', `column ${names[c]}: its sum of squares overflows (values too large to fit)`, {
+        field: names[c],
+        expected: 'regressor values whose squares, summed over the observations, stay finite',
+        hint: 'rescale the column (other units, or its log)',
+      });
+    }
     if (raw[c] === 0) {
       dropped.push({ name: names[c], reason: 'all values are zero' });
       continue;

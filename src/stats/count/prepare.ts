@@ -7,6 +7,26 @@ import type { CountDesign, FitOptions } from './types.js';
 
 export const CONSTANT = '_cons';
 
+/**
+ * The largest regressor magnitude the estimators accept. Sums of squares and cross products of a column (collinearity
+ * checks, the Hessian) must stay finite: above ~1.3e154 one square overflows to Infinity, and a column of 1e308 would
+ * then look constant. 1e150 leaves room for sums over 10^7 observations; rescale a column beyond it (units, logs).
+ */
+export const MAX_REGRESSOR_MAGNITUDE = 1e150;
+
+function regressorProblem(v: number, row: number, field: string): SpillwayError | undefined {
+  if (!Number.isFinite(v)) return invalid(`regressor value ${String(v)} is not a finite number`, { row, field, expected: 'a finite number' });
+  if (Math.abs(v) > MAX_REGRESSOR_MAGNITUDE) {
+    return invalid(`regressor value ${String(v)} is too large for the estimator (|x| > ${MAX_REGRESSOR_MAGNITUDE}): its square overflows`, {
+      row,
+      field,
+      expected: `a finite number with |x| ≤ ${MAX_REGRESSOR_MAGNITUDE}`,
+      hint: 'rescale the column (other units, or its log)',
+    });
+  }
+  return undefined;
+}
+
 export interface PreparedData {
   /** observations kept */
   n: number;
@@ -118,9 +138,8 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
       if (kept[i]) continue;
       const row = design.X[i];
       for (let j = 0; j < row.length; j++) {
-        if (!Number.isFinite(row[j])) {
-          throw invalid(`regressor value ${String(row[j])} is not a finite number`, { row: i + 1, field: design.names[j], expected: 'a finite number' });
-        }
+        const problem = regressorProblem(row[j], i + 1, design.names[j]);
+        if (problem) throw problem;
       }
     }
   }
@@ -141,9 +160,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     const base = r * q;
     for (let c = 0; c < given; c++) {
       const v = row[c];
-      if (!Number.isFinite(v)) {
-        throw invalid(`regressor value ${String(v)} is not a finite number`, { row: order[r] + 1, field: design.names[c], expected: 'a finite number' });
-      }
+      if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
       all[base + c] = v;
     }
     if (wantConstant) all[base + given] = 1;

@@ -1,0 +1,119 @@
+// Running one module stage inside a stage process: build the context, import the module, call the stage function,
+// check what it returned and write the JSON outputs. Shared by the one-shot stage process (stage-runner.ts) and the
+// persistent worker (stage-worker.ts).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createStageContext } from './stage-context.js';
+
+export interface ModuleJob {
+  stage: string;
+  module: string;
+  projectRoot: string;
+  params: Record<string, unknown>;
+  /** JSON inputs: local name → file with the JSON */
+  jsonInputs: Record<string, string>;
+  /** file/dir inputs: local name → path */
+  inputPaths: Record<string, string>;
+  deps: string[];
+  jsonOuts: string[];
+  fileOuts: Record<string, 'file' | 'dir'>;
+  /** where JSON outputs are written as <name>.json */
+  jsonDir: string;
+  /** ctx.outPath(name) = filesDir/name */
+  filesDir: string;
+}
+
+export type RunnerMessage =
+  | { type: 'log'; message: string }
+  | { type: 'done' }
+  | { type: 'error'; message: string; stack?: string; pointer?: string; kind?: string };
+
+/** First non-finite number or non-JSON value, as a JSON pointer; JSON.stringify would silently turn NaN into null. */
+function findNonJson(value: unknown, pointer = ''): { pointer: string; what: string } | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { pointer, what: String(value) };
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+    return { pointer, what: typeof value };
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findNonJson(value[i], `${pointer}/${i}`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue; // dropped by JSON.stringify, like an absent key
+    const found = findNonJson(v, `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export function send(message: RunnerMessage): Promise<void> {
+  return new Promise((resolveSend) => {
+    if (!process.send) return resolveSend();
+    process.send(message, undefined, {}, () => resolveSend());
+  });
+}
+
+/**
+ * Runs the job; `instance` (a worker's job number) is added to the module's URL, and the TypeScript hooks carry it to
+ * every project file the module imports, so each job gets fresh module instances: no module-level state survives.
+ */
+export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
+  process.env.SPILLWAY_STAGE = job.stage;
+  const inputs: Record<string, unknown> = {};
+  for (const [name, file] of Object.entries(job.jsonInputs)) inputs[name] = JSON.parse(readFileSync(file, 'utf8'));
+  const ctx = createStageContext({
+    stage: job.stage,
+    params: job.params,
+    inputs,
+    inputPaths: job.inputPaths,
+    deps: job.deps,
+    projectRoot: job.projectRoot,
+    outDir: job.filesDir,
+    outs: job.fileOuts,
+    log: (message) => void send({ type: 'log', message }),
+  });
+  const url = pathToFileURL(job.module);
+  if (instance !== undefined) url.searchParams.set('spillway-job', String(instance));
+  const mod = (await import(url.href)) as { default?: unknown };
+  const fn = mod.default;
+  if (typeof fn !== 'function') {
+    throw Object.assign(new Error(`${job.module} has no default export function (a StageFunction)`), { kind: 'invalidPipeline' });
+  }
+  const result = (await (fn as (c: typeof ctx) => unknown)(ctx)) ?? {};
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) {
+    throw new Error(`the stage function returned ${Array.isArray(result) ? 'an array' : typeof result}; expected an object { outputName: value }`);
+  }
+  const returned = result as Record<string, unknown>;
+  const missing = job.jsonOuts.filter((n) => !Object.hasOwn(returned, n) || returned[n] === undefined);
+  const extra = Object.keys(returned).filter((n) => !job.jsonOuts.includes(n));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [];
+    if (missing.length > 0) parts.push(`did not return declared output(s) ${missing.join(', ')}`);
+    if (extra.length > 0) parts.push(`returned undeclared output(s) ${extra.join(', ')}`);
+    throw Object.assign(new Error(`the stage ${parts.join(' and ')}; declared JSON outputs: ${job.jsonOuts.join(', ') || '(none)'}`), { kind: 'outputs' });
+  }
+  mkdirSync(job.jsonDir, { recursive: true });
+  for (const name of job.jsonOuts) {
+    const bad = findNonJson(returned[name]);
+    if (bad) {
+      throw Object.assign(new Error(`output "${name}" holds ${bad.what} at ${bad.pointer || '/'}, which JSON cannot represent`), { pointer: bad.pointer, kind: 'outputs' });
+    }
+    writeFileSync(join(job.jsonDir, `${name}.json`), `${JSON.stringify(returned[name], null, 2)}\n`);
+  }
+}
+
+
+/** The message that reports a failed job to the engine. */
+export function errorMessage(error: unknown): RunnerMessage {
+  const e = error instanceof Error ? error : new Error(String(error));
+  // a SpillwayError's location (file, row, column, expected, hint) lives in its details: send the formatted text.
+  // Duck-typed, because the stage's copy of src/errors.ts may be another module instance than ours.
+  const formatted = e.name === 'SpillwayError' && typeof (e as { format?: unknown }).format === 'function' ? (e as unknown as { format(): string }).format() : e.message;
+  return { type: 'error', message: formatted, stack: e.stack, pointer: (e as { pointer?: string }).pointer, kind: (e as { kind?: string }).kind };
+}

@@ -1,0 +1,76 @@
+// A persistent stage worker (in the spirit of Bazel's persistent workers): a process with spillway's TypeScript hooks
+// loaded that runs module stages one after another, so that a stage pays for an IPC message and its own imports
+// instead of a Node start-up. Each job imports the stage's module graph afresh (stage-job.ts), and after each job the
+// worker puts back the environment, working directory and globals it started with; a job that leaves timers or other
+// handles running, or a worker past its job or memory budget, retires (the engine starts a fresh one).
+import { errorMessage, runJob, send, type ModuleJob } from './stage-job.js';
+
+export type WorkerRequest = { type: 'job'; id: number; job: ModuleJob };
+export type WorkerReply = { type: 'finished'; id: number; rss: number; retire?: string };
+
+const env = { ...process.env };
+const cwd = process.cwd();
+const globals = new Set(Object.getOwnPropertyNames(globalThis));
+// stdout and stderr open their pipes on first use: open them now, so that a stage's first console.log is not a leak
+void process.stdout.fd;
+void process.stderr.fd;
+// taken when the first job arrives: the IPC channel counts as a handle only once a message listener holds it
+let handlesAtStart: Map<string, number> | undefined;
+let jobs = 0;
+
+function handleCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/** What a finished job left behind that a next job could see; undefined when the worker is clean again. */
+function restore(): string | undefined {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+  if (process.cwd() !== cwd) process.chdir(cwd);
+  for (const name of Object.getOwnPropertyNames(globalThis)) {
+    if (!globals.has(name)) {
+      try {
+        delete (globalThis as Record<string, unknown>)[name];
+      } catch {
+        return `it left the global ${name}`;
+      }
+    }
+  }
+  for (const [kind, n] of handleCounts()) {
+    // FSReqCallback and friends are requests in flight, not listeners; timers, sockets and watchers are state.
+    if (/Timeout|Immediate|Interval|TCP|UDP|Pipe|FSEvent|StatWatcher|Process|Signal/.test(kind) && n > (handlesAtStart?.get(kind) ?? 0)) return `it left ${kind} handles running`;
+  }
+  return undefined;
+}
+
+process.on('disconnect', () => process.exit(1)); // the engine died: do not linger as an orphan
+// An error thrown outside the job's own promise (a timer, an event handler, during or after the job): as in a
+// one-shot stage process, the stack goes to stderr and the process ends; the engine fails the stage that was running.
+process.on('uncaughtException', (error) => {
+  console.error(error.stack ?? String(error));
+  process.exit(1);
+});
+process.on('message', (request: WorkerRequest) => {
+  if (request.type !== 'job') return;
+  handlesAtStart ??= handleCounts();
+  jobs += 1;
+  runJob(request.job, jobs).then(
+    async () => {
+      await send({ type: 'done' });
+      await reply(request.id);
+    },
+    async (error: unknown) => {
+      await send(errorMessage(error));
+      await reply(request.id);
+    },
+  );
+});
+
+async function reply(id: number): Promise<void> {
+  const retire = restore();
+  const message: WorkerReply = { type: 'finished', id, rss: process.memoryUsage.rss(), ...(retire ? { retire } : {}) };
+  await new Promise<void>((resolveSend) => process.send?.(message, undefined, {}, () => resolveSend()));
+  if (retire) process.exit(0);
+}
