@@ -2,13 +2,15 @@
 // running jobs; an engine killed mid-run leaves its jobs running, and the next run takes them over and submits only
 // the stages that never went out.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runPipeline, type RunReport } from '../../src/engine/index.js';
 import type { Lockfile } from '../../src/engine/lockfile-format.js';
 import { DEFAULT_CONFIG } from '../../src/engine/executors/slurm-config.js';
 import { SlurmExecutor } from '../../src/engine/executors/slurm.js';
+import { audit } from '../../src/provenance/audit.js';
+import { projectFromPipelineFile } from '../../src/provenance/project.js';
 import { ensureCluster, jobState, repoRoot, tempProject, until, type TempProject } from './helpers.js';
 
 const unavailable = ensureCluster();
@@ -43,6 +45,48 @@ const statuses = (report: RunReport) => Object.fromEntries(report.stages.map((s)
 describe.skipIf(unavailable !== undefined)('the engine with the SLURM executor', () => {
   let project: TempProject | undefined;
   afterEach(() => project?.cleanup());
+
+  it('stages killed for memory or failing on the cluster fail with their kind; the store stays consistent (audit)', async () => {
+    const HOG = `export default async () => {
+  const kept: Buffer[] = [];
+  for (let i = 0; i < 400; i++) { kept.push(Buffer.alloc(10 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); }
+  return { out: { stage: 'hog', slept: 0 } };
+};
+`;
+    const yaml = `${pipeline({ a: 0, b: 0 }, { b: 'a' })}  hog:
+    run: stages/hog.ts
+    resources: { memory: 150M }
+    outs:
+      out: { schema: schemas/out.schema.json }
+  bad:
+    cmd: [sh, -c, "echo half > $SPILLWAY_OUT_OUT; exit 3"]
+    outs:
+      out: { schema: schemas/out.schema.json }
+`;
+    project = tempProject({ 'pipeline.yaml': yaml, 'stages/sleep.ts': SLEEP, 'stages/hog.ts': HOG, 'schemas/out.schema.json': SCHEMA });
+    const root = project.root;
+    const executor = new SlurmExecutor({ root, config });
+    let report: RunReport;
+    try {
+      report = await runPipeline({ pipelineFile: join(root, 'pipeline.yaml'), executor, jobs: executor.maxParallel });
+    } finally {
+      await executor.close();
+    }
+    expect(statuses(report)).toEqual({ a: 'ran', b: 'ran', hog: 'failed', bad: 'failed' });
+    const byStage = Object.fromEntries(report.stages.map((s) => [s.stage, s]));
+    expect(byStage.hog.error_kind).toBe('oom');
+    expect(byStage.hog.error).toContain('Exceeded job memory limit');
+    expect(byStage.bad.error_kind).toBe('exit');
+    expect(byStage.bad.error).toContain('exited with code 3');
+    // the failed stages left nothing in the store and no temp files; what was recorded checks out
+    const result = await audit(projectFromPipelineFile(join(root, 'pipeline.yaml'), root));
+    expect(result.ok).toBe(true);
+    expect(result.findings).toEqual([]);
+    expect(result.stages.map((s) => `${s.stage}:${s.status}`).sort()).toEqual(['a:ok', 'b:ok']);
+    const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [n]));
+    expect(walk(join(root, 'artifacts')).filter((n) => n.includes('.tmp'))).toEqual([]);
+    expect(existsSync(join(root, 'artifacts/out/bad'))).toBe(false);
+  }, 120_000);
 
   it('Ctrl-C cancels every job of the run, running and queued, and the run reports itself interrupted', async () => {
     project = tempProject({ 'pipeline.yaml': pipeline({ a: 300, b: 300, c: 300 }), 'stages/sleep.ts': SLEEP, 'schemas/out.schema.json': SCHEMA });
