@@ -1,5 +1,5 @@
 // Submission and polling overhead per job of the SLURM executor, on the single-node cluster of
-// scripts/slurm-cluster.sh (started here when it is not running and this is root). Trivial module stages go through
+// scripts/slurm-cluster.sh (skipped when it is not running). Trivial module stages go through
 // the executor one at a time, then together as one job array; each phase is timed and medians are printed:
 //   submit    execute() called → sbatch returned a job id (includes the batch window that lets arrays form)
 //   dispatch  job id → the job entry started on the node (SLURM scheduling + node process start)
@@ -24,7 +24,7 @@ function median(xs: number[]): number {
 }
 const ms = (x: number) => `${Math.round(x)} ms`;
 
-const why = ensureCluster();
+const why = ensureCluster({ start: false }); // a bench measures; it does not install or start daemons
 if (why !== undefined) {
   console.log(`skipped: ${why}`);
   process.exit(0);

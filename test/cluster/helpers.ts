@@ -14,9 +14,10 @@ function answers(): boolean {
   return r.status === 0 && /^(idle|mixed|allocated|completing)/m.test(r.stdout);
 }
 
-/** undefined when the cluster is up, else why it could not be started */
-export function ensureCluster(): string | undefined {
+/** undefined when the cluster is up, else why it could not be started (with start: false, only whether it answers) */
+export function ensureCluster(options: { start?: boolean } = {}): string | undefined {
   if (answers()) return undefined;
+  if (options.start === false) return 'no SLURM cluster answers (start the test cluster with `sudo bash scripts/slurm-cluster.sh start`)';
   if (process.getuid?.() !== 0) return 'no SLURM cluster answers and this is not root, so scripts/slurm-cluster.sh cannot start one (run `sudo bash scripts/slurm-cluster.sh start`)';
   const r = spawnSync('bash', [join(repoRoot, 'scripts/slurm-cluster.sh'), 'start'], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0 || !answers()) return `scripts/slurm-cluster.sh start failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}`;
