@@ -202,13 +202,11 @@ cmd_stop() {
       for _ in $(seq 100); do [[ -z "$(squeue --noheader --states=PENDING,RUNNING,COMPLETING,CONFIGURING,SUSPENDED --format=%i 2>/dev/null)" ]] && break; sleep 0.2; done
     fi
   fi
+  # the job step daemons end with their (cancelled) jobs; wait for them before stopping slurmd, which they report to
+  for _ in $(seq 50); do pgrep -x slurmstepd >/dev/null || break; sleep 0.2; done
   stop_daemons
-  # job step daemons are children of slurmd's jobs, not of slurmd: make sure none outlives the cluster
-  local steps
-  steps=$(pgrep -x slurmstepd || true)
-  if [[ -n "$steps" ]]; then
-    say "stopping leftover job steps: $(echo $steps)"
-    kill -9 $steps 2>/dev/null || true
+  if pgrep -x slurmstepd >/dev/null; then
+    say "warning: job step daemons still running (pids $(pgrep -x slurmstepd | tr '\n' ' ')); they end when their jobs do"
   fi
   kill_pidfile munged "$MUNGE_PID"
   say "stopped"
