@@ -3,7 +3,7 @@
 // and a full set of year dummies (section 4.4), through fitCountModel (src/stats/count, CONTRACTS §4).
 import type { StageFunction } from '../src/engine/stage-api.js';
 import { SpillwayError, type ErrorKind } from '../src/errors.js';
-import { DESIGN_VARIABLES, type DesignArtifact, type DesignVariable, type ModelSpec, type ModelsArtifact, type Sample } from '../src/data/artifacts.js';
+import { DESIGN_VARIABLES, type CompanionFit, type DesignArtifact, type DesignVariable, type ModelSpec, type ModelsArtifact, type Sample } from '../src/data/artifacts.js';
 import { oneOf } from '../src/data/params.js';
 import { expandFactor, fitCountModel, type CountModel } from '../src/stats/count/index.js';
 
@@ -48,8 +48,9 @@ const estimate: StageFunction = (ctx) => {
 
   // each model that could not be fitted, or whose fit did not converge, with the kind of the reason
   const failures: { name: string; kind: ErrorKind; message: string }[] = [];
+  const sampleRows = (spec: ModelSpec) => design.rows.filter((r) => spec.sample === 'all' || r.group === spec.sample);
   const models: ModelsArtifact['models'] = specs.map((spec) => {
-    const rows = design.rows.filter((r) => spec.sample === 'all' || r.group === spec.sample);
+    const rows = sampleRows(spec);
     const years = rows.map((r) => r.year);
     const base = {
       ...spec,
@@ -68,7 +69,8 @@ const estimate: StageFunction = (ctx) => {
         { y: rows.map((r) => r.nano_patents), X, names: [...spec.regressors, ...dummies.names], groups: rows.map((r) => r.region) },
         { model: estimator, addConstant: true },
       );
-      ctx.log(`model ${spec.name} (${spec.sample}, n = ${fit.n}): log L = ${fit.loglik.toFixed(3)}${fit.converged ? '' : ' — NOT converged'}`);
+      const flag = fit.converged ? (fit.identification?.near_flat ? ' — near-flat likelihood' : '') : ' — NOT converged';
+      ctx.log(`model ${spec.name} (${spec.sample}, n = ${fit.n}): log L = ${fit.loglik.toFixed(3)}${flag}`);
       if (!fit.converged) failures.push({ name: spec.name, kind: 'notConverged', message: `did not converge${fit.warnings.length ? `: ${fit.warnings[0]}` : ''}` });
       return { ...base, fit: jsonSafe(fit) as ModelsArtifact['models'][number]['fit'], error: null };
     } catch (error) {
@@ -93,7 +95,33 @@ const estimate: StageFunction = (ctx) => {
       context: { failures },
     });
   }
-  const result: ModelsArtifact = { estimator, year_dummies: yearDummies, add_constant: true, models };
+
+  // The companion of Table 4 (Allison & Waterman 2002: HHG is not a true fixed-effects model): the same models under
+  // the conditional FE Poisson and under NB2 with region dummies (unconditional FE negative binomial). Same rows and
+  // regressors; year dummies as above; region dummies through the factor expansion (base = first region code).
+  // The covariance matrices are left out (coef, se, z, p, ci95 stay) to keep the artifact small.
+  const companionFit = (spec: ModelSpec, model: 'fe-poisson' | 'nb2'): CompanionFit => {
+    const rows = sampleRows(spec);
+    if (rows.length === 0) return { fit: null, error: `no observations in sample ${spec.sample}` };
+    const dummies = yearDummies ? expandFactor(rows.map((r) => r.year), { name: 'year' }) : { columns: [], names: [] };
+    const regions = model === 'nb2' ? expandFactor(rows.map((r) => r.region), { name: 'region' }) : { columns: [], names: [] };
+    const X = rows.map((r, i) => [...spec.regressors.map((v) => r[v]), ...dummies.columns.map((c) => c[i]), ...regions.columns.map((c) => c[i])]);
+    try {
+      const fit = fitCountModel(
+        { y: rows.map((r) => r.nano_patents), X, names: [...spec.regressors, ...dummies.names, ...regions.names], groups: rows.map((r) => r.region) },
+        { model, addConstant: model === 'nb2' },
+      );
+      const { vcov: _vcov, ...rest } = fit;
+      return { fit: jsonSafe(rest) as CompanionFit['fit'], error: null };
+    } catch (error) {
+      return { fit: null, error: error instanceof SpillwayError ? error.format() : (error as Error).message };
+    }
+  };
+  const companions: NonNullable<ModelsArtifact['companions']> = {
+    estimators: ['fe-poisson', 'nb2-region-dummies'],
+    models: specs.map((spec) => ({ name: spec.name, fe_poisson: companionFit(spec, 'fe-poisson'), nb2_region_dummies: companionFit(spec, 'nb2') })),
+  };
+  const result: ModelsArtifact = { estimator, year_dummies: yearDummies, add_constant: true, models, companions };
   return { models: result };
 };
 

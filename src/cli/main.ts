@@ -7,11 +7,14 @@ export type CommandMain = (argv: string[]) => Promise<number>;
 const commands: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
   run: { summary: 'run the pipeline (or the named stages and what they need)', load: () => import('./commands/run.js') },
   status: { summary: 'list stale stages and why they are stale', load: () => import('./commands/status.js') },
-  dag: { summary: 'print the stage graph (text, mermaid or dot)', load: () => import('./commands/dag.js') },
+  dag: { summary: 'print the stage graph (text, mermaid, dot, or an HTML page coloured by state)', load: () => import('./commands/dag.js') },
   watch: { summary: 're-run affected stages when their code, params or data change', load: () => import('./commands/watch.js') },
   audit: { summary: 're-hash every recorded artifact and dep and report mismatches', load: () => import('./commands/audit.js') },
-  lineage: { summary: 'print everything an output was made from', load: () => import('./commands/lineage.js') },
+  lineage: { summary: 'print everything an output was made from (--downstream: what depends on it)', load: () => import('./commands/lineage.js') },
   export: { summary: 'write a self-contained replication package (RO-Crate, PROV-JSON)', load: () => import('./commands/export.js') },
+  init: { summary: 'create a new project that runs at once (pipeline.yaml, a Python and a TypeScript stage)', load: () => import('./commands/init.js') },
+  gc: { summary: 'remove store objects that the lockfile, recent runs and experiments do not keep', load: () => import('./commands/gc.js') },
+  show: { summary: 'print an artifact (JSON, or a table for tabular ones)', load: () => import('./commands/show.js') },
   fit: { summary: 'fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file', load: () => import('./commands/fit.js') },
   synth: { summary: 'generate the synthetic default dataset (or run a Monte Carlo check)', load: () => import('./commands/synth.js') },
 };

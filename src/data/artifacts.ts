@@ -176,4 +176,14 @@ export interface ModelsArtifact {
   year_dummies: boolean;
   add_constant: boolean;
   models: (ModelSpec & { n: number; regions: number; years: [number, number]; fit: FitResult | null; error: string | null })[];
+  /** Table 4's companion: each model under the conditional FE Poisson and NB2 with region dummies (fits without vcov) */
+  companions?: {
+    estimators: ['fe-poisson', 'nb2-region-dummies'];
+    models: { name: string; fe_poisson: CompanionFit; nb2_region_dummies: CompanionFit }[];
+  };
+}
+
+export interface CompanionFit {
+  fit: Omit<FitResult, 'vcov'> | null;
+  error: string | null;
 }

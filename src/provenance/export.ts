@@ -2,7 +2,8 @@
 // schemas the lockfile names, every output (readable copy and store object), the raw-input checksums (and with
 // --with-data the raw files), laid out at the same relative paths as in the project so that `spillway audit` run
 // inside the package verifies it. Two provenance records describe it: ro-crate-metadata.json and prov.json.
-import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SpillwayError } from '../errors.js';
 import type { Lockfile } from '../engine/lockfile-format.js';
@@ -33,6 +34,13 @@ export interface ExportOptions {
   /** what audit knows of the current pipeline (params, dep globs, code files), when it loads */
   pipeline?: AuditOptions['pipeline'];
   spillwayVersion: string;
+  /**
+   * The root of the running spillway package. When given, the package is made installable on its own: spillway is
+   * packed into vendor/spillway-<version>.tgz, package.json depends on it and pins the npm packages the stages
+   * imported at the versions the lockfile records, and package-lock.json (the project's, reconciled by npm) locks
+   * the rest, so `npm ci` inside the package installs the recorded versions. Needs npm (it packs and locks).
+   */
+  spillwayRoot?: string;
   /** fixed timestamp (tests); default now */
   now?: Date;
 }
@@ -98,8 +106,9 @@ export async function exportPackage(project: Project, outDir: string, options: E
       else put(dep.path, dep.hash);
     }
   }
-  // what a replicator needs to install the same dependencies and type-check the stages
-  for (const extra of ['package.json', 'package-lock.json', 'tsconfig.json']) {
+  // what a replicator needs to install the same dependencies and type-check the stages (an installable package
+  // writes its own package.json and lock below instead of the project's)
+  for (const extra of options.spillwayRoot ? ['tsconfig.json'] : ['package.json', 'package-lock.json', 'tsconfig.json']) {
     try {
       if ((await stat(path.join(project.root, extra))).isFile()) put(extra);
     } catch {
@@ -126,6 +135,15 @@ export async function exportPackage(project: Project, outDir: string, options: E
     const size = (await stat(destination)).size;
     bytes += size;
     files.set(item.from, { path: item.from, sha256: await sha256OfRecorded(destination, item.hash), size });
+  }
+
+  // 3b. The means to install and re-run it: spillway itself, a package.json and a lockfile.
+  if (options.spillwayRoot) {
+    for (const written of await writeInstallable(project, target, lock, options.spillwayRoot, options.withData ?? false)) {
+      const size = (await stat(path.join(target, written))).size;
+      bytes += size;
+      files.set(written, { path: written, sha256: await sha256Hex(path.join(target, written)), size });
+    }
   }
 
   // 4. Raw-input checksums in sha256sum format, so they can be checked without spillway (`sha256sum -c`).
@@ -235,4 +253,95 @@ function describe(lock: Lockfile, projectDescription: string | undefined, withDa
     withData ? 'The raw input files are included.' : `The raw input files are not included; their checksums are in ${RAW_CHECKSUMS}.`,
     'Run `spillway audit` in this directory to verify every file against the lockfile.',
   ].filter(Boolean).join(' ');
+}
+
+// ---------- an installable package ----------
+
+export const VENDOR_DIR = 'vendor';
+export const REPLICATION_README = 'REPLICATION.md';
+
+function npm(args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('npm', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } }, (error, stdout, stderr) => {
+      if (error) {
+        reject(
+          new SpillwayError('internal', `npm ${args.join(' ')} failed while making the package installable: ${stderr.trim().split('\n').slice(-3).join(' ') || error.message}`, {
+            hint: 'export needs npm, and the packages the project uses in npm\'s cache or reachable in the registry',
+          }),
+        );
+      } else resolve(stdout);
+    });
+  });
+}
+
+/**
+ * Writes vendor/spillway-<version>.tgz, package.json, package-lock.json and REPLICATION.md into the package; returns
+ * their package paths. package.json pins, at the versions the lockfile recorded, every npm package a stage imported.
+ */
+async function writeInstallable(project: Project, target: string, lock: Lockfile, spillwayRoot: string, withData: boolean): Promise<string[]> {
+  const spillwayPkg = JSON.parse(await readFile(path.join(spillwayRoot, 'package.json'), 'utf8')) as { name: string; version: string; engines?: Record<string, string> };
+  const vendor = path.join(target, VENDOR_DIR);
+  await mkdir(vendor, { recursive: true });
+  // --ignore-scripts: pack the compiled package as it is installed; never run a build here
+  const packed = JSON.parse(await npm(['pack', '--json', '--ignore-scripts', '--pack-destination', vendor, spillwayRoot], target)) as { filename: string }[];
+  const tarball = `${VENDOR_DIR}/${packed[0].filename}`;
+
+  const recorded = new Map<string, string>();
+  for (const stage of Object.values(lock.stages)) {
+    for (const [name, version] of Object.entries(stage.code.packages ?? {})) {
+      if (name === spillwayPkg.name || version === 'missing' || version === 'unknown') continue;
+      const before = recorded.get(name);
+      if (before !== undefined && before !== version) {
+        throw new SpillwayError('auditFailed', `the lockfile records two versions of npm package ${name} (${before}, ${version})`, {
+          hint: 'run `spillway run` so that every stage records the installed version, then export again',
+        });
+      }
+      recorded.set(name, version);
+    }
+  }
+  const projectPkg = await projectPackageJson(project);
+  const name = `${(projectPkg.name ?? path.basename(project.root)).replace(/^@[^/]+\//, '')}-replication`.toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const pkg = {
+    name,
+    version: '1.0.0',
+    private: true,
+    description: `Replication package of ${projectPkg.name ?? path.basename(project.root)}, exported by spillway ${spillwayPkg.version}: see ${REPLICATION_README}`,
+    type: 'module',
+    ...(projectPkg.license ? { license: projectPkg.license } : {}),
+    engines: spillwayPkg.engines ?? { node: '>=20.0.0' },
+    scripts: { audit: 'spillway audit', reproduce: 'spillway run --force' },
+    dependencies: Object.fromEntries([[spillwayPkg.name, `file:${tarball}`], ...[...recorded].sort(([a], [b]) => a.localeCompare(b))]),
+  };
+  await writeFile(path.join(target, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+  // The project's package-lock keeps every package it locked at that version; npm reconciles it with the new
+  // package.json (drops what is no longer needed, locks the vendored spillway) without installing anything.
+  try {
+    await copyFile(path.join(project.root, 'package-lock.json'), path.join(target, 'package-lock.json'));
+  } catch {
+    /* no lockfile in the project: npm resolves one from the pinned versions */
+  }
+  await npm(['install', '--package-lock-only', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], target);
+  await rm(path.join(target, 'node_modules'), { recursive: true, force: true });
+
+  const readme = [
+    `# Replication package: ${projectPkg.name ?? path.basename(project.root)}`,
+    '',
+    `Exported by spillway ${spillwayPkg.version} on ${new Date().toISOString().slice(0, 10)}. Needs Node ${pkg.engines.node ?? '>=20'} and npm, nothing else.`,
+    '',
+    '```sh',
+    `npm ci                                  # installs spillway (${tarball}) and the recorded package versions`,
+    './node_modules/.bin/spillway audit      # every file against pipeline.lock: code, params, outputs, package versions',
+    ...(withData
+      ? ['./node_modules/.bin/spillway run --force   # re-runs every stage from the raw data: the same output hashes', './node_modules/.bin/spillway audit']
+      : ['# the raw data is not included: put each file of raw-inputs.sha256 at its path, check it with', 'sha256sum -c raw-inputs.sha256', './node_modules/.bin/spillway run --force   # then re-run every stage: the same output hashes']),
+    '```',
+    '',
+    '`pipeline.lock` records, for every stage, its code files, params, inputs and outputs with their hashes;',
+    '`ro-crate-metadata.json` (RO-Crate) and `prov.json` (W3C PROV) describe the same in standard vocabularies.',
+    '`spillway lineage OUTPUT` prints what an output was made from. `npm run audit` and `npm run reproduce` are',
+    'shortcuts for the commands above.',
+    '',
+  ].join('\n');
+  await writeFile(path.join(target, REPLICATION_README), readme);
+  return [tarball, 'package.json', 'package-lock.json', REPLICATION_README];
 }

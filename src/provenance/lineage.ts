@@ -222,3 +222,105 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
+
+// ---------- the reverse question: what depends on this? ----------
+
+export interface DownstreamStage {
+  stage: string;
+  /** why it is downstream: a dep it declared (raw file) or an input it reads (stage.output) */
+  via: { kind: 'dep' | 'input'; what: string }[];
+  outputs: { ref: string; kind: LockedOutput['kind']; path: string; hash: string }[];
+}
+
+export interface Downstream {
+  target: string;
+  resolved: { kind: 'raw'; path: string } | { kind: 'artifact'; refs: string[] };
+  /** every stage that depends on the target, directly or through other stages, in dependency order */
+  stages: DownstreamStage[];
+  /** every output of those stages */
+  outputs: { ref: string; kind: LockedOutput['kind']; path: string; hash: string }[];
+}
+
+/**
+ * Which stages and outputs depend on TARGET, as the lockfile records them: a raw file (or a directory of them) that
+ * stages read as deps, or an artifact (stage.output, a stage, an output path) that stages read as inputs; then
+ * everything downstream of those stages.
+ */
+export function downstream(lock: Lockfile, target: string, projectPath?: string): Downstream {
+  const wanted = (projectPath ?? target).replace(/\/+$/, '');
+  const direct = new Map<string, DownstreamStage['via']>();
+  const addVia = (stage: string, via: DownstreamStage['via'][number]) => direct.set(stage, [...(direct.get(stage) ?? []), via]);
+  let resolved: Downstream['resolved'];
+  let seedRefs: string[] | undefined;
+  try {
+    const r = resolveTarget(lock, target, projectPath ?? target);
+    if (r.kind === 'artifact') seedRefs = r.artifacts.map((a) => a.ref);
+  } catch {
+    /* not an output: maybe a raw file or directory */
+  }
+  if (seedRefs) {
+    resolved = { kind: 'artifact', refs: seedRefs };
+  } else {
+    // a raw file, a directory dep, or a directory holding deps
+    for (const [name, s] of Object.entries(lock.stages)) {
+      for (const dep of s.deps) {
+        const depPath = dep.path.replace(/\/+$/, '');
+        const isDirDep = dep.path.endsWith('/');
+        if (depPath === wanted || (isDirDep && wanted.startsWith(`${depPath}/`)) || dep.path.startsWith(`${wanted}/`)) addVia(name, { kind: 'dep', what: dep.path });
+      }
+    }
+    if (direct.size === 0) {
+      throw new SpillwayError('usage', `nothing in the lockfile depends on "${target}"`, {
+        expected: 'a raw file or directory some stage declares as a dep, or a stage output (stage.output), a stage, or an output path',
+        hint: 'the lockfile records what the last run read: run `spillway run` first if the pipeline changed',
+      });
+    }
+    resolved = { kind: 'raw', path: wanted };
+  }
+  // walk the input edges forward
+  const readers = (ref: string) => Object.entries(lock.stages).filter(([, s]) => Object.values(s.inputs).some((i) => i.from === ref)).map(([n]) => n);
+  for (const ref of seedRefs ?? []) for (const reader of readers(ref)) addVia(reader, { kind: 'input', what: ref });
+  const visited = new Set<string>();
+  const pending = [...direct.keys()];
+  while (pending.length > 0) {
+    const stage = pending.shift() as string;
+    if (visited.has(stage)) continue;
+    visited.add(stage);
+    for (const out of Object.keys(lock.stages[stage]?.outs ?? {})) {
+      const ref = `${stage}.${out}`;
+      for (const reader of readers(ref)) {
+        addVia(reader, { kind: 'input', what: ref });
+        pending.push(reader);
+      }
+    }
+  }
+  // dependency order: a stage after every stage it reads from
+  const order: string[] = [];
+  const placed = new Set<string>();
+  const place = (name: string) => {
+    if (placed.has(name) || !visited.has(name)) return;
+    placed.add(name);
+    for (const input of Object.values(lock.stages[name].inputs)) place(splitRef(input.from)[0]);
+    order.push(name);
+  };
+  [...visited].sort().forEach(place);
+  const stages = order.map((name) => ({
+    stage: name,
+    via: (direct.get(name) ?? []).filter((v, i, all) => all.findIndex((w) => w.kind === v.kind && w.what === v.what) === i),
+    outputs: Object.entries(lock.stages[name].outs)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([out, o]) => ({ ref: `${name}.${out}`, kind: o.kind, path: o.path, hash: o.hash })),
+  }));
+  return { target, resolved, stages, outputs: stages.flatMap((s) => s.outputs) };
+}
+
+export function formatDownstream(d: Downstream): string {
+  const lines = [d.resolved.kind === 'raw' ? `${d.resolved.path}  (raw input)` : `${d.resolved.refs.join(', ')}  (artifact)`];
+  if (d.stages.length === 0) lines.push('  nothing depends on it');
+  for (const s of d.stages) {
+    lines.push(`  ${s.stage}  ← ${s.via.map((v) => (v.kind === 'dep' ? `dep ${v.what}` : `input ${v.what}`)).join(', ')}`);
+    for (const o of s.outputs) lines.push(`    → ${o.ref}  ${o.kind}  ${o.path}  ${short(o.hash)}`);
+  }
+  lines.push('', `${d.stages.length} stage(s) and ${d.outputs.length} output(s) depend on ${d.target}`);
+  return lines.join('\n');
+}

@@ -16,8 +16,27 @@ const latexSpecials: Record<string, string> = {
   '^': '\\textasciicircum{}',
 };
 
+/** Unicode symbols pdfLaTeX's utf8 input does not know, as math (so a note with "n − 1" or "|z| ≤ 2" compiles). */
+const latexSymbols: Record<string, string> = {
+  '−': '\\ensuremath{-}', '≤': '\\ensuremath{\\le}', '≥': '\\ensuremath{\\ge}', '→': '\\ensuremath{\\to}', '×': '\\ensuremath{\\times}',
+  'Δ': '\\ensuremath{\\Delta}', 'κ': '\\ensuremath{\\kappa}', 'λ': '\\ensuremath{\\lambda}', 'α': '\\ensuremath{\\alpha}', '≈': '\\ensuremath{\\approx}',
+  '±': '\\ensuremath{\\pm}', '·': '\\ensuremath{\\cdot}', '†': '\\ensuremath{\\dagger}', '…': '\\ldots{}',
+};
+
 export function escapeLatex(text: string): string {
-  return text.replace(/[\\&%$#_{}~^]/g, (ch) => latexSpecials[ch]);
+  return text.replace(/[\\&%$#_{}~^]/g, (ch) => latexSpecials[ch]).replace(/[−≤≥→×Δκλα≈±·†…]/g, (ch) => latexSymbols[ch]);
+}
+
+/** Column types: a column (or the label column) holding long text becomes a ragged-right paragraph column, so wide text wraps. */
+function columnSpec(table: Table): string {
+  const long = (texts: string[], limit: number) => texts.some((t) => t.length > limit);
+  const labels = table.sections.flatMap((s) => s.rows.map((r) => r.label));
+  const stub = long(labels, 48) ? '>{\\raggedright\\arraybackslash}p{6.5cm}' : 'l';
+  const cols = table.columns.map((_, c) => {
+    const texts = table.sections.flatMap((s) => s.rows.map((r) => r.cells[c])).filter((x): x is string => typeof x === 'string');
+    return long(texts, 28) ? '>{\\raggedright\\arraybackslash}p{4.2cm}' : 'c';
+  });
+  return stub + cols.join('');
 }
 
 /** A number as LaTeX text: a true minus sign instead of a hyphen. */
@@ -56,9 +75,11 @@ export function tableToLatex(table: Table): string {
   const out: string[] = [
     '\\begin{table}[htbp]',
     '\\centering',
+    // the float numbers its caption itself ("Table 4: …"): the number goes into \thetable (local to the float), never into the text
+    ...(table.number ? [`\\renewcommand{\\thetable}{${escapeLatex(table.number)}}`] : []),
     `\\caption{${escapeLatex(table.title)}}`,
     `\\label{tab:${table.id}}`,
-    `\\begin{tabular}{l${'c'.repeat(n)}}`,
+    `\\begin{tabular}{${columnSpec(table)}}`,
     '\\toprule',
   ];
   if (table.columnGroups) {

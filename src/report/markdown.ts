@@ -1,6 +1,6 @@
 // Table → GitHub-flavoured Markdown (pipe table). Column groups are folded into the column headers
 // ("Leading regions (4)") because Markdown has no spanning cells; SEs go on their own row below.
-import { assertWellFormed, estimateParts, isEstimate, plainCellText, type Table, type TableRow } from './table.js';
+import { assertWellFormed, captionText, estimateParts, isEstimate, plainCellText, type Table, type TableRow } from './table.js';
 
 /** Escapes the characters that would break a pipe-table cell or turn stars into emphasis. */
 export function escapeMarkdown(text: string): string {
@@ -45,7 +45,7 @@ function rowLines(table: Table, row: TableRow): string[] {
 
 export function tableToMarkdown(table: Table): string {
   assertWellFormed(table);
-  const out: string[] = [`**${escapeMarkdown(table.title)}**`, ''];
+  const out: string[] = [`**${escapeMarkdown(captionText(table))}**`, ''];
   out.push(line([escapeMarkdown(table.stubHeader ?? ''), ...headerLabels(table).map(escapeMarkdown)]));
   out.push(line([':---', ...table.columns.map(() => '---:')]));
   for (const section of table.sections) {

@@ -45,7 +45,10 @@ export interface ColumnGroup {
 export interface Table {
   /** a file-name-safe identifier, e.g. "table4" */
   id: string;
+  /** the caption without its number: renderers prefix "Table <number>: " (LaTeX through \thetable, so never twice) */
   title: string;
+  /** the table's number as printed, e.g. "4" or "A1"; omitted = unnumbered in Markdown/HTML, LaTeX's own counter */
+  number?: string;
   /** header of the label column */
   stubHeader?: string;
   columns: string[];
@@ -164,4 +167,9 @@ export function selectColumns(table: Table, indices: number[], id = table.id): T
     columnDigits: table.columnDigits ? indices.map((i) => table.columnDigits![i]) : undefined,
     sections: table.sections.map((s) => ({ ...s, rows: s.rows.map((r) => ({ ...r, cells: indices.map((i) => r.cells[i]) })) })),
   };
+}
+
+/** The caption as Markdown and HTML print it: "Table <number>: <title>", or the title alone. */
+export function captionText(table: Table): string {
+  return table.number ? `Table ${table.number}: ${table.title}` : table.title;
 }

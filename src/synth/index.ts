@@ -7,12 +7,12 @@ import { generateCore, type Core } from './dgp.js';
 import { grantLines, patentLines, publicationLines, regionLines, regionYearLines, writeLines } from './records.js';
 
 /** Bumped whenever the same seed would give different data. */
-export const GENERATOR_VERSION = '1.0.0';
+export const GENERATOR_VERSION = '1.1.0';
 /**
  * The embedded dataset's seed. Chosen, not searched for a good estimate: it is the first seed ≥ 1 whose draw meets every
  * calibration tolerance against the published figures (bench/synth-seed-search.ts); recovery is not part of the rule.
  */
-export const DEFAULT_SEED = 16;
+export const DEFAULT_SEED = 26;
 
 export const RAW_FILES = ['regions.csv', 'region_year.csv', 'patents.csv.gz', 'publications.csv.gz', 'funding.csv.gz', 'truth.json', 'README.md'] as const;
 

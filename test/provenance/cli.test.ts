@@ -143,7 +143,8 @@ describe('spillway export on a real run', () => {
         await rm(dir, { recursive: true, force: true });
       }
     }
-  });
+    // each export packs spillway and resolves a package-lock with npm
+  }, 240_000);
 
   it('refuses to export while a stage is stale', async () => {
     await withEdit('data/raw/a.csv', 'a,b\n', async () => {

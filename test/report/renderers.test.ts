@@ -144,3 +144,35 @@ describe('selectColumns', () => {
     expect(picked.sections[0].rows[0].cells).toEqual([3, 1]);
   });
 });
+
+describe('numbered captions', () => {
+  const numbered: Table = { id: 'table4', number: '4', title: 'Models', columns: ['(1)'], sections: [{ rows: [{ label: 'x', cells: [1] }] }] };
+
+  it('LaTeX numbers the float itself: the number goes to \\thetable, never into the caption text (no "Table 4: Table 4:")', () => {
+    const tex = tableToLatex(numbered);
+    expect(tex).toContain('\\renewcommand{\\thetable}{4}\n\\caption{Models}');
+    expect(tex).not.toMatch(/\\caption\{Table/);
+  });
+
+  it('Markdown prints "Table 4: title" once; an unnumbered table just its title', () => {
+    expect(tableToMarkdown(numbered).split('\n')[0]).toBe('**Table 4: Models**');
+    expect(tableToMarkdown({ ...numbered, number: undefined }).split('\n')[0]).toBe('**Models**');
+  });
+});
+
+describe('LaTeX that pdfLaTeX compiles', () => {
+  it('Unicode symbols of the notes become math, and long text columns wrap instead of running off the page', () => {
+    const table: Table = {
+      id: 'cal',
+      title: 'Calibration',
+      columns: ['Computed', 'Target'],
+      sections: [{ rows: [{ label: 'Leading regions', cells: ['Beijing, Shanghai, Jiangsu, Hubei, Guangdong', '±10 pp'] }] }],
+      notes: ['growth = (P_end / P_start)^(1/5) − 1; |z| ≤ 2; α → 0 †'],
+    };
+    const tex = tableToLatex(table);
+    expect(tex).toContain('\\begin{tabular}{l>{\\raggedright\\arraybackslash}p{4.2cm}c}');
+    expect(tex).toContain('\\ensuremath{-} 1; |z| \\ensuremath{\\le} 2; \\ensuremath{\\alpha} \\ensuremath{\\to} 0 \\ensuremath{\\dagger}');
+    expect(tex).toContain('\\ensuremath{\\pm}10 pp');
+    expect(tex).not.toMatch(/[−≤→†±α]/);
+  });
+});

@@ -1,5 +1,6 @@
 // The report stage run in-process with the engine's own StageContext on the hand-made fixture
 // (test/fixtures/report/make-fixture.ts documents the closed-form values used below).
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +22,13 @@ const inputs = () => ({
 const params = { classify: { criterion: 'total_publications', top_share: 0.25 }, weights: { spatial_standardization: 'eq4' }, lag: { years: 1 } };
 
 let tmp: string;
-async function runReport(deps: string[], name: string, override: Record<string, unknown> = {}): Promise<string> {
+async function runReport(deps: string[], name: string, override: Record<string, unknown> = {}, runParams: Record<string, unknown> = params): Promise<string> {
   const ctx = createStageContext({
     stage: 'report',
     projectRoot: root,
     outDir: join(tmp, name),
     outs: { site: 'dir' },
-    params,
+    params: runParams,
     deps,
     inputs: { ...inputs(), ...override },
     log: () => {},
@@ -91,36 +92,88 @@ describe('report stage on the fixture', () => {
     expect(read('tables/table4.md')).toContain('Not converged: model(s) 9');
   });
 
-  it('index.html shows every table and figure with a separate published panel and the paper\'s numbers', () => {
+  it('index.html shows every table and figure, the paper\'s value under this run\'s in the same cell', () => {
     const html = read('index.html');
-    for (const id of ['table1', 'table2', 'table3', 'table4', 'figure3', 'figure4', 'calibration']) expect(html).toContain(`<section id="${id}" class="item">`);
-    for (const id of ['table1-published', 'table2-published', 'table3-published', 'table4-published']) expect(html).toContain(`<table class="report" id="${id}">`);
-    // 4 tables + 2 figures + recovery + calibration, each with its computed and its published panel
-    expect(html.match(/<section class="panel published">/g)?.length).toBe(8);
-    expect(html.match(/<section class="panel computed[^"]*">/g)?.length).toBe(8);
-    // published values: Table 1 leading 2010 = 4419, Table 2 lagging national 2005-10 = 64.8, Table 4 model 1 collab 0.267***
-    expect(html).toContain('<td>4419</td>');
-    expect(html).toContain('<td>64.8</td>');
-    expect(html).toContain('<td>0.267<sup>***</sup></td>');
+    for (const id of ['table1', 'table2', 'table3', 'table4', 'table4-estimators', 'figure3', 'figure4', 'calibration']) expect(html).toContain(`<section id="${id}" class="item">`);
+    // one compared table per paper table (no second, published table beside it)
+    for (const id of ['table1', 'table2', 'table3', 'table4']) expect(html).toContain(`<table class="report compare" id="${id}-table">`);
+    expect(html).not.toContain('id="table1-published');
+    // published values beneath the computed: Table 1 leading 2010 = 840 here, 4419 in the paper; Table 2 lagging
+    // national 2005-10 = 60.0 here, 64.8 in the paper; Table 4 model 1 collaboration 0.100** here, 0.267*** in the paper
+    expect(html).toContain('<td><span class="c">840</span><span class="p">4419</span></td>');
+    expect(html).toContain('<td><span class="c">60.0</span><span class="p">64.8</span></td>');
+    expect(html).toContain('<td><span class="c">0.100<sup>**</sup></span><span class="p">0.267<sup>***</sup></span></td>');
+    // and the SE line holds both SEs: model 1 collaboration 0.050 here, 0.083 in the paper
+    expect(html).toContain('<td><span class="c">(0.050)</span><span class="p">(0.083)</span></td>');
+    // blocks of their own: the figures' published statements, the recovery's paper models, and what the paper has
+    // for the companion table (only HHG) and the calibration (its "Paper" column)
+    expect(html.match(/<div class="published"><h4>Published \(paper\)<\/h4>/g)?.length).toBe(5);
     // inline SVG figures, no external resources or scripts
     expect(html.match(/<svg /g)?.length).toBe(2);
     expect(html).not.toMatch(/<script|<link |src="http/);
   });
 
-  it('labels variables as the design artifact does, in the computed and the published panel alike', () => {
+  it('labels variables as the design artifact does, for this run\'s values and the paper\'s alike', () => {
     const html = read('index.html');
-    const computed = html.slice(html.indexOf('<table class="report" id="table3">'), html.indexOf('<table class="report" id="table3-published">'));
-    const published = html.slice(html.indexOf('<table class="report" id="table3-published">'));
-    expect(computed).toContain('<td>1 Nano funding (log, fixture)</td>');
-    expect(published).toContain('<td>1 Nano funding (log, fixture)</td><td>5.32</td><td>2.40</td><td>0.00</td><td>9.70</td>');
+    const start = html.indexOf('<table class="report compare" id="table3-table">');
+    const table3 = html.slice(start, html.indexOf('</table>', start));
+    const row = table3.slice(table3.indexOf('<td>1 Nano funding (log, fixture)</td>'));
+    // the paper's full-sample mean, sd, min, max of nano funding (5.32, 2.40, 0.00, 9.70) in the row with this label
+    expect(row.slice(0, row.indexOf('</tr>'))).toMatch(/<span class="p">5\.32<\/span><\/td><td>.*<span class="p">2\.40<\/span><\/td><td>.*<span class="p">0\.00<\/span><\/td><td>.*<span class="p">9\.70<\/span>/);
+  });
+
+  it('Table 4 footnotes the near-flat model and the header counts it', () => {
+    const md = read('tables/table4.md');
+    expect(md).toContain('| Leading regions (5) † |');
+    expect(md).toMatch(/† Model \(5\): near-flat likelihood — its log likelihood is only 0\.00035 above the limit .*; the constant's standard error is 37\.9; the implied overdispersion is 0\.40% of the mean\./);
+    expect(read('index.html')).toContain('<dt>Models</dt><dd>9 fitted, 8 converged, 1 near-flat (model 5: see the notes of Table 4)</dd>');
+    // model 6: not near-flat, but its overdispersion is not significant: ½·P(χ²₁ > 0.21) = ½·erfc(√(0.21/2)) = 0.3234
+    expect(md).toContain('Weakly identified constant in model (6) [2Δlog L = 0.210, p = 0.32, constant SE 2.38]: the overdispersion within regions is not significant');
+  });
+
+  it('the companion table shows each model under HHG, FE Poisson and NB2 with region dummies, estimates in consecutive rows', () => {
+    const lines = read('tables/table4-estimators.md').split('\n');
+    // model 1 nanotech collaboration: HHG 0.100 (fixture), FE Poisson = HHG + 0.01, NB2 = HHG − 0.01 (each with its SE line)
+    const at = lines.findIndex((l) => l.startsWith('| *Nanotech spillovers – Collaboration (log)*'));
+    expect(lines[at + 1]).toMatch(/^\| HHG FE neg\. binomial \(Table 4\) \| 0\.100\\\*\\\* \|/);
+    expect(lines[at + 3]).toMatch(/^\| Conditional FE Poisson \| 0\.110\\\*\\\* \|/);
+    expect(lines[at + 5]).toMatch(/^\| NB2 with region dummies \| 0\.090\\\*\\\* \|/);
+    const md = lines.join('\n');
+    // convergence per estimator: model 5 is near-flat under HHG and not converged under NB2 (alpha → 0), model 9 failed
+    expect(md).toContain('| Converged, HHG FE neg. binomial (Table 4) | yes | yes | yes | yes | near-flat † | yes | yes | yes | not converged |');
+    expect(md).toContain('| Converged, NB2 with region dummies | yes | yes | yes | yes | not converged | yes | yes | yes | failed |');
+    expect(md).toContain('| NB2 alpha (overdispersion) | 0.5000 |');
   });
 
   it('states the dataset and the params in the header', () => {
     const html = read('index.html');
     expect(html).toMatch(/<p class="banner warning" id="dataset">Dataset: SYNTHETIC \(.*, seed 7\)\. These numbers come from a calibrated synthetic replica/);
-    expect(html).toContain('<code>classify.criterion</code></td><td><code>total_publications</code>');
-    expect(html).toContain('<code>lag.years</code></td><td><code>1</code>');
+    expect(html).toContain('<code>classify.criterion</code></td><td class="t"><code>total_publications</code>');
+    expect(html).toContain('<code>lag.years</code></td><td class="t"><code>1</code>');
     expect(html).toContain('100 nano filings of &quot;A. Fixture&quot; in 2001 (33% of the national total)');
+    // what the page is, where its files are, how to re-run it; nothing addressed to developers
+    expect(html).toContain('this page is report/index.html');
+    expect(html).toContain('To re-run: `npm ci &amp;&amp; npx spillway run`');
+    expect(html).not.toMatch(/dataset issue|issue \d/);
+  });
+
+  it('with pipeline.yaml and the raw files declared, lists every param that differs and the raw files\' SHA-256', async () => {
+    const raw = ['data/raw/regions.csv', 'data/raw/region_year.csv'];
+    const other = await runReport(['data/paper/published.json', 'pipeline.yaml', ...raw], 'overrides', {}, {
+      ...params,
+      weights: { spatial_standardization: 'eq5' },
+      classify: { criterion: 'nano_patents', top_share: 0.25 },
+    });
+    const html = readFileSync(join(other, 'index.html'), 'utf8');
+    expect(html).toContain('<dt>Parameters changed from pipeline.yaml</dt><dd>classify.criterion = nano_patents (pipeline.yaml: total_publications); weights.spatial_standardization = eq5 (pipeline.yaml: eq4)</dd>');
+    for (const file of raw) {
+      const bytes = readFileSync(join(root, file));
+      const hash = createHash('sha256').update(bytes).digest('hex');
+      expect(html).toContain(`${file} ${hash.slice(0, 16)}… (${bytes.length} bytes)`);
+    }
+    // at the pipeline.yaml values nothing is listed as changed
+    const same = readFileSync(join(await runReport(['data/paper/published.json', 'pipeline.yaml'], 'defaults'), 'index.html'), 'utf8');
+    expect(same).toContain('<dt>Parameters changed from pipeline.yaml</dt><dd>none: every parameter has its pipeline.yaml value</dd>');
   });
 
   it('the calibration compares with the paper, including the mean capital distance', () => {
@@ -135,6 +188,14 @@ describe('report stage on the fixture', () => {
     // top 4 of 4 regions hold everything
     expect(row('Top-4 share of nano patents 2000-2010')).toMatchObject({ computed: 1, met: true });
     expect(read('tables/calibration.md')).toContain('| Mean distance between capitals (km) | 1414.7 | 2000.0 | -29.3% |');
+    // Table 1 growth: leading and lagging both grow 43.1% (6^0.2 − 1) over 1999-04: no difference, so the paper's
+    // direction (leading faster by 3 pp) is missed; the outlier is 100 of 300 filings (33.3%) against the paper's 85%
+    expect(row('Table 1: leading growth rate 1999-04 (%)')).toMatchObject({ paper: 55.00000000000001, target: '±25 pp', met: true });
+    expect(row('Table 1: leading minus lagging growth 1999-04 (pp)')).toMatchObject({ target: 'same sign: leading faster', met: false });
+    expect(row('Table 1: leading minus lagging growth 1999-04 (pp)').computed).toBeCloseTo(0, 9);
+    expect(row('Table 1: leading minus lagging growth 2005-10 (pp)')).toMatchObject({ target: 'same sign: lagging faster' });
+    expect(row('Outlier applicant: share of the national nano filings of its year (%)')).toMatchObject({ paper: 85, target: '±5 pp', met: false });
+    expect(row('Outlier applicant: share of the national nano filings of its year (%)').computed).toBeCloseTo(100 / 3, 9);
   });
 
   it('figures are well-formed SVG with the expected labels', () => {
@@ -145,8 +206,11 @@ describe('report stage on the fixture', () => {
     for (const label of ['a) publications', 'b) patents', 'Coefficient of variation', 'paper (text)']) expect(f3).toContain(label);
     // 12 computed years per panel plus the paper's 1999 and 2010 diamonds (legend symbols have another role)
     expect(f3.match(/aria-roledescription="point"/g)?.length).toBe(2 * 12 + 2 * 2);
-    expect(f3.match(/d="M-5\.477,0L0,-5\.477L5\.477,0L0,5\.477Z"/g)?.length).toBe(4); // the 4 paper diamonds
-    for (const label of ['1 leading', '0 lagging', 'Nano funding, log(1 + 10,000 yuan)']) expect(f4).toContain(label);
+    // the 4 paper diamonds, and the legend draws the paper's entry as the same diamond (it drew a circle before)
+    expect(f3.match(/d="M-5\.477,0L0,-5\.477L5\.477,0L0,5\.477Z"/g)?.length).toBe(5);
+    const legend = f3.slice(f3.indexOf('role-legend'));
+    expect(legend).toMatch(/d="M-5\.477,0L0,-5\.477L5\.477,0L0,5\.477Z"/);
+    for (const label of ['1 leading', '0 lagging', 'ln(1 + F), F = nano funding in units of 10,000 yuan', 'ln(1 + P), P = nano patent applications']) expect(f4).toContain(label);
   });
 
   it('with a truth.json, compares the estimates of the models it names with the true coefficients', () => {
@@ -158,7 +222,7 @@ describe('report stage on the fixture', () => {
     const html = read('index.html');
     expect(html).toContain('<section id="recovery" class="item">');
     // the published panel holds the paper's models 5 and 8 only
-    const pub = html.slice(html.indexOf('<table class="report" id="recovery-published">'));
+    const pub = html.slice(html.indexOf('<table class="report" id="recovery-published-table">'));
     expect(pub.slice(0, pub.indexOf('</thead>'))).toMatch(/<th>\(5\)<\/th><th>\(8\)<\/th><\/tr>/);
     expect(pub).toContain('<td>0.300<sup>**</sup></td><td>0.017</td>');
   });

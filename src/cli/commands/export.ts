@@ -1,5 +1,7 @@
 // spillway export DIR [--with-data] [--allow-stale] [-f pipeline.yaml] [--json]
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { exportPackage } from '../../provenance/export.js';
@@ -12,7 +14,9 @@ const HELP = `usage: spillway export DIR [--with-data] [--allow-stale] [-f FILE]
 Writes a self-contained replication package into DIR (new or empty): the lockfile, the pipeline file, the code and
 schemas of every stage, every output (readable copy and store object), raw-inputs.sha256, and two provenance records:
 ro-crate-metadata.json (RO-Crate 1.1, Workflow Run Crate profile) and prov.json (W3C PROV-JSON). Files keep their
-project paths, so \`spillway audit\` run inside DIR verifies the package.
+project paths, so \`spillway audit\` run inside DIR verifies the package. The package installs on its own: spillway
+is packed into vendor/, package.json pins the npm packages the stages imported at their recorded versions and
+package-lock.json locks the rest (\`npm ci\`); REPLICATION.md lists the commands. Making it needs npm.
 
 The project is audited first; an export of missing, corrupted or stale results is refused.
 
@@ -45,12 +49,14 @@ export async function main(argv: string[]): Promise<number> {
   const project = projectFromPipelineFile(values.file ?? 'pipeline.yaml');
   const loaded = await loadPipelineView(project.pipelineFile);
   if ('error' in loaded) throw loaded.error;
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const spillwayRoot = fileURLToPath(new URL('../../../', import.meta.url));
+  const pkg = JSON.parse(await readFile(path.join(spillwayRoot, 'package.json'), 'utf8')) as { version: string };
   const report = await exportPackage(project, positionals[0], {
     withData: values['with-data'] ?? false,
     allowStale: values['allow-stale'] ?? false,
     pipeline: loaded.view,
     spillwayVersion: pkg.version,
+    spillwayRoot,
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -61,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
         `exported ${report.files} file(s), ${bytes(report.bytes)} to ${report.dir}`,
         `  raw inputs: ${raw} file(s) ${report.with_data ? 'included' : 'listed in raw-inputs.sha256 (not included; --with-data copies them)'}`,
         `  provenance: ro-crate-metadata.json (RO-Crate 1.1 + Workflow Run Crate 0.5), prov.json (PROV-JSON)`,
-        `  verify with: cd ${report.dir} && spillway audit`,
+        `  install and verify: cd ${report.dir} && npm ci && ./node_modules/.bin/spillway audit  (see REPLICATION.md)`,
         '',
       ].join('\n'),
     );

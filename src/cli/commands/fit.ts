@@ -26,7 +26,8 @@ Fits a count-panel model to a CSV file (header row, comma-separated) and prints 
   --no-constant     do not add _cons (hhg-fenb and nb2 add it by default)
   --json            print {model, coef, se, loglik, n, groups, dropped_groups, dropped_columns, iterations, converged, ...}
 Rows with a missing cell (empty, NA or .) in a used column are left out and counted.
-Exit code 0 on convergence, 7 when the fit did not converge or the likelihood is flat (results are still printed).`;
+Exit code 0 on convergence, 7 when the fit did not converge or the likelihood is flat or near-flat (hhg-fenb: the
+maximum is barely above the conditional FE Poisson limit; see docs/estimators.md); results are still printed.`;
 
 interface ParsedArgs {
   data: string;
@@ -264,7 +265,11 @@ export function formatTable(fit: FitResult, baseLevels: string[], missingRows: n
       (missingRows > 0 ? `   rows with missing cells left out = ${missingRows}` : ''),
   );
   lines.push(`Log likelihood = ${fit.loglik.toFixed(6)}   AIC = ${fit.aic.toFixed(3)}   BIC = ${fit.bic.toFixed(3)}` + (fit.wald ? `   Wald chi2(${fit.wald.df}) = ${fit.wald.chi2.toFixed(2)}` : ''));
-  lines.push(`Iterations = ${fit.iterations}   converged = ${fit.converged ? 'yes' : 'NO'}`);
+  const id = fit.identification;
+  lines.push(
+    `Iterations = ${fit.iterations}   converged = ${fit.converged ? 'yes' : 'NO'}` +
+      (id ? `   near-flat likelihood = ${id.near_flat ? 'YES' : 'no'} (2·(log L − FE Poisson limit ${id.fe_poisson_loglik.toFixed(4)}) = ${id.lr_vs_fe_poisson.toPrecision(3)})` : ''),
+  );
   const rule = '-'.repeat(width + 13 * 4 + 26 + 4);
   lines.push(rule);
   lines.push(`${''.padEnd(width)}${'Coef.'.padStart(13)}${'Std. Err.'.padStart(13)}${'z'.padStart(9)}${'P>|z|'.padStart(8)}${'[95% Conf. Interval]'.padStart(28)}`);
@@ -320,10 +325,12 @@ export async function main(argv: string[]): Promise<number> {
       wald: fit.wald ?? null,
       convergence: fit.convergence,
       warnings: fit.warnings,
+      near_flat: fit.identification?.near_flat ?? false,
+      identification: fit.identification ?? null,
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     process.stdout.write(formatTable(fit, baseLevels, missingRows) + '\n');
   }
-  return fit.converged ? ExitCode.ok : ExitCode.notConverged;
+  return fit.converged && !fit.identification?.near_flat ? ExitCode.ok : ExitCode.notConverged;
 }

@@ -6,7 +6,7 @@ import { renderVegaLiteToSvg } from '../figure.js';
 import { renderHtmlReport, type HtmlFact, type HtmlSection } from '../html.js';
 import { tableToLatex } from '../latex.js';
 import { tableToMarkdown } from '../markdown.js';
-import { selectColumns, type Table } from '../table.js';
+import { captionText, selectColumns, type Table } from '../table.js';
 import { readReplicationData, type DatasetHints, type ReplicationArtifacts, type ReplicationData } from './data.js';
 import {
   calibrationRows,
@@ -23,12 +23,29 @@ import {
   table2,
   table3,
   table4,
+  table4Companion,
   labelsFor,
   recoveryTable,
   truthModels,
   type CalibrationRow,
 } from './paper-report.js';
 import type { Published } from './published.js';
+
+/** What the run was computed with beyond the artifacts: the declared params' pipeline.yaml values and the raw files. */
+export interface RunIdentity {
+  /** dotted key → value in pipeline.yaml's params, for the params the report declares (null: pipeline.yaml not given) */
+  defaults?: Record<string, unknown> | null;
+  /** the raw data files ingest read, with their SHA-256 */
+  rawFiles?: { path: string; sha256: string; bytes: number }[];
+}
+
+/** Declared params whose value differs from pipeline.yaml's (a --set run), as dotted key → [pipeline.yaml, this run]. */
+export function paramOverrides(params: Record<string, unknown>, defaults: Record<string, unknown>): [string, unknown, unknown][] {
+  const flat = flattenParams(params);
+  return Object.keys(flat)
+    .filter((k) => JSON.stringify(flat[k]) !== JSON.stringify(defaults[k]))
+    .map((k) => [k, defaults[k], flat[k]]);
+}
 
 export interface BuiltReport {
   files: Record<string, string>;
@@ -52,22 +69,42 @@ function datasetBanner(data: ReplicationData): { tone: 'warning' | 'info'; text:
   const d = data.dataset;
   const detail = [d.description, d.seed !== null ? `seed ${d.seed}` : null].filter(Boolean).join(', ');
   if (d.synthetic === true) {
-    return { tone: 'warning', text: `Dataset: SYNTHETIC${detail ? ` (${detail})` : ''}. These numbers come from a calibrated synthetic replica, not from the paper's data; they are expected to differ from the published column.` };
+    return { tone: 'warning', text: `Dataset: SYNTHETIC${detail ? ` (${detail})` : ''}. These numbers come from a calibrated synthetic replica, not from the paper's data; they are expected to differ from the paper's published values.` };
   }
   if (d.synthetic === false) return { tone: 'info', text: `Dataset: REAL data${detail ? ` (${detail})` : ''}.` };
   return { tone: 'warning', text: `Dataset: NOT IDENTIFIED — the ingest report does not say whether the data are synthetic or real${detail ? ` (${detail})` : ''}.` };
 }
 
-function facts(data: ReplicationData): HtmlFact[] {
+const show = (v: unknown) => (v === undefined ? '(not in pipeline.yaml)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+function facts(data: ReplicationData, params: Record<string, unknown>, identity: RunIdentity): HtmlFact[] {
   const years = [...new Set(data.panel.map((r) => r.year))].sort((a, b) => a - b);
-  const converged = data.models.filter((m) => m.converged !== false).length;
+  const converged = data.models.filter((m) => m.converged !== false);
+  const nearFlat = converged.filter((m) => m.nearFlat);
   const out: HtmlFact[] = [
     { label: 'Dataset', value: data.dataset.synthetic === true ? 'synthetic' : data.dataset.synthetic === false ? 'real' : 'not identified' },
+  ];
+  if (identity.rawFiles && identity.rawFiles.length > 0) {
+    out.push({ label: 'Dataset files (SHA-256)', value: identity.rawFiles.map((f) => `${f.path} ${f.sha256.slice(0, 16)}… (${f.bytes} bytes)`).join('; ') });
+  }
+  if (identity.defaults) {
+    const changed = paramOverrides(params, identity.defaults);
+    out.push({
+      label: 'Parameters changed from pipeline.yaml',
+      value: changed.length === 0 ? 'none: every parameter has its pipeline.yaml value' : changed.map(([k, was, now]) => `${k} = ${show(now)} (pipeline.yaml: ${show(was)})`).join('; '),
+    });
+  }
+  out.push(
     { label: 'Regions × years', value: `${data.regions.length} regions, ${years[0]}–${years[years.length - 1]} (${data.panel.length} region-years)` },
     { label: 'Leading regions', value: `${data.leading.length} (${data.leading.map((code) => data.regions.find((r) => r.code === code)?.name ?? code).join(', ')})${data.classification.criterion ? `, by ${data.classification.criterion}` : ''}${data.classification.threshold !== null ? `, threshold ${data.classification.threshold}` : ''}` },
     { label: 'Estimation rows', value: String(data.design.length) },
-    { label: 'Models', value: `${data.models.length} fitted, ${converged} converged` },
-  ];
+    {
+      label: 'Models',
+      // the near-flat count is shown whenever the fits carry the check (0 included), so a reader knows it was made
+      value: `${data.models.length} fitted, ${converged.length} converged` +
+        (nearFlat.length > 0 ? `, ${nearFlat.length} near-flat (model${nearFlat.length > 1 ? 's' : ''} ${nearFlat.map((m) => m.name).join(', ')}: see the notes of Table 4)` : data.models.some((m) => m.identification !== null) ? ', 0 near-flat' : ''),
+    },
+  );
   if (Array.isArray(data.outliers)) {
     const drops = data.outliers as { year?: number; applicant?: string; filings?: number; share?: number }[];
     const text = drops.map((o) => `${o.filings} nano filings of "${o.applicant}" in ${o.year}${typeof o.share === 'number' ? ` (${(100 * o.share).toFixed(0)}% of the national total)` : ''}`);
@@ -75,6 +112,16 @@ function facts(data: ReplicationData): HtmlFact[] {
   }
   if (data.publicationRecords !== null) out.push({ label: 'Publication records', value: String(data.publicationRecords) });
   return out;
+}
+
+/** What the page is, where its files are, how to re-run it: for a reader, not a developer. */
+function about(data: ReplicationData): string[] {
+  return [
+    'This page replicates the empirical part of a study of what drove nanotechnology patenting in 30 Chinese regions, 2000-2010 (state funding versus knowledge spillovers through co-authorship and geographic proximity), computed from the data in data/raw/ by the spillway pipeline (pipeline.yaml). Every table shows this run\'s numbers with the paper\'s published numbers beneath them.'
+      + (data.dataset.synthetic === true ? ' The data are synthetic (see the banner above), so the numbers are expected to differ from the paper\'s.' : ''),
+    'Files: this page is report/index.html; each table is also in report/tables/ as Markdown, LaTeX (booktabs) and CSV, each figure in report/figures/ as SVG with its Vega-Lite spec, and the calibration rows in report/calibration.json.',
+    'To re-run: `npm ci && npx spillway run` in the project directory (only stages whose code, data or parameters changed run again). To change an assumption for one run: `npx spillway run --set classify.criterion=nano_patents`; the changed parameters are then listed below.',
+  ];
 }
 
 function tableFiles(table: Table, files: Record<string, string>): string[] {
@@ -85,7 +132,7 @@ function tableFiles(table: Table, files: Record<string, string>): string[] {
   return names;
 }
 
-export async function buildReplicationReport(artifacts: ReplicationArtifacts, published: Published, params: Record<string, unknown>, hints: DatasetHints = {}): Promise<BuiltReport> {
+export async function buildReplicationReport(artifacts: ReplicationArtifacts, published: Published, params: Record<string, unknown>, hints: DatasetHints = {}, identity: RunIdentity = {}): Promise<BuiltReport> {
   const variables = published.table3_variables;
   const data = readReplicationData(artifacts, variables, hints);
   const files: Record<string, string> = {};
@@ -99,7 +146,20 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     [table4(data, variables, labels), publishedTable4(published, labels), 'The nine fixed-effects negative binomial models (HHG), all regions, leading and lagging.'],
   ];
   for (const [computed, pub, intro] of pairs) {
-    sections.push({ kind: 'table', id: computed.id, heading: computed.title, intro, computed, published: pub, downloads: tableFiles(computed, files) });
+    sections.push({ kind: 'table', id: computed.id, heading: captionText(computed), intro, computed, published: pub, downloads: tableFiles(computed, files) });
+  }
+  const companion = table4Companion(data, variables, labels);
+  if (companion !== null) {
+    sections.push({
+      kind: 'table',
+      id: companion.id,
+      heading: captionText(companion),
+      intro: 'Does the conclusion depend on the estimator? Each model of Table 4 under the HHG conditional negative binomial (the paper\'s), the conditional fixed-effects Poisson and an unconditional negative binomial (NB2) with region dummies; the three estimates of a coefficient are in consecutive rows.',
+      computed: companion,
+      published: null,
+      publishedNote: 'The paper reports only the HHG estimates (Table 4).',
+      downloads: tableFiles(companion, files),
+    });
   }
 
   const figures = [
@@ -121,7 +181,8 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     sections.push({
       kind: 'table',
       id: recovery.id,
-      heading: recovery.title,
+      heading: captionText(recovery),
+      compare: 'separate',
       intro: 'The dataset is synthetic with a known truth: the true coefficients (the paper\'s estimates of the models named) beside this run\'s estimates.',
       computed: recovery,
       published: paperModels,
@@ -135,11 +196,10 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
   sections.push({
     kind: 'table',
     id: 'calibration',
-    heading: calTable.title,
-    intro: 'The figures the dataset is calibrated to, computed from this run\'s artifacts; the paper\'s value is in its own column.',
+    heading: captionText(calTable),
+    intro: 'The published figures a dataset should reproduce, computed from this run, each with the paper\'s value, the tolerance and whether it is met.',
     computed: calTable,
-    published: null,
-    publishedNote: 'The paper\'s values are the "Paper" column of the table beside this panel (data/paper/published.json).',
+    publishedNote: 'The paper\'s values are in the "Paper" column (from data/paper/published.json).',
     downloads: tableFiles(calTable, files),
   });
   files['calibration.json'] = JSON.stringify({ dataset: data.dataset, rows: calibration }, null, 2) + '\n';
@@ -147,10 +207,11 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
   files['index.html'] = renderHtmlReport({
     title: 'Replication report: nanotechnology development in Chinese regions',
     banner: datasetBanner(data),
-    facts: facts(data),
+    about: about(data),
+    facts: facts(data, params, identity),
     provenance: flattenParams(params),
     sections,
-    footer: 'Generated by the spillway report stage from the pipeline\'s artifacts. Published values: data/paper/published.json (transcribed from the paper; for comparison only). The run\'s full provenance (code, data and artifact hashes) is in pipeline.lock.',
+    footer: 'Published values: data/paper/published.json (transcribed from the paper; shown for comparison, never used in a computation). The run\'s full provenance (code, data and artifact hashes) is in pipeline.lock; `npx spillway lineage report/index.html` prints what this page was made from, and `npx spillway export DIR` writes a self-contained replication package.',
   });
   return { files, data, calibration };
 }

@@ -44,6 +44,19 @@ export interface ModelFit {
   converged: boolean | null;
   loglik: number | null;
   warnings: string[];
+  /** hhg-fenb: the maximum is barely above the conditional FE Poisson limit (the fit's identification block) */
+  nearFlat: boolean;
+  /** the fit's identification block, when it has one: 2Δlog L to the FE Poisson limit, se(_cons), implied overdispersion */
+  identification: { lr: number | null; constantSe: number | null; overdispersion: number | null } | null;
+  /** ancillary parameters (nb2: alpha) */
+  ancillary: Record<string, number>;
+}
+
+/** Table 4's companion fits of one model (null when the artifact has no companions or the fit failed) */
+export interface CompanionModels {
+  name: string;
+  fePoisson: ModelFit | null;
+  nb2: ModelFit | null;
 }
 
 export interface VariableInfo {
@@ -71,6 +84,8 @@ export interface ReplicationData {
   /** the design's variables with the labels and units the lag stage gives them (empty when it gives none) */
   variables: VariableInfo[];
   models: ModelFit[];
+  /** the models under the conditional FE Poisson and NB2 with region dummies, when estimate wrote them */
+  companions: CompanionModels[] | null;
   dataset: DatasetInfo;
   /** distinct publication records read by ingest, when its report gives them */
   publicationRecords: number | null;
@@ -214,29 +229,57 @@ function numberRecord(value: Json): Record<string, number> {
   return out;
 }
 
+function parseFit(m: Record<string, Json>, spec: Record<string, Json>, i: number, pointer: string, sample: string): ModelFit {
+  // a model the estimator could not fit has fit: null and an error; it shows as an empty column
+  const fit = isObject(m.fit) ? m.fit : {};
+  const regressors = Array.isArray(spec.regressors) ? spec.regressors.map(String) : Object.keys(numberRecord(fit.coef));
+  const warnings = Array.isArray(fit.warnings) ? fit.warnings.map(String) : [];
+  if (typeof m.error === 'string') warnings.push(m.error);
+  const id = isObject(fit.identification) ? fit.identification : null;
+  return {
+    name: String(spec.name ?? m.name ?? i + 1),
+    sample,
+    regressors,
+    coef: numberRecord(fit.coef),
+    se: numberRecord(fit.se),
+    p: numberRecord(fit.p),
+    n: numOrNull(fit.n ?? m.n),
+    groups: numOrNull(fit.groups ?? m.regions),
+    converged: typeof fit.converged === 'boolean' ? fit.converged : isObject(m.fit) ? null : false,
+    loglik: numOrNull(fit.loglik),
+    warnings,
+    nearFlat: id?.near_flat === true,
+    // a null constant_se with the curvature indicator set means "no finite SE" (JSON has no Infinity)
+    identification: id === null ? null : {
+      lr: numOrNull(id.lr_vs_fe_poisson),
+      constantSe: numOrNull(id.constant_se) ?? (isObject(id.indicators) && id.indicators.curvature === true ? Infinity : null),
+      overdispersion: numOrNull(id.implied_overdispersion),
+    },
+    ancillary: numberRecord(fit.ancillary),
+  };
+}
+
 function parseModels(models: Json): ModelFit[] {
   const { rows, pointer } = recordsOf('models', models, ['models', 'fits']);
   return rows.map((m, i) => {
     const p = `${pointer}/${i}`;
     const spec = isObject(m.spec) ? m.spec : m;
-    // a model the estimator could not fit has fit: null and an error; it shows as an empty column
-    const fit = isObject(m.fit) ? m.fit : {};
-    const regressors = Array.isArray(spec.regressors) ? spec.regressors.map(String) : Object.keys(numberRecord(fit.coef));
-    const warnings = Array.isArray(fit.warnings) ? fit.warnings.map(String) : [];
-    if (typeof m.error === 'string') warnings.push(m.error);
-    return {
-      name: String(spec.name ?? m.name ?? i + 1),
-      sample: str('models', `${p}/sample`, spec.sample ?? m.sample),
-      regressors,
-      coef: numberRecord(fit.coef),
-      se: numberRecord(fit.se),
-      p: numberRecord(fit.p),
-      n: numOrNull(fit.n ?? m.n),
-      groups: numOrNull(fit.groups ?? m.regions),
-      converged: typeof fit.converged === 'boolean' ? fit.converged : isObject(m.fit) ? null : false,
-      loglik: numOrNull(fit.loglik),
-      warnings,
+    return parseFit(m, spec, i, p, str('models', `${p}/sample`, spec.sample ?? m.sample));
+  });
+}
+
+function parseCompanions(models: Json, fits: ModelFit[]): CompanionModels[] | null {
+  const companions = isObject(models) && isObject(models.companions) ? models.companions : null;
+  if (companions === null || !Array.isArray(companions.models)) return null;
+  return companions.models.filter(isObject).map((c, i) => {
+    const name = str('models', `/companions/models/${i}/name`, c.name);
+    const main = fits.find((f) => f.name === name);
+    const one = (key: string): ModelFit | null => {
+      const entry = c[key];
+      if (!isObject(entry) || !isObject(entry.fit)) return null;
+      return parseFit(entry, { name, regressors: main?.regressors ?? null }, i, `/companions/models/${i}/${key}`, main?.sample ?? 'all');
     };
+    return { name, fePoisson: one('fe_poisson'), nb2: one('nb2_region_dummies') };
   });
 }
 
@@ -289,6 +332,7 @@ export interface ReplicationArtifacts {
 export function readReplicationData(artifacts: ReplicationArtifacts, variables: string[], hints: DatasetHints = {}): ReplicationData {
   const regions = parseRegions(artifacts.panel);
   const report = isObject(artifacts.ingest_report) ? artifacts.ingest_report : {};
+  const models = parseModels(artifacts.models);
   return {
     regions,
     panel: parsePanel(artifacts.panel),
@@ -296,7 +340,8 @@ export function readReplicationData(artifacts: ReplicationArtifacts, variables: 
     intensities: parseIntensities(artifacts.spillovers),
     design: parseDesign(artifacts.design, variables),
     variables: parseVariables(artifacts.design),
-    models: parseModels(artifacts.models),
+    models,
+    companions: parseCompanions(artifacts.models, models),
     dataset: parseDataset(report, hints),
     truth: hints.truth ?? null,
     publicationRecords: parsePublicationRecords(report),

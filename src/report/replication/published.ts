@@ -21,6 +21,8 @@ export interface Published {
     observations: number;
     leading_regions: string[];
     mean_distance_between_capitals_km: number;
+    /** the paper's note on the dropped 2001 applicant, e.g. "911 … (85% of the national total that year)" */
+    outlier_removed?: string;
   };
   aggregates: {
     nano_patents_china_total: Record<string, number>;

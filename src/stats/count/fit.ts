@@ -5,6 +5,7 @@ import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';
 import { hhgObjective } from './hhg.js';
+import { linearIndex } from './objective.js';
 import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
 import { poissonObjective } from './poisson.js';
@@ -70,7 +71,7 @@ function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult
   return { run, warnings };
 }
 
-function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[] } {
+function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[]; poissonLoglik: number } {
   // As the constant → +∞ the HHG likelihood tends to the conditional FE Poisson one (the time-invariant columns
   // drop out), so the FE Poisson maximum ℓ_P bounds the likelihood "at infinity": an HHG maximum not above it is flat.
   const varying = data.names.map((_, c) => c).filter((c) => data.variesWithinGroups[c]);
@@ -92,7 +93,52 @@ function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult
     );
     run.converged = false;
   }
-  return { run, warnings };
+  return { run, warnings, poissonLoglik };
+}
+
+/**
+ * Near-flat HHG likelihood: an interior maximum exists, but the data barely tell it from the limit at constant = +∞
+ * (the conditional FE Poisson model). Three indicators, each computed differently, vote; two of three flag the fit:
+ *  - gap: 2(ℓ_HHG − ℓ_P) below NEAR_FLAT.lr (the likelihood values: the whole climb from the limit is negligible);
+ *  - curvature: the constant's SE above NEAR_FLAT.constantSe (the Hessian: near the limit 2(ℓ − ℓ_P) ≈ 1/se(_cons)²,
+ *    so this is the same distance measured by the curvature instead of the values); absent without _cons;
+ *  - λ size: the implied within-group overdispersion κ = ΣY/ΣΛ (HHG: Var/E = 1 + 1/δ_i, 1/δ_i ≈ Y_i/Λ_i) below
+ *    NEAR_FLAT.overdispersion (the fitted λ are so large that the model is Poisson for practical purposes).
+ * On the seed-16 synthetic data (test/stats/count/fixtures), model 5 has (0.0007, 37.9, 0.004) and model 6
+ * (0.114, 3.09, 0.054): each a factor 2.5-14 from the thresholds, on opposite sides.
+ */
+export const NEAR_FLAT = { lr: 0.01, constantSe: 10, overdispersion: 0.01 } as const;
+
+function hhgIdentification(data: PreparedData, run: NewtonResult, poissonLoglik: number, constantSe: number | null): NonNullable<FitResult['identification']> {
+  const lr = 2 * (run.loglik - poissonLoglik);
+  const eta = new Float64Array(data.n);
+  linearIndex(data, run.theta, eta);
+  let sumY = 0;
+  let sumLambda = 0;
+  for (let r = 0; r < data.n; r++) {
+    sumY += data.y[r];
+    sumLambda += Math.exp(eta[r]);
+  }
+  const overdispersion = sumY / sumLambda;
+  return { fe_poisson_loglik: poissonLoglik, ...nearFlatVerdict(lr, constantSe, overdispersion) };
+}
+
+/** The vote of the three near-flat indicators (see NEAR_FLAT); a missing constant SE (no _cons) abstains. */
+export function nearFlatVerdict(lr: number, constantSe: number | null, overdispersion: number): Omit<NonNullable<FitResult['identification']>, 'fe_poisson_loglik'> {
+  const indicators = {
+    gap: lr < NEAR_FLAT.lr,
+    curvature: constantSe === null ? null : !(constantSe <= NEAR_FLAT.constantSe),
+    lambda: overdispersion < NEAR_FLAT.overdispersion,
+  };
+  const votes = [indicators.gap, indicators.curvature, indicators.lambda].filter((v) => v === true).length;
+  return {
+    near_flat: votes >= 2,
+    lr_vs_fe_poisson: lr,
+    constant_se: constantSe,
+    implied_overdispersion: overdispersion,
+    indicators,
+    thresholds: { ...NEAR_FLAT },
+  };
 }
 
 /** Fits a count-panel model (hhg-fenb, fe-poisson, nb2); see docs/estimators.md. */
@@ -100,12 +146,14 @@ export function fitCountModel(design: CountDesign, options: FitOptions): FitResu
   const data = prepare(design, options);
   const newton = newtonOptions(options);
   let run: NewtonResult;
+  let poissonLimit: number | undefined;
   const warnings = [...data.warnings];
   if (options.model === 'fe-poisson') {
     run = fitFePoisson(data, newton);
   } else if (options.model === 'hhg-fenb') {
     const fit = fitHhg(data, newton);
     run = fit.run;
+    poissonLimit = fit.poissonLoglik;
     warnings.push(...fit.warnings);
   } else if (options.model === 'nb2') {
     const fit = fitNb2(data, newton);
@@ -120,7 +168,19 @@ export function fitCountModel(design: CountDesign, options: FitOptions): FitResu
     });
   }
   warnings.push(...run.warnings);
-  return buildResult(options.model, data, run, warnings);
+  const result = buildResult(options.model, data, run, warnings);
+  if (poissonLimit !== undefined && run.converged) {
+    const se = result.se[CONSTANT];
+    const id = hhgIdentification(data, run, poissonLimit, se === undefined ? null : Number.isFinite(se) ? se : Infinity);
+    result.identification = id;
+    if (id.near_flat) {
+      const seText = id.constant_se === null ? 'no _cons' : `se(_cons) = ${id.constant_se.toPrecision(3)}`;
+      result.warnings.push(
+        `near-flat likelihood: the HHG maximum is barely above its limit at constant = +infinity, the conditional FE Poisson fit on the same rows (2·Δlog L = ${id.lr_vs_fe_poisson.toPrecision(2)}, ${seText}, implied overdispersion ${id.implied_overdispersion.toPrecision(2)}); the constant is not identified and the slopes are close to fe-poisson's — read it as a Poisson model`,
+      );
+    }
+  }
+  return result;
 }
 
 function buildResult(model: FitOptions['model'], data: PreparedData, run: NewtonResult, warnings: string[]): FitResult {

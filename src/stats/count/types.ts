@@ -53,6 +53,22 @@ export interface FitResult {
   convergence: { loglik_change: number; gradient_norm: number };
   /** diagnostics such as a flat likelihood at constant = +infinity */
   warnings: string[];
+  /**
+   * hhg-fenb only (a converged fit): how far the maximum is from the limit at constant = +∞ (conditional FE Poisson on
+   * the same rows); `near_flat` when two of the three indicators say so (docs/estimators.md, "Near-flat likelihood").
+   * Infinity in constant_se means the information matrix gave no finite SE.
+   */
+  identification?: {
+    near_flat: boolean;
+    fe_poisson_loglik: number;
+    /** 2(ℓ_HHG − ℓ_FE-Poisson) */
+    lr_vs_fe_poisson: number;
+    constant_se: number | null;
+    /** ΣY / Σλ at the estimate: the implied within-group Var/E − 1 */
+    implied_overdispersion: number;
+    indicators: { gap: boolean; curvature: boolean | null; lambda: boolean };
+    thresholds: { lr: number; constantSe: number; overdispersion: number };
+  };
   /** Wald χ² that all coefficients except _cons are zero (absent when the covariance is unavailable) */
   wald?: { chi2: number; df: number };
 }
