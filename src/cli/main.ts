@@ -15,6 +15,9 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: Co
   init: { summary: 'create a new project that runs at once (pipeline.yaml, a Python and a TypeScript stage)', load: () => import('./commands/init.js') },
   gc: { summary: 'remove store objects that the lockfile, recent runs and experiments do not keep', load: () => import('./commands/gc.js') },
   show: { summary: 'print an artifact (JSON, or a table for tabular ones)', load: () => import('./commands/show.js') },
+  sweep: { summary: 'run a grid of param overrides as experiments sharing one store', load: () => import('./commands/sweep.js') },
+  exp: { summary: 'show, diff or apply the experiments sweeps recorded', load: () => import('./commands/exp.js') },
+  params: { summary: 'diff the working params against the lockfile', load: () => import('./commands/params.js') },
   fit: { summary: 'fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file', load: () => import('./commands/fit.js') },
   synth: { summary: 'generate the synthetic default dataset (or run a Monte Carlo check)', load: () => import('./commands/synth.js') },
 };

@@ -16,10 +16,15 @@ function stageOf(pipeline: Pipeline, name: string): StageDecl {
   return stage;
 }
 
-/** The stage's declared params with their current values (overrides applied), dotted key → value, keys sorted. */
+/** The stage's declared params with their current values (overrides and instance values applied), dotted key → value, keys sorted. */
 export function declaredParams(pipeline: Pipeline, name: string): Record<string, unknown> {
+  const stage = stageOf(pipeline, name);
+  const values: Record<string, unknown> = {};
+  for (const key of stage.params) values[key] = getDotted(pipeline.params, key).value;
+  // an instance of a matrix/foreach stage: its axis values, which enter only its own key (expand.ts)
+  if (stage.instance) Object.assign(values, stage.instance.params);
   const params: Record<string, unknown> = {};
-  for (const key of [...stageOf(pipeline, name).params].sort()) params[key] = getDotted(pipeline.params, key).value;
+  for (const key of Object.keys(values).sort()) params[key] = values[key];
   return params;
 }
 

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SpillwayError } from '../errors.js';
+import { expandStages, finishExpansion, resolveTargets, type InstanceInfo, type MetricDecl } from './expand.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { hashBytes, seal, unseal } from './hash.js';
 import { getDotted, setDotted } from './stage-context.js';
@@ -47,6 +48,9 @@ export interface StageDecl {
   timeoutMs?: number;
   /** what one run needs (cluster executors map it to their scheduler) */
   resources?: import('./executor.js').StageResources;
+  /** set on an instance of a stage with matrix/foreach, and the named metrics a stage declares (src/engine/expand.ts) */
+  instance?: InstanceInfo;
+  metrics?: Record<string, MetricDecl>;
 }
 
 export interface Pipeline {
@@ -65,6 +69,8 @@ export interface Pipeline {
   stages: Record<string, StageDecl>;
   /** stage names in a topological order (declaration order where free) */
   order: string[];
+  /** expanded stages: the name as written → its instances in expansion order */
+  groups?: Record<string, string[]>;
 }
 
 export interface LoadOptions {
@@ -243,7 +249,8 @@ async function parsePipeline(text: string, file: string, hash: string): Promise<
     fail([], 'pipeline file must be a mapping with `stages:` (and usually `params:`)', { expected: 'a YAML mapping' });
   }
   await validateAgainstSchema(data, fail);
-  return checkSemantics(data as RawPipeline, file, hash, fail);
+  const expansion = expandStages(data, fail); // matrix/foreach → instances (src/engine/expand.ts)
+  return finishExpansion(checkSemantics(expansion.raw as RawPipeline, file, hash, fail), expansion);
 }
 
 type Fail = (path: Segment[], message: string, extra?: { expected?: string; hint?: string; key?: boolean }) => never;
@@ -512,7 +519,7 @@ export function selectStages(pipeline: Pipeline, targets?: string[]): string[] {
     needed.add(name);
     for (const u of pipeline.stages[name].upstream) visit(u);
   };
-  for (const t of targets) {
+  for (const t of resolveTargets(pipeline, targets)) {
     if (!pipeline.stages[t]) {
       throw new SpillwayError('usage', `unknown stage "${t}"`, { expected: `one of: ${pipeline.order.join(', ')}` });
     }
