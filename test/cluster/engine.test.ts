@@ -46,6 +46,47 @@ describe.skipIf(unavailable !== undefined)('the engine with the SLURM executor',
   let project: TempProject | undefined;
   afterEach(() => project?.cleanup());
 
+  it('the instances of an expanded (matrix) stage go out as one job array, and the fan-in stage after them', async () => {
+    const yaml = `stages:
+  fit:
+    run: stages/fit.ts
+    matrix:
+      a: [1, 2, 3]
+      b: [10, 20]
+    outs:
+      result: { schema: schemas/result.schema.json }
+  table:
+    run: stages/table.ts
+    inputs:
+      fits: "fit@*.result"
+    outs:
+      total: { schema: schemas/result.schema.json }
+`;
+    project = tempProject({
+      'pipeline.yaml': yaml,
+      'stages/fit.ts': "export default (ctx: any) => ({ result: { value: ctx.param('fit.a') * ctx.param('fit.b'), job: process.env.SLURM_ARRAY_JOB_ID ?? null } });\n",
+      'stages/table.ts': "export default (ctx: any) => ({ total: { value: Object.entries(ctx.inputs).reduce((s, [, v]: [string, any]) => s + v.value, 0), job: null } });\n",
+      'schemas/result.schema.json': '{"type":"object","required":["value"]}\n',
+    });
+    const root = project.root;
+    const executor = new SlurmExecutor({ root, config });
+    let report: RunReport;
+    try {
+      report = await runPipeline({ pipelineFile: join(root, 'pipeline.yaml'), executor, jobs: executor.maxParallel });
+    } finally {
+      await executor.close();
+    }
+    expect(report.ok, JSON.stringify(report.stages.filter((s) => s.status === 'failed'))).toBe(true);
+    const stages = (JSON.parse(readFileSync(join(root, 'pipeline.lock'), 'utf8')) as Lockfile).stages;
+    const instances = Object.keys(stages).filter((n) => n.startsWith('fit@'));
+    expect(instances).toHaveLength(6);
+    const arrays = new Set(instances.map((n) => stages[n].run.job_id?.split('_')[0]));
+    expect(arrays.size).toBe(1); // one sbatch for the six instances
+    expect(instances.map((n) => stages[n].run.job_id).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `${[...arrays][0]}_${i}`).sort());
+    expect(JSON.parse(readFileSync(join(root, 'artifacts/out/table/total.json'), 'utf8')).value).toBe((1 + 2 + 3) * (10 + 20));
+    expect(batches(root).filter((d) => d.includes('-fit-'))).toHaveLength(1);
+  }, 120_000);
+
   it('stages killed for memory or failing on the cluster fail with their kind; the store stays consistent (audit)', async () => {
     const HOG = `export default async () => {
   const kept: Buffer[] = [];
