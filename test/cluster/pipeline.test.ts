@@ -1,9 +1,10 @@
 // The default replication pipeline through the engine with the SLURM executor, on the single-node cluster: the same
 // artifacts, byte for byte, and the same cache keys as a local run; a later local run finds everything cached; the
 // lockfile says which SLURM job on which node ran each stage.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline, type RunReport } from '../../src/engine/index.js';
 import type { Lockfile } from '../../src/engine/lockfile-format.js';
@@ -91,4 +92,29 @@ describe.skipIf(unavailable !== undefined)('the replication pipeline through SLU
     const again = await runPipeline({ pipelineFile: join(onCluster, 'pipeline.yaml'), jobs: 2 });
     expect(Object.values(statuses(again)).every((s) => s === 'cached'), JSON.stringify(statuses(again))).toBe(true);
   }, 120_000);
+});
+
+describe.skipIf(unavailable !== undefined)('spillway run --executor slurm', () => {
+  it('runs the stages as SLURM jobs through the CLI and records the job ids', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spillway-slurm-cli-'));
+    try {
+      const write = (path: string, text: string) => {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), text);
+      };
+      write('package.json', '{ "type": "module", "private": true }\n');
+      write('schemas/any.schema.json', '{ "type": "object" }\n');
+      write('stages/a.ts', 'export default () => ({ out: { host: process.env.SLURM_JOB_ID ? "slurm" : "here" } });\n');
+      write('pipeline.yaml', 'stages:\n  a: { run: stages/a.ts, outs: { out: { schema: schemas/any.schema.json } } }\n');
+      write('spillway.config.yaml', 'slurm:\n  poll_interval: 1s\n');
+      const r = spawnSync(process.execPath, [join(repoRoot, 'bin/spillway.js'), 'run', '--executor', 'slurm', '--json'], { cwd: dir, encoding: 'utf8', timeout: 240_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const stage = (JSON.parse(r.stdout) as { stages: { executor?: string; job_id?: string }[] }).stages[0];
+      expect(stage.executor).toBe('slurm');
+      expect(stage.job_id).toMatch(/^\d+/);
+      expect(JSON.parse(readFileSync(join(dir, 'artifacts/out/a/out.json'), 'utf8'))).toEqual({ host: 'slurm' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

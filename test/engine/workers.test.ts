@@ -104,3 +104,15 @@ describe('warm workers', () => {
     expect(new Set(['a', 'b', 'c'].map((s) => out(dir, s).pid)).size).toBe(3);
   });
 });
+
+describe('spillway run --executor', () => {
+  it('local gives each stage a fresh process; an unknown name is a usage error (exit 2)', async () => {
+    const dir = chain('export default () => ({ out: { pid: process.pid } });\n');
+    const r = await cli(['run', '--json', '--jobs', '1', '--executor', 'local'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(report(r.stdout).stages.map((s) => s.executor)).toEqual(['local', 'local', 'local']);
+    const bad = await cli(['run', '--executor', 'cloud'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--executor expects workers, local or slurm, got "cloud"');
+  });
+});

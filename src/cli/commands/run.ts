@@ -1,5 +1,7 @@
 // spillway run [STAGE...]: run the targets and what they need, re-using every stage whose key is unchanged.
-import { ExitCode } from '../../errors.js';
+import { dirname, resolve } from 'node:path';
+import { ExitCode, SpillwayError } from '../../errors.js';
+import type { Executor } from '../../engine/executor.js';
 import { expandGlob } from '../../engine/glob.js';
 import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
@@ -12,7 +14,9 @@ deps, inputs) matches the lockfile is not re-run.
 
 options:
   -f, --file FILE      pipeline file (default: ./pipeline.yaml)
-  -j, --jobs N         run up to N independent stages at once (default: number of cores)
+  -j, --jobs N         run up to N independent stages at once (default: number of cores; with slurm: max_jobs)
+  -x, --executor NAME  who runs the stages: workers (default: module stages in warm worker processes), local (a
+                       fresh process per stage), or slurm (SLURM jobs; spillway.config.yaml, docs/cluster.md)
   -n, --dry-run        say what would run and why, run nothing
       --force          re-run the selected stages even when cached
       --set KEY=VALUE  override a param for this run (repeatable; VALUE is read as YAML: 0.3, true, [a, b])
@@ -30,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     {
       file: { type: 'string', short: 'f', default: 'pipeline.yaml' },
       jobs: { type: 'string', short: 'j' },
+      executor: { type: 'string', short: 'x', default: 'workers' },
       'dry-run': { type: 'boolean', short: 'n', default: false },
       force: { type: 'boolean', default: false },
       set: { type: 'string', multiple: true, default: [] },
@@ -43,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const json = values.json === true;
+  const executor = await executorNamed(values.executor as string, dirname(resolve(values.file as string)));
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -63,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       pipeline,
       pipelineFile: values.file as string,
       targets: positionals,
-      jobs: parseJobs(values.jobs as string | undefined),
+      jobs: parseJobs(values.jobs as string | undefined) ?? (executor as { maxParallel?: number } | undefined)?.maxParallel,
+      ...(executor ? { executor } : {}),
       force: values.force === true,
       dryRun: values['dry-run'] === true,
       overrides: values.set as string[],
@@ -96,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     if (kinds.size === 1 && (only === 'invalidInput' || only === 'notConverged')) return ExitCode[only];
     return ExitCode.stageFailed;
   } finally {
+    await executor?.close();
     progress?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -117,4 +125,12 @@ async function emptyGlobs(pipeline: Pipeline, name: string): Promise<Warning[]> 
     if (matches.length === 0) found.push({ stage: name, pattern, message: `stage ${name}: dep pattern "${pattern}" matches no file, so the stage runs without any` });
   }
   return found;
+}
+
+/** The executor --executor names; undefined for the engine's default (warm workers). */
+async function executorNamed(name: string, projectRoot: string): Promise<Executor | undefined> {
+  if (name === 'workers') return undefined;
+  if (name === 'local') return new (await import('../../engine/executors/local.js')).LocalExecutor(projectRoot);
+  if (name === 'slurm') return (await import('../../engine/executors/slurm.js')).SlurmExecutor.create(projectRoot);
+  throw new SpillwayError('usage', `--executor expects workers, local or slurm, got "${name}"`, { hint: 'see spillway run --help' });
 }
