@@ -109,6 +109,27 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
 }
 
 
+/** Written last on stdout and stderr after a worker's job: the engine credits the output before it to that job. */
+export const endOfJob = (id: number) => `\u0001spillway-job-end ${id}`;
+
+/**
+ * Resolves once everything the stage printed has left this process: writes to piped stdout and stderr are
+ * asynchronous, and a process that exits (or reports a job finished) before they drain loses the end of its output.
+ * `marker`, when given, is written last on both streams, so that the reader can tell where this job's output ends.
+ */
+export function flushOutput(marker = ''): Promise<void> {
+  const flush = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolveFlush) => {
+      try {
+        if (stream.destroyed || !stream.writable) return resolveFlush();
+        stream.write(marker, () => resolveFlush());
+      } catch {
+        resolveFlush();
+      }
+    });
+  return Promise.all([flush(process.stdout), flush(process.stderr)]).then(() => undefined);
+}
+
 /** The message that reports a failed job to the engine. */
 export function errorMessage(error: unknown): RunnerMessage {
   const e = error instanceof Error ? error : new Error(String(error));
