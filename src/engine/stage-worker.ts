@@ -3,6 +3,7 @@
 // instead of a Node start-up. Each job imports the stage's module graph afresh (stage-job.ts), and after each job the
 // worker puts back the environment, working directory and globals it started with; a job that leaves timers or other
 // handles running, or a worker past its job or memory budget, retires (the engine starts a fresh one).
+import { exitWithParent } from './orphan-guard.js';
 import { endOfJob, errorMessage, flushOutput, runJob, send, type ModuleJob } from './stage-job.js';
 
 export type WorkerRequest = { type: 'job'; id: number; job: ModuleJob };
@@ -98,6 +99,7 @@ function restore(): string | undefined {
 }
 
 process.on('disconnect', () => process.exit(1)); // the engine died: do not linger as an orphan
+exitWithParent(); // … even when the stage never yields to that event
 // An error thrown outside the job's own promise (a timer, an event handler, during or after the job): as in a
 // one-shot stage process, the stack goes to stderr and the process ends; the engine fails the stage that was running.
 process.on('uncaughtException', (error) => {

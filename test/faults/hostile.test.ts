@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupProjects, cli, copyFixture, statuses, writeProject } from '../engine/helpers.js';
+import { cleanupProjects, cli, copyFixture, startCli, statuses, waitFor, writeProject } from '../engine/helpers.js';
 
 afterAll(cleanupProjects);
 
@@ -209,6 +209,31 @@ describe('a stage\'s printed output is kept whole', () => {
       const lines = logLines(dir);
       expect(lines.filter((l) => l.startsWith('line '))).toEqual(expected);
       expect(lines).toContain('last words');
+    }, 60_000);
+  }
+});
+
+describe('a stage never outlives the engine', () => {
+  for (const executor of ['workers', 'local']) {
+    it(`a stage busy in a loop dies when the engine is killed (${executor} executor)`, async () => {
+      // It exits on the IPC 'disconnect' event, which a loop that never yields never sees: it used to keep a core
+      // busy forever, its timeout gone with the engine.
+      const dir = writeProject({
+        'schemas/any.schema.json': schema,
+        'stages/spin.ts': "import { writeFileSync } from 'node:fs';\nexport default () => {\n  writeFileSync('stage.pid', String(process.pid));\n  for (;;) {}\n};\n",
+        'pipeline.yaml': 'stages:\n  spin: { run: stages/spin.ts, timeout: 10m, outs: { out: { schema: schemas/any.schema.json } } }\n',
+      });
+      const { child, done } = startCli(['run'], dir, { SPILLWAY_EXECUTOR: executor });
+      await waitFor(() => existsSync(join(dir, 'stage.pid')) && readFileSync(join(dir, 'stage.pid'), 'utf8') !== '');
+      const pid = Number(readFileSync(join(dir, 'stage.pid'), 'utf8'));
+      child.kill('SIGKILL');
+      await done;
+      try {
+        await waitFor(() => !alive(pid), 15_000);
+      } finally {
+        if (alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      expect(alive(pid)).toBe(false);
     }, 60_000);
   }
 });
