@@ -95,6 +95,9 @@ function errorText(error: unknown): string {
   return isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
+/** Characters of a stage's output kept for its log file (the tail). */
+const LOG_KEEP = 8 * 2 ** 20;
+
 function hashOrUndefined(path: string): string | undefined {
   try {
     return hashFileContent(path);
@@ -294,9 +297,23 @@ class PipelineRun {
     this.emit({ type: 'stage-start', stage: name, reason });
     const workDir = join(this.tmpRoot, `${name.replace(/[^A-Za-z0-9_.=@-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
     const started = new Date();
-    const logLines: string[] = [];
+    // The stage log keeps the last LOG_KEEP characters (a stage printing gigabytes must not exhaust the engine's memory)
+    let logLines: string[] = [];
+    let logSize = 0;
+    let logFirst = 0;
+    let logDropped = 0;
     const onLog = (message: string) => {
       logLines.push(message);
+      logSize += message.length + 1;
+      while (logSize > LOG_KEEP && logFirst < logLines.length - 1) {
+        logSize -= logLines[logFirst].length + 1;
+        logFirst += 1;
+        logDropped += 1;
+      }
+      if (logFirst > 4096) {
+        logLines = logLines.slice(logFirst);
+        logFirst = 0;
+      }
       this.emit({ type: 'log', stage: name, message });
     };
     const failed = (f: StageFailure) => {
@@ -351,8 +368,8 @@ class PipelineRun {
       rmSync(workDir, { recursive: true, force: true });
       // The log of the stage's last run (its ctx.log lines and output), for reading after the progress display.
       try {
-        const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n`;
-        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''), { sync: false });
+        const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n${logDropped > 0 ? `# spillway: the first ${logDropped} lines are not kept (the log keeps its last ${LOG_KEEP / 2 ** 20} MiB)\n` : ''}`;
+        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.slice(logFirst).map((l) => `${l}\n`).join(''), { sync: false });
       } catch {
         /* the log is a convenience */
       }

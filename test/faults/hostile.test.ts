@@ -213,6 +213,26 @@ describe('a stage\'s printed output is kept whole', () => {
   }
 });
 
+describe('a stage that prints without end', () => {
+  it('keeps the tail of its output in the stage log, and says how many lines it dropped', async () => {
+    const dir = writeProject({
+      'schemas/any.schema.json': schema,
+      'stages/flood.ts': 'export default () => {\n  const pad = "x".repeat(80);\n  for (let i = 0; i < 120000; i++) console.log(`${i} ${pad}`);\n  return { out: { ok: true } };\n};\n',
+      'pipeline.yaml': 'stages:\n  flood: { run: stages/flood.ts, outs: { out: { schema: schemas/any.schema.json } } }\n',
+    });
+    const r = await cli(['run', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(dir, '.spillway/logs/flood.log'), 'utf8').trim().split('\n');
+    const kept = lines.filter((l) => !l.startsWith('#'));
+    const dropped = Number(/the first (\d+) lines are not kept/.exec(lines[1])?.[1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped + kept.length).toBe(120000);
+    expect(kept[0].startsWith(`${dropped} `)).toBe(true);
+    expect(kept.at(-1)?.startsWith('119999 ')).toBe(true);
+    expect(kept.join('\n').length).toBeLessThanOrEqual(8 * 2 ** 20);
+  }, 60_000);
+});
+
 describe('a stage never outlives the engine', () => {
   for (const executor of ['workers', 'local']) {
     it(`a stage busy in a loop dies when the engine is killed (${executor} executor)`, async () => {

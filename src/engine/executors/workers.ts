@@ -61,6 +61,8 @@ export class WorkerExecutor implements Executor {
       const stream = isErr ? 'err' : 'out';
       const lines = (worker.partial[stream] + chunk.toString('utf8')).split('\n');
       worker.partial[stream] = lines.pop() as string;
+      // a line without end is passed on in pieces rather than buffered without bound
+      if (worker.partial[stream].length > 64 * 1024) lines.push(worker.partial[stream].slice(0, 64 * 1024)), (worker.partial[stream] = worker.partial[stream].slice(64 * 1024));
       for (const line of lines) {
         const current = worker.current;
         if (!current) continue; // output of a job's leftovers between jobs: no stage to credit it to
