@@ -85,7 +85,29 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
   if (typeof fn !== 'function') {
     throw Object.assign(new Error(`${job.module} has no default export function (a StageFunction)`), { kind: 'invalidPipeline' });
   }
-  const result = (await (fn as (c: typeof ctx) => unknown)(ctx)) ?? {};
+  // A promise the stage rejected without a handler is a failure of the stage, not something to drop: Node reports it
+  // only at a later turn of the event loop, after a stage process has already said "done" (both executors used to
+  // record such a stage as successful). The listener collects them; one turn after the stage returns, they fail it.
+  const pending = new Map<Promise<unknown>, unknown>();
+  const onRejection = (reason: unknown, promise: Promise<unknown>) => void pending.set(promise, reason);
+  const onHandled = (promise: Promise<unknown>) => void pending.delete(promise); // a handler was attached late
+  process.on('unhandledRejection', onRejection);
+  process.on('rejectionHandled', onHandled);
+  let value: unknown;
+  try {
+    value = await (fn as (c: typeof ctx) => unknown)(ctx);
+    await new Promise((resolveTurn) => setImmediate(resolveTurn));
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    process.off('rejectionHandled', onHandled);
+  }
+  const rejections = [...pending.values()];
+  if (rejections.length > 0) {
+    const first = rejections[0];
+    const text = first instanceof Error ? first.message : String(first);
+    throw Object.assign(new Error(`the stage left a promise rejected without a handler (${rejections.length} in all): ${text}`), { stack: first instanceof Error ? first.stack : undefined, kind: 'crash' });
+  }
+  const result = value ?? {};
   if (result === null || typeof result !== 'object' || Array.isArray(result)) {
     throw new Error(`the stage function returned ${Array.isArray(result) ? 'an array' : typeof result}; expected an object { outputName: value }`);
   }

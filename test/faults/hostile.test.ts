@@ -213,6 +213,28 @@ describe('a stage\'s printed output is kept whole', () => {
   }
 });
 
+describe('a promise a stage rejected without a handler', () => {
+  for (const executor of ['workers', 'local']) {
+    it(`fails the stage instead of being dropped (${executor} executor)`, async () => {
+      // A stage that starts work it does not await (a write, a computation) and returns: the work failed, yet the
+      // stage was recorded as successful, with exit 0.
+      const dir = writeProject({
+        'schemas/any.schema.json': schema,
+        'stages/careless.ts': 'const check = async (x: number) => { if (x > 1) throw new Error(`value ${x} out of range`); };\nexport default () => {\n  void check(2);\n  return { out: { ok: true } };\n};\n',
+        'stages/late.ts': 'export default async () => {\n  const p = Promise.reject(new Error("handled later"));\n  await new Promise((r) => setTimeout(r, 20));\n  p.catch(() => {});\n  return { out: { ok: true } };\n};\n',
+        'pipeline.yaml': 'stages:\n  careless: { run: stages/careless.ts, outs: { out: { schema: schemas/any.schema.json } } }\n  late: { run: stages/late.ts, outs: { out: { schema: schemas/any.schema.json } } }\n',
+      });
+      const r = await cli(['run', '--json'], dir, { SPILLWAY_EXECUTOR: executor });
+      expect(r.code).toBe(1);
+      const stages = report(r.stdout).stages;
+      expect(stages.find((s) => s.stage === 'careless')?.status).toBe('failed');
+      expect(stages.find((s) => s.stage === 'careless')?.error).toMatch(/rejected without a handler.*value 2 out of range/);
+      expect(stages.find((s) => s.stage === 'late')?.status).toBe('ran'); // a handler attached late is a handler
+      expect(existsSync(join(dir, 'artifacts/out/careless/out.json'))).toBe(false);
+    }, 60_000);
+  }
+});
+
 describe('a stage that prints without end', () => {
   it('keeps the tail of its output in the stage log, and says how many lines it dropped', async () => {
     const dir = writeProject({
