@@ -93,6 +93,9 @@ describe('a lockfile entry that pairs a key with another run\'s outputs', () => 
 
     const status = JSON.parse((await cli(['status', '--json'], dir)).stdout) as { stages: { stage: string; state: string; reason: string }[] };
     expect(status.stages.find((s) => s.stage === 'scale')?.state).not.toBe('up to date');
+    const audit = await cli(['audit'], dir);
+    expect(audit.code).toBe(6); // it used to certify the swapped output
+    expect(audit.stdout + audit.stderr).toMatch(/scale\.scaled: the lockfile records .* but the run with this key produced/);
     const r = await cli(['run', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(readJson(dir, 'artifacts/out/scale/scaled.json')).toEqual(JSON.parse(readFileSync(join(dir, two.object), 'utf8')));
