@@ -124,6 +124,11 @@ export function readRunCache(root: string, fp: Fingerprint): LockedStage | undef
   }
 }
 
+function sameOuts(a: Record<string, LockedOutput>, b: Record<string, LockedOutput>): boolean {
+  const names = Object.keys(b);
+  return names.length === Object.keys(a).length && names.every((n) => Object.hasOwn(a, n) && a[n].kind === b[n].kind && a[n].hash === b[n].hash && a[n].path === b[n].path);
+}
+
 /**
  * What to do with a stage whose key is known. Read-only (status and dry runs use it as they are; a real run then
  * restores or runs), so the dry run and the real run can never disagree about a decision.
@@ -131,16 +136,20 @@ export function readRunCache(root: string, fp: Fingerprint): LockedStage | undef
 export function decideStage(root: string, fp: Fingerprint, entry: LockedStage | undefined, reasons: StaleReason[], cache: StatCache, force: boolean): Decision {
   if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...reasons] };
   const why = [...reasons];
+  const remembered = readRunCache(root, fp);
   if (entry !== undefined && entry.key === fp.key) {
     if (!entryMatches(entry, fp)) {
       why.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
+    } else if (remembered !== undefined && !sameOuts(entry.outs, remembered.outs)) {
+      // The outputs are not part of the key: a lockfile edited by hand or torn by a merge can pair this key with
+      // another run's outputs. The sealed run-cache entry written when the key last ran says which outputs it made.
+      why.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
     } else {
       const outputs = inspectOutputs(root, entry, cache);
       if ('repairs' in outputs) return { action: 'up-to-date', entry, repairs: outputs.repairs };
       why.push({ component: 'output', message: outputs.problem });
     }
   }
-  const remembered = readRunCache(root, fp);
   if (remembered !== undefined) {
     const outputs = inspectOutputs(root, remembered, cache);
     if ('repairs' in outputs) return { action: 'restore', entry: remembered, reasons: why, repairs: outputs.repairs };

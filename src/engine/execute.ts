@@ -123,7 +123,8 @@ export async function executeModule(
       resolveRun(outcome ?? undefined);
     };
     if (child.exitCode !== null || child.signalCode !== null) return onExit(child.exitCode, child.signalCode);
-    child.on('exit', onExit);
+    // 'close', not 'exit': the stage's last output may still be in the pipes when the process has exited
+    child.on('close', onExit);
     child.send(job);
   });
 }
@@ -146,7 +147,20 @@ export async function executeCommand(
     cancelSignal: signal,
     all: true,
     stripFinalNewline: true,
+    // its own process group, so that what the command started in the background ends with it: a leftover holding
+    // the output pipes would otherwise keep the stage (and its timeout) waiting for as long as it lives
+    detached: process.platform !== 'win32',
   });
+  const killGroup = () => {
+    if (child.pid === undefined || process.platform === 'win32') return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* the group is gone */
+    }
+  };
+  child.on('exit', killGroup);
+  signal?.addEventListener('abort', killGroup, { once: true });
   let tail = '';
   child.all?.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -154,6 +168,7 @@ export async function executeCommand(
     for (const line of text.split('\n')) if (line.trim() !== '') onLog(line);
   });
   const result = await child;
+  signal?.removeEventListener('abort', killGroup);
   if (signal?.aborted) return { message: 'interrupted', kind: 'interrupted' };
   if (result.failed) {
     const how = result.exitCode !== undefined ? `exited with code ${result.exitCode}` : result.signal ? `was killed by ${result.signal}` : result.shortMessage;

@@ -13,14 +13,14 @@ import { decideStage, restoreOutputs, type Decision } from './decide.js';
 import type { ExecutionOutcome, Executor, StageFailure, StageJob } from './executor.js';
 import { describeReasons, diffAgainstLock, fingerprintStage, type Fingerprint, type StaleReason } from './fingerprint.js';
 import { cleanStaleOutputTemps, writeFileAtomic } from './fs-atomic.js';
-import { StatCache } from './hash.js';
+import { hashFileContent, StatCache } from './hash.js';
 import { readLockfile } from './lockfile.js';
 import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
 import { loadPipeline, selectStages, type Pipeline, type StageDecl } from './pipeline.js';
 import { acquireProjectLock } from './project-lock.js';
 import { LockWriter, lockedEntryFor, writeRunCache } from './record.js';
 import { nestParams } from './stage-context.js';
-import { checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectPath } from './store.js';
+import { checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectPath, putFile } from './store.js';
 
 export { ENGINE_VERSION } from './record.js';
 
@@ -93,6 +93,17 @@ interface Done {
 
 function errorText(error: unknown): string {
   return isSpillwayError(error) ? error.format() : error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Characters of a stage's output kept for its log file (the tail). */
+const LOG_KEEP = 8 * 2 ** 20;
+
+function hashOrUndefined(path: string): string | undefined {
+  try {
+    return hashFileContent(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function hashesOf(outs: Record<string, LockedOutput>): Record<string, string> {
@@ -249,7 +260,13 @@ class PipelineRun {
     for (const input of stage.inputs) {
       const out = this.done.get(input.stage)?.outputs?.[input.output] as LockedOutput;
       if (out.kind === 'json') {
-        const state = checkObject(this.root, out.hash, this.cache, { quarantine: true });
+        // read in full, not through the stat cache: the stage is about to read these bytes anyway
+        let state = checkObject(this.root, out.hash, this.cache, { quarantine: true, read: true });
+        if (state !== 'ok' && hashOrUndefined(resolve(this.root, out.path)) === out.hash) {
+          // repaired from the intact readable copy, as a cached stage's output is
+          putFile(this.root, resolve(this.root, out.path), out.hash, this.cache);
+          state = checkObject(this.root, out.hash, this.cache, { read: true });
+        }
         if (state !== 'ok') {
           throw Object.assign(new Error(`input ${input.name} (${input.ref}): store object ${out.object} ${state === 'missing' ? 'is missing' : 'does not match its hash'}; it was not given to the stage (run again to rebuild it)`), { kind: 'corrupt' });
         }
@@ -258,7 +275,8 @@ class PipelineRun {
         const target = resolve(this.root, out.path);
         let present: string | undefined;
         try {
-          present = out.kind === 'dir' ? (isDirectory(target) ? hashDir(target, this.cache).hash : undefined) : this.cache.hashFile(target).hash;
+          // every byte hashed (a throwaway stat cache): the stage reads this copy, so a same-stat change must not pass
+          present = out.kind === 'dir' ? (isDirectory(target) ? hashDir(target, new StatCache(this.root, '')).hash : undefined) : hashFileContent(target);
         } catch {
           present = undefined;
         }
@@ -279,9 +297,23 @@ class PipelineRun {
     this.emit({ type: 'stage-start', stage: name, reason });
     const workDir = join(this.tmpRoot, `${name.replace(/[^A-Za-z0-9_.=@-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
     const started = new Date();
-    const logLines: string[] = [];
+    // The stage log keeps the last LOG_KEEP characters (a stage printing gigabytes must not exhaust the engine's memory)
+    let logLines: string[] = [];
+    let logSize = 0;
+    let logFirst = 0;
+    let logDropped = 0;
     const onLog = (message: string) => {
       logLines.push(message);
+      logSize += message.length + 1;
+      while (logSize > LOG_KEEP && logFirst < logLines.length - 1) {
+        logSize -= logLines[logFirst].length + 1;
+        logFirst += 1;
+        logDropped += 1;
+      }
+      if (logFirst > 4096) {
+        logLines = logLines.slice(logFirst);
+        logFirst = 0;
+      }
       this.emit({ type: 'log', stage: name, message });
     };
     const failed = (f: StageFailure) => {
@@ -336,8 +368,8 @@ class PipelineRun {
       rmSync(workDir, { recursive: true, force: true });
       // The log of the stage's last run (its ctx.log lines and output), for reading after the progress display.
       try {
-        const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n`;
-        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.map((l) => `${l}\n`).join(''), { sync: false });
+        const header = `# spillway: stage ${name}, ${started.toISOString()}, ${reason}\n${logDropped > 0 ? `# spillway: the first ${logDropped} lines are not kept (the log keeps its last ${LOG_KEEP / 2 ** 20} MiB)\n` : ''}`;
+        writeFileAtomic(join(this.root, '.spillway', 'logs', `${name}.log`), header + logLines.slice(logFirst).map((l) => `${l}\n`).join(''), { sync: false });
       } catch {
         /* the log is a convenience */
       }

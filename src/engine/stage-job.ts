@@ -85,7 +85,29 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
   if (typeof fn !== 'function') {
     throw Object.assign(new Error(`${job.module} has no default export function (a StageFunction)`), { kind: 'invalidPipeline' });
   }
-  const result = (await (fn as (c: typeof ctx) => unknown)(ctx)) ?? {};
+  // A promise the stage rejected without a handler is a failure of the stage, not something to drop: Node reports it
+  // only at a later turn of the event loop, after a stage process has already said "done" (both executors used to
+  // record such a stage as successful). The listener collects them; one turn after the stage returns, they fail it.
+  const pending = new Map<Promise<unknown>, unknown>();
+  const onRejection = (reason: unknown, promise: Promise<unknown>) => void pending.set(promise, reason);
+  const onHandled = (promise: Promise<unknown>) => void pending.delete(promise); // a handler was attached late
+  process.on('unhandledRejection', onRejection);
+  process.on('rejectionHandled', onHandled);
+  let value: unknown;
+  try {
+    value = await (fn as (c: typeof ctx) => unknown)(ctx);
+    await new Promise((resolveTurn) => setImmediate(resolveTurn));
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    process.off('rejectionHandled', onHandled);
+  }
+  const rejections = [...pending.values()];
+  if (rejections.length > 0) {
+    const first = rejections[0];
+    const text = first instanceof Error ? first.message : String(first);
+    throw Object.assign(new Error(`the stage left a promise rejected without a handler (${rejections.length} in all): ${text}`), { stack: first instanceof Error ? first.stack : undefined, kind: 'crash' });
+  }
+  const result = value ?? {};
   if (result === null || typeof result !== 'object' || Array.isArray(result)) {
     throw new Error(`the stage function returned ${Array.isArray(result) ? 'an array' : typeof result}; expected an object { outputName: value }`);
   }
@@ -108,6 +130,27 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
   }
 }
 
+
+/** Written last on stdout and stderr after a worker's job: the engine credits the output before it to that job. */
+export const endOfJob = (id: number) => `\u0001spillway-job-end ${id}`;
+
+/**
+ * Resolves once everything the stage printed has left this process: writes to piped stdout and stderr are
+ * asynchronous, and a process that exits (or reports a job finished) before they drain loses the end of its output.
+ * `marker`, when given, is written last on both streams, so that the reader can tell where this job's output ends.
+ */
+export function flushOutput(marker = ''): Promise<void> {
+  const flush = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolveFlush) => {
+      try {
+        if (stream.destroyed || !stream.writable) return resolveFlush();
+        stream.write(marker, () => resolveFlush());
+      } catch {
+        resolveFlush();
+      }
+    });
+  return Promise.all([flush(process.stdout), flush(process.stderr)]).then(() => undefined);
+}
 
 /** The message that reports a failed job to the engine. */
 export function errorMessage(error: unknown): RunnerMessage {

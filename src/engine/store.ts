@@ -27,16 +27,21 @@ export type ObjectState = 'ok' | 'missing' | 'corrupt';
  * it was last verified is not re-read, so this costs a stat on a no-op. With `quarantine`, a corrupt object is moved to
  * artifacts/quarantine/ (kept for inspection) so that it can never be served again.
  */
-export function checkObject(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean } = {}): ObjectState {
+export function checkObject(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean; read?: boolean } = {}): ObjectState {
   const path = objectPath(root, hash);
   let actual: string;
   try {
-    actual = cache ? cache.hashFile(path).hash : hashFileContent(path);
+    // `read`: hash the bytes even when the stat cache vouches for them. A disk that flips bits, or an edit that puts
+    // back size and mtime, leaves the stat unchanged; bytes about to be given to a stage or copied are read anyway.
+    actual = cache && !options.read ? cache.hashFile(path).hash : hashFileContent(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return 'missing';
     throw error;
   }
-  if (actual === hash) return 'ok';
+  if (actual === hash) {
+    if (cache && options.read) cache.remember(path, hash);
+    return 'ok';
+  }
   if (options.quarantine) quarantineObject(root, hash);
   return 'corrupt';
 }
@@ -55,7 +60,7 @@ export function quarantineObject(root: string, hash: string): string {
 }
 
 /** Every object a stored directory needs (its manifest and each file), checked; the worst state wins. */
-export function checkDir(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean } = {}): ObjectState {
+export function checkDir(root: string, hash: string, cache: StatCache | undefined, options: { quarantine?: boolean; read?: boolean } = {}): ObjectState {
   const manifestState = checkObject(root, hash, cache, options);
   if (manifestState !== 'ok') return manifestState;
   let manifest: DirManifest;
@@ -80,14 +85,14 @@ export function checkDir(root: string, hash: string, cache: StatCache | undefine
 export function putBytes(root: string, data: string | Uint8Array, knownHash?: string, cache?: StatCache): string {
   const hash = knownHash ?? hashBytes(data);
   const target = objectPath(root, hash);
-  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true }) !== 'ok') writeFileAtomic(target, data);
+  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true, read: true }) !== 'ok') writeFileAtomic(target, data);
   cache?.remember(target, hash);
   return hash;
 }
 
 export function putFile(root: string, path: string, hash: string, cache?: StatCache): void {
   const target = objectPath(root, hash);
-  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true }) !== 'ok') copyFileAtomic(path, target);
+  if (!existsSync(target) || checkObject(root, hash, cache, { quarantine: true, read: true }) !== 'ok') copyFileAtomic(path, target);
   cache?.remember(target, hash);
 }
 
@@ -154,7 +159,7 @@ export class CorruptObjectError extends Error {
 }
 
 function mustCheck(root: string, hash: string, cache: StatCache | undefined): void {
-  const state = checkObject(root, hash, cache, { quarantine: true });
+  const state = checkObject(root, hash, cache, { quarantine: true, read: true });
   if (state === 'corrupt') throw new CorruptObjectError(hash);
   if (state === 'missing') throw new Error(`store object ${objectRelPath(hash)} is missing`);
 }

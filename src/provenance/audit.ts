@@ -1,6 +1,9 @@
 // `spillway audit`: re-hash everything the lockfile vouches for and report where the working tree no longer matches it.
 // The lockfile is the claim; audit never trusts a stat cache, it reads every byte.
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { unseal } from '../engine/hash.js';
+import { runCachePath } from '../engine/store.js';
 import type { LockedFile, LockedStage, Lockfile } from '../engine/lockfile-format.js';
 import { dirFilePath, hashDirLike, hashFileLike, objectRelPath, readLock, resolveInProject, splitRef, type Project } from './project.js';
 export { splitRef };
@@ -97,6 +100,7 @@ export async function auditLock(project: Project, lock: Lockfile, options: Audit
     const stage = lock.stages[stageName];
     checked.stages++;
     findings.push(...(await auditOutputs(stageName, stage, fileState, checked)));
+    findings.push(...auditRunCache(project.root, stageName, stage));
     findings.push(...(await auditDeps(stageName, stage, fileState, checked, options)));
     findings.push(...(await auditCode(stageName, stage, fileState, checked)));
     findings.push(...auditInputs(stageName, stage, lock));
@@ -177,6 +181,35 @@ async function inspectFile(root: string, relative: string, recorded: string): Pr
 
 type FileStateOf = (relative: string, recorded: string) => Promise<FileState>;
 type Counters = AuditReport['checked'];
+
+/**
+ * The outputs are not part of the key: a lockfile edited by hand or torn by a merge can pair a key with another run's
+ * outputs, all intact. When the project's run cache holds the sealed entry written when the key last ran (an exported
+ * package has none), the lockfile's outputs must be the ones it records.
+ */
+function auditRunCache(root: string, stageName: string, stage: LockedStage): AuditFinding[] {
+  let text: string | undefined;
+  try {
+    text = unseal(readFileSync(runCachePath(root, stage.key), 'utf8'));
+  } catch {
+    return [];
+  }
+  let remembered: LockedStage;
+  try {
+    remembered = JSON.parse(text ?? 'null') as LockedStage;
+  } catch {
+    return [];
+  }
+  if (remembered === null || typeof remembered !== 'object' || remembered.key !== stage.key || remembered.outs === null || typeof remembered.outs !== 'object') return [];
+  const findings: AuditFinding[] = [];
+  for (const [name, out] of Object.entries(stage.outs)) {
+    const ran = Object.hasOwn(remembered.outs, name) ? remembered.outs[name] : undefined;
+    if (ran?.hash !== out.hash) {
+      findings.push({ kind: 'corrupted', stage: stageName, subject: 'output', name, path: out.path, expected: ran?.hash, actual: out.hash, message: `${stageName}.${name}: the lockfile records ${out.hash}, but the run with this key produced ${ran?.hash ?? 'no such output'} (artifacts/runs/): the lockfile was edited or merged by hand; \`spillway run\` restores the right output` });
+    }
+  }
+  return findings;
+}
 
 async function auditOutputs(stageName: string, stage: LockedStage, fileState: FileStateOf, checked: Counters): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];

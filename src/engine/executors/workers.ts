@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { executeCommand, loaderArgs, TAIL, workerFile } from '../execute.js';
 import type { ExecutionHooks, ExecutionOutcome, Executor, StageFailure, StageJob } from '../executor.js';
-import type { RunnerMessage } from '../stage-job.js';
+import { endOfJob, type RunnerMessage } from '../stage-job.js';
 import type { WorkerReply, WorkerRequest } from '../stage-worker.js';
 import { withTimeout } from './local.js';
 
@@ -23,7 +23,9 @@ export interface WorkerOptions {
 interface Worker {
   child: ChildProcess;
   /** the job it is running: where its output goes and how it ends */
-  current?: { id: number; onLog: (line: string) => void; stderr: string; outcome: StageFailure | undefined | null; settle: (failure: StageFailure | undefined) => void };
+  current?: { id: number; onLog: (line: string) => void; stderr: string; outcome: StageFailure | undefined | null; settle: (failure: StageFailure | undefined) => void; ended: { out: boolean; err: boolean }; finished?: () => void };
+  /** the unfinished last line of each stream */
+  partial: { out: string; err: string };
   retired: boolean;
   jobs: number;
 }
@@ -52,13 +54,26 @@ export class WorkerExecutor implements Executor {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, SPILLWAY_PROJECT_ROOT: this.projectRoot, SPILLWAY_TS_CACHE: join(this.projectRoot, '.spillway', 'ts-cache') },
     });
-    const worker: Worker = { child, retired: false, jobs: 0 };
+    const worker: Worker = { child, retired: false, jobs: 0, partial: { out: '', err: '' } };
+    // Output is read line by line; the worker ends each job's output with a marker line on both streams, and a job
+    // is settled only once both markers arrived (the IPC reply can overtake output still in the pipes).
     const forward = (chunk: Buffer, isErr: boolean) => {
-      const current = worker.current;
-      if (!current) return; // output of a job's leftovers between jobs: no stage to credit it to
-      const text = chunk.toString('utf8');
-      if (isErr) current.stderr = (current.stderr + text).slice(-TAIL);
-      for (const line of text.split('\n')) if (line.trim() !== '') current.onLog(line);
+      const stream = isErr ? 'err' : 'out';
+      const lines = (worker.partial[stream] + chunk.toString('utf8')).split('\n');
+      worker.partial[stream] = lines.pop() as string;
+      // a line without end is passed on in pieces rather than buffered without bound
+      if (worker.partial[stream].length > 64 * 1024) lines.push(worker.partial[stream].slice(0, 64 * 1024)), (worker.partial[stream] = worker.partial[stream].slice(64 * 1024));
+      for (const line of lines) {
+        const current = worker.current;
+        if (!current) continue; // output of a job's leftovers between jobs: no stage to credit it to
+        if (line === endOfJob(current.id)) {
+          current.ended[stream] = true;
+          if (current.ended.out && current.ended.err) current.finished?.();
+          continue;
+        }
+        if (isErr) current.stderr = (current.stderr + line + '\n').slice(-TAIL);
+        if (line.trim() !== '') current.onLog(line);
+      }
     };
     child.stdout?.on('data', (c: Buffer) => forward(c, false));
     child.stderr?.on('data', (c: Buffer) => forward(c, true));
@@ -70,6 +85,24 @@ export class WorkerExecutor implements Executor {
       else if (message.type === 'done') current.outcome = undefined;
       else if (message.type === 'error') current.outcome = { message: message.message, stack: message.stack, kind: message.kind ?? 'crash' };
       else if (message.type === 'finished' && message.id === current.id) {
+        if (!(current.ended.out && current.ended.err) && current.finished === undefined) {
+          // wait for the end markers (a stage that closed its stdout never sends one: do not wait long for it)
+          const timer = setTimeout(() => current.finished?.(), 2000);
+          current.finished = () => {
+            clearTimeout(timer);
+            current.finished = undefined;
+            current.ended = { out: true, err: true };
+            finish(message);
+          };
+          return;
+        }
+        finish(message);
+      }
+    });
+    const finish = (message: WorkerReply) => {
+      const current = worker.current;
+      if (!current) return;
+      {
         worker.jobs += 1;
         if (message.retire || worker.jobs >= this.maxJobs || message.rss > this.maxRssBytes) {
           if (process.env.SPILLWAY_DEBUG_WORKERS) process.stderr.write(`worker ${worker.child.pid} retires: ${message.retire ?? `${worker.jobs} jobs, rss ${message.rss}`}\n`);
@@ -79,7 +112,7 @@ export class WorkerExecutor implements Executor {
         current.settle(current.outcome ?? undefined);
         if (!worker.retired) this.idle.push(worker);
       }
-    });
+    };
     child.on('exit', (code, signal) => {
       this.all.delete(worker);
       const i = this.idle.indexOf(worker);
@@ -121,6 +154,7 @@ export class WorkerExecutor implements Executor {
         id,
         onLog,
         stderr: '',
+        ended: { out: false, err: false },
         outcome: null,
         settle: (failure) => {
           if (settled) return;
