@@ -133,14 +133,25 @@ function sameOuts(a: Record<string, LockedOutput>, b: Record<string, LockedOutpu
  * What to do with a stage whose key is known. Read-only (status and dry runs use it as they are; a real run then
  * restores or runs), so the dry run and the real run can never disagree about a decision.
  */
-export function decideStage(root: string, fp: Fingerprint, entry: LockedStage | undefined, reasons: StaleReason[], cache: StatCache, force: boolean): Decision {
+export function decideStage(
+  root: string,
+  fp: Fingerprint,
+  entry: LockedStage | undefined,
+  reasons: StaleReason[],
+  cache: StatCache,
+  force: boolean,
+  options: { lockfileTrusted?: boolean } = {},
+): Decision {
   if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...reasons] };
   const why = [...reasons];
-  const remembered = readRunCache(root, fp);
+  // A lockfile this engine wrote (or checked) and nobody touched since needs no cross-check (StatCache.lockfileTrusted)
+  const crossCheck = entry !== undefined && entry.key === fp.key && !options.lockfileTrusted;
+  let remembered: LockedStage | undefined | null = crossCheck ? readRunCache(root, fp) : null;
+  const rememberedEntry = () => (remembered === null ? (remembered = readRunCache(root, fp)) : remembered);
   if (entry !== undefined && entry.key === fp.key) {
     if (!entryMatches(entry, fp)) {
       why.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
-    } else if (remembered !== undefined && !sameOuts(entry.outs, remembered.outs)) {
+    } else if (crossCheck && remembered !== undefined && remembered !== null && !sameOuts(entry.outs, remembered.outs)) {
       // The outputs are not part of the key: a lockfile edited by hand or torn by a merge can pair this key with
       // another run's outputs. The sealed run-cache entry written when the key last ran says which outputs it made.
       why.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
@@ -150,9 +161,10 @@ export function decideStage(root: string, fp: Fingerprint, entry: LockedStage | 
       why.push({ component: 'output', message: outputs.problem });
     }
   }
-  if (remembered !== undefined) {
-    const outputs = inspectOutputs(root, remembered, cache);
-    if ('repairs' in outputs) return { action: 'restore', entry: remembered, reasons: why, repairs: outputs.repairs };
+  const fromRunCache = rememberedEntry();
+  if (fromRunCache !== undefined) {
+    const outputs = inspectOutputs(root, fromRunCache, cache);
+    if ('repairs' in outputs) return { action: 'restore', entry: fromRunCache, reasons: why, repairs: outputs.repairs };
   }
   if (why.length === 0) why.push({ component: 'declaration', message: 'the stage declaration changed' });
   return { action: 'run', reasons: why };

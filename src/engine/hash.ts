@@ -105,6 +105,8 @@ interface StatCacheFile {
   imports: Record<string, string[]>;
   /** glob pattern → its matches and the directories walked (see glob.ts) */
   globs?: Record<string, import('./glob.js').GlobCacheEntry>;
+  /** lockfiles this engine wrote or checked entry by entry: path → [size, mtimeMs, ino, recordedAtMs] */
+  lockfiles?: Record<string, [number, number, number, number]>;
   /** canonical JSON text → its digest (keys, code hashes, dir manifests), so an unchanged key is not re-hashed */
   digests?: Record<string, string>;
 }
@@ -133,7 +135,7 @@ export class StatCache {
         const parsed = text === undefined ? undefined : (JSON.parse(text) as StatCacheFile);
         if (parsed !== undefined && wellFormed(parsed)) {
           // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key
-          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests) };
+          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles) };
         }
         else this.discarded = true;
       } catch (error) {
@@ -143,10 +145,42 @@ export class StatCache {
     }
   }
 
+  private rootPrefix: string | undefined;
+  private get rootSlash(): string {
+    return (this.rootPrefix ??= `${this.projectRoot.replace(/\/$/, '')}/`);
+  }
+
+  /**
+   * Whether a lockfile is one this engine wrote or fully checked, unchanged since (same size, mtime and inode, past
+   * the racy window): then its entries need not be checked against the run cache again (see decide.ts).
+   */
+  lockfileTrusted(path: string): boolean {
+    const seen = this.data.lockfiles?.[this.relative(path)];
+    if (seen === undefined) return false;
+    try {
+      const st = statSync(path);
+      return seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[3] - seen[1] > RACY_WINDOW_MS;
+    } catch {
+      return false;
+    }
+  }
+
+  trustLockfile(path: string): void {
+    try {
+      const st = statSync(path);
+      (this.data.lockfiles ??= dict())[this.relative(path)] = [st.size, st.mtimeMs, st.ino, Date.now()];
+    } catch {
+      if (this.data.lockfiles) delete this.data.lockfiles[this.relative(path)];
+    }
+    this.dirty = true;
+  }
+
   /** true when a cache file existed but failed its checksum or shape check and was ignored */
   discarded = false;
 
   relative(path: string): string {
+    // the common case, a normalized path inside the project, without path.relative's work
+    if (sep === '/' && path.startsWith(this.rootSlash) && !path.includes('/.') && !path.includes('//')) return path.slice(this.rootSlash.length);
     const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
     const rel = relative(this.projectRoot, abs);
     return sep === '/' ? rel : rel.split(sep).join('/');

@@ -696,7 +696,13 @@ function checkFences(pipeline: Pipeline, fail: Fail): void {
     return;
   }
   /** real path of the deepest existing ancestor of `abs` (or of `abs` itself with `self`) */
+  const known = new Map<string, string | undefined>(); // every stage of a big pipeline may run the same module
   const realAncestor = (abs: string, self: boolean): string | undefined => {
+    const memo = `${self ? 1 : 0}${abs}`;
+    if (!known.has(memo)) known.set(memo, realAncestorOf(abs, self));
+    return known.get(memo);
+  };
+  const realAncestorOf = (abs: string, self: boolean): string | undefined => {
     let current = self ? abs : dirname(abs);
     for (;;) {
       try {
@@ -773,19 +779,59 @@ async function checkOutputSchemas(stages: Record<string, StageDecl>, root: strin
 
 /** Kahn's algorithm, ties broken by declaration order; on a cycle, reports the stages on it. */
 function topologicalOrder(stages: Record<string, StageDecl>, onCycle: (cycle: string[]) => never): string[] {
+  // Kahn's algorithm in O(stages + edges): the ready stages wait in a min-heap of declaration indexes, so the order is
+  // the declaration order wherever the graph leaves a choice.
   const names = Object.keys(stages);
-  const remaining = new Map(names.map((n) => [n, stages[n].upstream.length]));
+  const index = new Map(names.map((n, i) => [n, i]));
+  const downstream = new Map<string, string[]>(names.map((n) => [n, []]));
+  const remaining = new Map<string, number>();
+  for (const n of names) {
+    remaining.set(n, stages[n].upstream.length);
+    for (const u of stages[n].upstream) downstream.get(u)?.push(n);
+  }
+  const heap: number[] = [];
+  const push = (v: number) => {
+    heap.push(v);
+    for (let k = heap.length - 1; k > 0; ) {
+      const parent = (k - 1) >> 1;
+      if (heap[parent] <= heap[k]) break;
+      [heap[parent], heap[k]] = [heap[k], heap[parent]];
+      k = parent;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap.pop() as number;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let k = 0; ; ) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let m = k;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === k) break;
+        [heap[m], heap[k]] = [heap[k], heap[m]];
+        k = m;
+      }
+    }
+    return top;
+  };
+  names.forEach((n, i) => remaining.get(n) === 0 && push(i));
   const order: string[] = [];
-  while (order.length < names.length) {
-    const next = names.find((n) => remaining.get(n) === 0);
-    if (next === undefined) break;
-    remaining.set(next, -1);
+  while (heap.length > 0) {
+    const next = names[pop()];
     order.push(next);
-    for (const n of names) if (stages[n].upstream.includes(next)) remaining.set(n, (remaining.get(n) ?? 0) - 1);
+    for (const d of downstream.get(next) ?? []) {
+      const left = (remaining.get(d) ?? 0) - 1;
+      remaining.set(d, left);
+      if (left === 0) push(index.get(d) as number);
+    }
   }
   if (order.length < names.length) {
     // Walk upstream edges from a stuck stage until a stage repeats: that loop is a cycle.
-    const stuck = new Set(names.filter((n) => !order.includes(n)));
+    const placed = new Set(order);
+    const stuck = new Set(names.filter((n) => !placed.has(n)));
     let current = names.find((n) => stuck.has(n)) as string;
     const path: string[] = [];
     while (!path.includes(current)) {

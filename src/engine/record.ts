@@ -11,6 +11,9 @@ import { runCachePath } from './store.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
+/** how often, at most, a running pipeline rewrites its lockfile */
+export const WRITE_INTERVAL_MS = 200;
+
 /** The lockfile entry of a finished run: every component of the key as recorded, the outputs, and where it ran. */
 export function lockedEntryFor(fp: Fingerprint, outs: Record<string, LockedOutput>, started: Date, ended: Date, place: ExecutionPlace): LockedStage {
   if (fp.key === undefined) throw new Error('a stage is recorded only once its key is known');
@@ -78,13 +81,27 @@ export class LockWriter {
     return ordered;
   }
 
+  private lastWrite = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * Records a finished stage. The lockfile is rewritten at most every WRITE_INTERVAL_MS (and by `flush` at the end),
+   * so a run of thousands of stages does not rewrite a growing file after each one. A crash in between loses only
+   * lockfile entries whose run-cache entries are already written (writeRunCache comes first): the next run restores
+   * those stages by key instead of running them.
+   */
   record(name: string, entry: LockedStage): void {
     this.lock.stages[name] = entry;
-    this.flush();
+    const wait = this.lastWrite + WRITE_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), wait).unref();
   }
 
   /** Writes the lockfile unless its bytes would not change (a no-op run leaves it untouched). */
   flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lastWrite = Date.now();
     const ordered = this.ordered();
     const text = `${JSON.stringify(ordered, null, 2)}\n`;
     if (text === this.written) return;

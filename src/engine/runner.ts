@@ -123,7 +123,10 @@ class PipelineRun {
   readonly reports = new Map<string, StageReport>();
   readonly tmpRoot: string;
   private executor: Executor | undefined;
-  pending: string[] = [];
+  /** the lockfile is one this engine wrote or checked, untouched since (its entries need no run-cache cross-check) */
+  lockfileTrusted = false;
+  /** module stages not yet started: while some are left, a spare stage process is kept warm */
+  modulesToStart = 0;
 
   constructor(
     readonly pipeline: Pipeline,
@@ -175,6 +178,7 @@ class PipelineRun {
 
   private async handle(name: string): Promise<void> {
     const stage = this.pipeline.stages[name];
+    if (stage.run !== undefined) this.modulesToStart -= 1;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const blocked = stage.upstream.find((u) => ['failed', 'skipped'].includes(this.done.get(u)?.status ?? ''));
@@ -199,7 +203,7 @@ class PipelineRun {
       return this.finish({ stage: name, status: 'would-run', key: '', duration_ms: 0, reason: describeReasons(r), reasons: r });
     }
     const key = fp.key;
-    let decision = decideStage(this.root, fp, entry, reasons, this.cache, this.options.force === true);
+    let decision = decideStage(this.root, fp, entry, reasons, this.cache, this.options.force === true, { lockfileTrusted: this.lockfileTrusted });
 
     if (this.options.dryRun) return this.finishDry(name, key, decision);
 
@@ -336,7 +340,7 @@ class PipelineRun {
       const { prepareValidators, collectOutputs, adoptPublished } = await import('./outputs.js');
       const execution = this.executor.execute(job, { onLog, signal: this.options.signal });
       // Start the next stage process while this one runs, if a module stage is still to come.
-      if (stage.run !== undefined && this.pending.some((n) => this.pipeline.stages[n].run !== undefined)) this.executor.warm?.(1);
+      if (stage.run !== undefined && this.modulesToStart > 0) this.executor.warm?.(1);
       prepareValidators(this.pipeline, fp);
       const outcome: ExecutionOutcome = await execution;
       if (outcome.failure) return failed(outcome.failure);
@@ -418,28 +422,51 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const pipelineRef = { path: relative(pipeline.root, pipeline.file).split(sep).join('/'), hash: pipeline.hash };
     const writer = options.dryRun ? undefined : new LockWriter(pipeline.root, lockFile, pipeline.order, pipelineRef, previous);
     run = new PipelineRun(pipeline, options, previous, writer);
+    run.lockfileTrusted = previous !== undefined && run.cache.lockfileTrusted(lockFile);
     run.emit({ type: 'plan', stages: selected, jobs });
 
-    // Scheduler: start every stage whose upstream is finished, at most `jobs` at a time.
-    run.pending = [...selected];
-    const running = new Map<string, Promise<void>>();
-    while (run.pending.length > 0 || running.size > 0) {
-      for (let i = 0; i < run.pending.length && running.size < jobs; ) {
-        const name = run.pending[i];
-        if (!pipeline.stages[name].upstream.every((u) => run?.done.has(u))) {
-          i++;
-          continue;
-        }
-        run.pending.splice(i, 1);
-        running.set(name, (run as PipelineRun).process(name).finally(() => running.delete(name)));
+    // Scheduler, in O(stages + edges): a stage is ready once its last upstream stage is done; ready stages start in
+    // the order they became ready, at most `jobs` at a time.
+    const chosen = new Set(selected);
+    const waiting = new Map<string, number>();
+    const downstream = new Map<string, string[]>();
+    for (const name of selected) {
+      const ups = pipeline.stages[name].upstream.filter((u) => chosen.has(u));
+      waiting.set(name, ups.length);
+      for (const u of ups) {
+        const list = downstream.get(u);
+        if (list) list.push(name);
+        else downstream.set(u, [name]);
       }
+    }
+    const ready = selected.filter((n) => waiting.get(n) === 0);
+    run.modulesToStart = selected.filter((n) => pipeline.stages[n].run !== undefined).length;
+    const running = new Map<string, Promise<void>>();
+    const start = (name: string) => {
+      const finished = () => {
+        running.delete(name);
+        for (const d of downstream.get(name) ?? []) {
+          const left = (waiting.get(d) as number) - 1;
+          waiting.set(d, left);
+          if (left === 0) ready.push(d);
+        }
+      };
+      running.set(name, (run as PipelineRun).process(name).finally(finished));
+    };
+    let next = 0;
+    while (next < ready.length || running.size > 0) {
+      while (next < ready.length && running.size < jobs) start(ready[next++]);
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
-    // The lockfile is written as each stage finishes; this last flush only matters when a previous entry was dropped.
+    // The lockfile is written as stages finish (at most every WRITE_INTERVAL_MS); this writes what is left.
     writer?.flush();
     const stages = selected.map((n) => run?.reports.get(n) as StageReport);
-    return { ok: stages.every((s) => s.status !== 'failed'), stages, ...(options.signal?.aborted ? { interrupted: true } : {}) };
+    const ok = stages.every((s) => s.status !== 'failed');
+    // Every entry is now one this run wrote or checked: unless a failed stage or an unselected one kept an old entry
+    // unchecked, the next run may skip the cross-check while the file stays as it is.
+    if (writer && ok && !options.signal?.aborted && (run.lockfileTrusted || selected.length === pipeline.order.length)) run.cache.trustLockfile(lockFile);
+    return { ok, stages, ...(options.signal?.aborted ? { interrupted: true } : {}) };
   } finally {
     try {
       await run?.closeExecutor();
