@@ -2,13 +2,14 @@
 // Every data row is typed by the file's JSON Schema (schemas/raw/*.schema.json) and validated; a row that breaks the
 // format either stops the read with file, row, line, column, expected and hint, or — when the caller's policy says
 // 'drop' — is dropped and counted in the summary. Nothing is skipped silently.
-import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
-import { LineScanner, plainDecimal, type Handover, type ScannedLine } from './csv-scan.js';
+import { LineScanner, plainDecimal, Utf8Check, type Handover, type ScannedLine } from './csv-scan.js';
+
+export { Utf8Check };
 import ajvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { SpillwayError } from '../errors.js';
 
@@ -70,63 +71,6 @@ export interface ReadCsvOptions {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * Passes bytes through unchanged and remembers the offset of the first byte that is not valid UTF-8 (csv-parse would
- * decode it as U+FFFD without a word). Checked a chunk at a time with node's isUtf8; a multi-byte character split
- * between chunks is carried over to the next one. The offset counts bytes of the (decompressed) stream from 0.
- */
-export class Utf8Check extends Transform {
-  /** offset of the first invalid byte, once one is seen */
-  invalidAt: number | undefined;
-  private offset = 0;
-  private carry: Buffer | undefined;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.invalidAt === undefined) this.check(chunk);
-    this.offset += chunk.length;
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    // a file that ends inside a multi-byte character
-    if (this.invalidAt === undefined && this.carry) this.invalidAt = this.offset - this.carry.length;
-    callback();
-  }
-
-  private check(chunk: Buffer): void {
-    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    const start = this.offset - (this.carry?.length ?? 0);
-    const cut = completeLength(data);
-    if (!isUtf8(data.subarray(0, cut))) this.invalidAt = start + firstInvalidByte(data.subarray(0, cut));
-    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
-  }
-}
-
-/** The length of the longest prefix of `data` that does not end inside a multi-byte UTF-8 character. */
-function completeLength(data: Buffer): number {
-  const n = data.length;
-  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
-    const b = data[i];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead byte
-    if (b < 0xc0) return n; // ASCII
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-    return n - i < need ? i : n;
-  }
-  return n;
-}
-
-/** The offset of the first invalid UTF-8 sequence in `data` (which holds one); only called on the error path. */
-function firstInvalidByte(data: Buffer): number {
-  // the decoder replaces each invalid sequence by U+FFFD and decodes everything before it exactly, so the byte length
-  // of the text before a U+FFFD is the offset of what it replaced, unless the file holds a real U+FFFD (EF BF BD) there
-  const text = data.toString('utf8');
-  for (let at = text.indexOf('\ufffd'); at >= 0; at = text.indexOf('\ufffd', at + 1)) {
-    const offset = Buffer.byteLength(text.slice(0, at));
-    if (!(data[offset] === 0xef && data[offset + 1] === 0xbf && data[offset + 2] === 0xbd)) return offset;
-  }
-  return 0;
-}
 
 function typesOf(prop: { type?: string | string[] } | undefined): string[] {
   if (!prop?.type) return [];

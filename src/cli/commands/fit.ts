@@ -1,12 +1,10 @@
 // `spillway fit`: fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file and print a regression table or JSON.
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel, type FitResult } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
-import { Utf8Check } from '../../data/csv.js';
-import { LineScanner, plainDecimal, type ScannedLine } from '../../data/csv-scan.js';
+import { LineScanner, plainDecimal, Utf8Check, type ScannedLine } from '../../data/csv-scan.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -228,6 +226,8 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
 
 /** The full reader (csv-parse, RFC 4180): every bad cell is an error naming its row and column. */
 async function loadFull(args: ParsedArgs): Promise<Columns> {
+  // loaded here: a simple file (the common case) is read without it
+  const { parse } = await import('csv-parse');
   const file = args.data;
   const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
   const extra = args.exposure ?? args.offset;
@@ -350,13 +350,22 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
 function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, missingRows }: Columns): LoadedTable {
   const names = [...args.x];
   const baseLevels: string[] = [];
-  args.factors.forEach((column, k) => {
-    const expanded = expandFactor(factorValues[k], { name: column });
-    expanded.columns.forEach((values) => values.forEach((v, i) => X[i].push(v)));
-    names.push(...expanded.names);
-    baseLevels.push(expanded.base);
-  });
-  const design: CountDesign = { y, X, names };
+  const expanded = args.factors.map((column, k) => expandFactor(factorValues[k], { name: column }));
+  for (const factor of expanded) {
+    names.push(...factor.names);
+    baseLevels.push(factor.base);
+  }
+  // each row once at its full width, as a Float64Array (prepare reads these faster than growing arrays of numbers)
+  const width = names.length;
+  const rows: Float64Array[] = new Array(X.length);
+  for (let i = 0; i < X.length; i++) {
+    const row = new Float64Array(width);
+    row.set(X[i]);
+    let at = args.x.length;
+    for (const factor of expanded) for (const column of factor.columns) row[at++] = column[i];
+    rows[i] = row;
+  }
+  const design: CountDesign = { y, X: rows, names };
   if (args.model !== 'nb2') design.groups = groups;
   if (args.exposure || args.offset) design.offset = offset;
   return { design, missingRows, baseLevels };
