@@ -350,10 +350,16 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
 function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, missingRows }: Columns): LoadedTable {
   const names = [...args.x];
   const baseLevels: string[] = [];
-  const expanded = args.factors.map((column, k) => expandFactor(factorValues[k], { name: column }));
-  for (const factor of expanded) {
+  // levels, names and base depend only on the distinct values: expand those, then set each row's one indicator
+  const columnOf: Map<string, number>[] = [];
+  for (let k = 0; k < args.factors.length; k++) {
+    const distinct = [...new Set(factorValues[k])];
+    const factor = expandFactor(distinct, { name: args.factors[k] });
+    const at = new Map<string, number>();
+    factor.columns.forEach((column, j) => at.set(distinct[column.indexOf(1)], names.length + j));
     names.push(...factor.names);
     baseLevels.push(factor.base);
+    columnOf.push(at);
   }
   // each row once at its full width, as a Float64Array (prepare reads these faster than growing arrays of numbers)
   const width = names.length;
@@ -361,8 +367,10 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, mis
   for (let i = 0; i < X.length; i++) {
     const row = new Float64Array(width);
     row.set(X[i]);
-    let at = args.x.length;
-    for (const factor of expanded) for (const column of factor.columns) row[at++] = column[i];
+    for (let k = 0; k < columnOf.length; k++) {
+      const at = columnOf[k].get(factorValues[k][i]);
+      if (at !== undefined) row[at] = 1;
+    }
     rows[i] = row;
   }
   const design: CountDesign = { y, X: rows, names };
