@@ -11,6 +11,7 @@ const COMMA = 44;
 const QUOTE = 34;
 const CR = 13;
 const LF = 10;
+const MAX_LINE = 1 << 24;
 
 /** The fields of one line: field i spans bytes [starts[i], ends[i]) of `buf`. */
 export interface ScannedLine {
@@ -69,6 +70,9 @@ export class LineScanner {
       let contentEnd: number;
       let next: number;
       if (nl < 0) {
+        // a line longer than 16 MiB is not the simple case (and carrying it from chunk to chunk would copy it again
+        // each time): csv-parse reads it
+        if (!final && n - pos > MAX_LINE) return this.handOver(data, pos);
         if (!final) break;
         nl = n;
         contentEnd = n;

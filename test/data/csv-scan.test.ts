@@ -87,4 +87,16 @@ describe('simple lines, then a quoted line: csv-parse takes over at that line', 
     expect(rows[before].title).toBe('Nano, tubes "quoted"');
     expect(rows[80000].title).toBe('grant 80001');
   });
+
+  it('a line longer than 16 MiB is handed over (not carried from chunk to chunk) and read whole', async () => {
+    const path = join(dir, 'long-line.csv');
+    const long = 'n'.repeat(17 * (1 << 20));
+    writeFileSync(path, `grant_id,year,region,amount,title\n${simple(1, 3)}G9,2001,CN-BJ,2,${long}\n${simple(10, 2)}`);
+    const rows: Record<string, unknown>[] = [];
+    await readCsv(path, { schema }, (r) => {
+      rows.push(r);
+    });
+    expect(rows.map((r) => r.grant_id)).toEqual(['G1', 'G2', 'G3', 'G9', 'G10', 'G11']);
+    expect((rows[3].title as string).length).toBe(long.length);
+  });
 });
