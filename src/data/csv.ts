@@ -2,12 +2,14 @@
 // Every data row is typed by the file's JSON Schema (schemas/raw/*.schema.json) and validated; a row that breaks the
 // format either stops the read with file, row, line, column, expected and hint, or — when the caller's policy says
 // 'drop' — is dropped and counted in the summary. Nothing is skipped silently.
-import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { parse, type CsvError } from 'csv-parse';
+import { LineScanner, plainDecimal, Utf8Check, type Handover, type ScannedLine } from './csv-scan.js';
+
+export { Utf8Check };
 import ajvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { SpillwayError } from '../errors.js';
 
@@ -69,63 +71,6 @@ export interface ReadCsvOptions {
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * Passes bytes through unchanged and remembers the offset of the first byte that is not valid UTF-8 (csv-parse would
- * decode it as U+FFFD without a word). Checked a chunk at a time with node's isUtf8; a multi-byte character split
- * between chunks is carried over to the next one. The offset counts bytes of the (decompressed) stream from 0.
- */
-export class Utf8Check extends Transform {
-  /** offset of the first invalid byte, once one is seen */
-  invalidAt: number | undefined;
-  private offset = 0;
-  private carry: Buffer | undefined;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.invalidAt === undefined) this.check(chunk);
-    this.offset += chunk.length;
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    // a file that ends inside a multi-byte character
-    if (this.invalidAt === undefined && this.carry) this.invalidAt = this.offset - this.carry.length;
-    callback();
-  }
-
-  private check(chunk: Buffer): void {
-    const data = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
-    const start = this.offset - (this.carry?.length ?? 0);
-    const cut = completeLength(data);
-    if (!isUtf8(data.subarray(0, cut))) this.invalidAt = start + firstInvalidByte(data.subarray(0, cut));
-    this.carry = cut < data.length ? Buffer.from(data.subarray(cut)) : undefined;
-  }
-}
-
-/** The length of the longest prefix of `data` that does not end inside a multi-byte UTF-8 character. */
-function completeLength(data: Buffer): number {
-  const n = data.length;
-  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
-    const b = data[i];
-    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back for its lead byte
-    if (b < 0xc0) return n; // ASCII
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-    return n - i < need ? i : n;
-  }
-  return n;
-}
-
-/** The offset of the first invalid UTF-8 sequence in `data` (which holds one); only called on the error path. */
-function firstInvalidByte(data: Buffer): number {
-  // the decoder replaces each invalid sequence by U+FFFD and decodes everything before it exactly, so the byte length
-  // of the text before a U+FFFD is the offset of what it replaced, unless the file holds a real U+FFFD (EF BF BD) there
-  const text = data.toString('utf8');
-  for (let at = text.indexOf('\ufffd'); at >= 0; at = text.indexOf('\ufffd', at + 1)) {
-    const offset = Buffer.byteLength(text.slice(0, at));
-    if (!(data[offset] === 0xef && data[offset + 1] === 0xbf && data[offset + 2] === 0xbd)) return offset;
-  }
-  return 0;
-}
 
 function typesOf(prop: { type?: string | string[] } | undefined): string[] {
   if (!prop?.type) return [];
@@ -347,6 +292,103 @@ export async function readCsvRows(
     summary.rows_accepted++;
   };
 
+  // The simple lines (no quote, no stray CR: every line of the raw files as generated) are read by LineScanner
+  // straight from the bytes, numbers without a string in between; a row the fast checks are not sure of is turned into
+  // strings and judged by onData like any other, so every message is the same. The first line that is not simple hands
+  // the rest of the stream over to csv-parse below.
+  const isText = numeric.map((x) => !x);
+  const fastLine = (scanned: ScannedLine): void => {
+    const { buf, starts, ends, count, line, end } = scanned;
+    if (utf8.invalidAt !== undefined && end > utf8.invalidAt) {
+      throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line });
+    }
+    const texts = (): string[] => {
+      const record = new Array<string>(count);
+      for (let i = 0; i < count; i++) record[i] = buf.toString('utf8', starts[i], ends[i]);
+      return record;
+    };
+    if (header === undefined) {
+      onHeader(texts());
+      return;
+    }
+    if (count !== header.length) {
+      onData(texts(), line);
+      return;
+    }
+    let sure = true;
+    for (let k = 0; k < known.length; k++) {
+      const at = sourceIndex[k];
+      if (at < 0) {
+        sure = false;
+        break;
+      }
+      let value: string | number;
+      if (isText[k]) value = buf.toString('utf8', starts[at], ends[at]);
+      else {
+        value = plainDecimal(buf, starts[at], ends[at]);
+        if (value !== value) {
+          sure = false; // not a plain decimal: onData reads the text
+          break;
+        }
+      }
+      values[k] = value;
+      if (!checks[k](value)) {
+        sure = false;
+        break;
+      }
+    }
+    if (!sure) {
+      onData(texts(), line);
+      return;
+    }
+    summary.rows_read++;
+    const row = summary.rows_read;
+    const problem = onRow(values, row, line);
+    if (problem) {
+      bad(problem, { row, line });
+      return;
+    }
+    summary.rows_accepted++;
+  };
+  const scanner = new LineScanner(fastLine);
+  // csv-parse counts bytes of what it is given: after a hand-over, that is a prefix of blank lines standing for the
+  // lines already read (so that its line numbers stay those of the file), then the rest
+  let byteShift = 0;
+  const invalidBefore = (bytes: number): boolean => utf8.invalidAt !== undefined && bytes + byteShift > utf8.invalidAt;
+  const handOver = (transform: Transform, handover: Handover): void => {
+    const prefix = handover.line > 1 ? Buffer.from((handover.newline ?? '\n').repeat(handover.line - 1)) : Buffer.alloc(0);
+    byteShift = handover.offset - prefix.length;
+    previousEnd = 0;
+    previousEmpty = 0;
+    if (prefix.length) transform.push(prefix);
+    transform.push(handover.rest);
+  };
+  const fast = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        if (scanner.handedOver) callback(null, chunk);
+        else {
+          const handover = scanner.push(chunk);
+          if (handover) handOver(this, handover);
+          callback();
+        }
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        if (!scanner.handedOver) {
+          const handover = scanner.push(Buffer.alloc(0), true);
+          if (handover) handOver(this, handover);
+        }
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+
   // Where records start. csv-parse gives the line a record ends on (`lines`, which counts line breaks inside quoted
   // fields too) and the blank lines skipped so far; a record starts on the line after the previous one ended, past
   // the blank lines skipped in between. Skipped (malformed) records are followed too, through the hook below.
@@ -392,7 +434,7 @@ export async function readCsvRows(
     const { start, error } = skipped!;
     skipped = undefined;
     // `bytes` is where this record ends (or, at the end of the file, everything has been read)
-    if (utf8.invalidAt !== undefined && (atEnd || utf8.invalidAt < info.bytes)) return notUtf8({ row: summary.rows_read + 1, line: start });
+    if (utf8.invalidAt !== undefined && (atEnd || invalidBefore(info.bytes))) return notUtf8({ row: summary.rows_read + 1, line: start });
     if (info.lines > start) return swallowed(error, start, info.lines);
     ended(info);
     summary.rows_read++;
@@ -419,7 +461,7 @@ export async function readCsvRows(
     // stream buffer; an error thrown here stops the parser with it
     on_record: (record: string[], context: { lines: number; empty_lines: number; bytes: number }) => {
       const start = startOf(context);
-      if (utf8.invalidAt !== undefined && context.bytes > utf8.invalidAt) {
+      if (invalidBefore(context.bytes)) {
         throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line: start });
       }
       ended(context);
@@ -457,8 +499,8 @@ export async function readCsvRows(
   }
   const source = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, parser);
-    else await pipeline(source, utf8, parser);
+    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, fast, parser);
+    else await pipeline(source, utf8, fast, parser);
   } catch (error) {
     // a bad row or an encoding error found by a callback: the invalid byte, if any, is not before that row
     if (error instanceof SpillwayError) throw error;

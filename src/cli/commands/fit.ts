@@ -1,11 +1,10 @@
 // `spillway fit`: fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file and print a regression table or JSON.
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse } from 'csv-parse';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel, type FitResult } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
-import { Utf8Check } from '../../data/csv.js';
+import { LineScanner, plainDecimal, Utf8Check, type ScannedLine } from '../../data/csv-scan.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -101,8 +100,135 @@ interface LoadedTable {
   baseLevels: string[];
 }
 
-/** Reads the CSV (streamed, with line numbers) and builds the design; every bad cell is an error naming its row and column. */
+/** Anything the fast read of the simple case is not sure of: the file is then read again by the full reader. */
+class NotSimple extends Error {}
+
+const SPACE = 32;
+/** The columns and rows of a table as the readers give them to buildDesign. */
+interface Columns {
+  y: number[];
+  X: number[][];
+  groups: string[];
+  offset: number[];
+  factorValues: string[][];
+  missingRows: number;
+}
+
+/**
+ * The fast read: LineScanner over the bytes (streamed), plain decimals parsed from them. It reads only files it is sure
+ * of — UTF-8, no quote, no stray CR, no space around a cell, the header's field count on every row, each cell valid —
+ * and throws NotSimple at anything else, so that every error and every unusual file goes to the full reader below and
+ * gets its message from there. Same values as that reader (plainDecimal is exactly Number() of the text).
+ */
+async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> {
+  const out: Columns = { y: [], X: [], groups: [], offset: [], factorValues: args.factors.map(() => []), missingRows: 0 };
+  let width = -1;
+  let yAt = -1;
+  let idAt = -1;
+  let extraAt = -1;
+  let xAt: number[] = [];
+  let factorAt: number[] = [];
+  let neededAt: number[] = [];
+  const keepGroups = args.model !== 'nb2' && args.id !== undefined;
+  const text = (buf: Buffer, start: number, end: number): string => {
+    if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
+    return buf.toString('utf8', start, end);
+  };
+  const number = (buf: Buffer, start: number, end: number): number => {
+    let value = plainDecimal(buf, start, end);
+    if (value !== value) value = Number(text(buf, start, end));
+    if (!Number.isFinite(value)) throw new NotSimple();
+    return value;
+  };
+  const isMissing = (buf: Buffer, start: number, end: number): boolean => {
+    const n = end - start;
+    if (n === 0) return true;
+    if (n === 1) return buf[start] === 46; // "."
+    return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
+  };
+  const onLine = ({ buf, starts, ends, count }: ScannedLine): void => {
+    if (width < 0) {
+      const names: string[] = [];
+      for (let i = 0; i < count; i++) names.push(text(buf, starts[i], ends[i]));
+      const at = (column: string): number => {
+        const i = names.indexOf(column);
+        if (i < 0 || names.indexOf(column, i + 1) >= 0) throw new NotSimple(); // missing or repeated
+        return i;
+      };
+      width = count;
+      neededAt = needed.map(at);
+      yAt = at(args.y);
+      xAt = args.x.map(at);
+      factorAt = args.factors.map(at);
+      if (keepGroups) idAt = at(args.id!);
+      const extra = args.exposure ?? args.offset;
+      if (extra) extraAt = at(extra);
+      return;
+    }
+    if (count !== width) throw new NotSimple();
+    for (const i of neededAt) {
+      if (isMissing(buf, starts[i], ends[i])) {
+        out.missingRows++;
+        return;
+      }
+    }
+    const count_ = number(buf, starts[yAt], ends[yAt]);
+    if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
+    const row = new Array<number>(xAt.length);
+    for (let j = 0; j < xAt.length; j++) {
+      const value = number(buf, starts[xAt[j]], ends[xAt[j]]);
+      if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
+      row[j] = value;
+    }
+    let offset = 0;
+    if (args.exposure) {
+      const exposure = number(buf, starts[extraAt], ends[extraAt]);
+      if (!(exposure > 0)) throw new NotSimple();
+      offset = Math.log(exposure);
+    } else if (args.offset) offset = number(buf, starts[extraAt], ends[extraAt]);
+    out.y.push(count_);
+    out.X.push(row);
+    if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt]));
+    for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]]));
+    if (args.exposure || args.offset) out.offset.push(offset);
+  };
+  const scanner = new LineScanner(onLine);
+  const utf8 = new Utf8Check();
+  let data = 0;
+  const input = createReadStream(args.data, { highWaterMark: 1 << 20 });
+  input.on('error', (error) => utf8.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
+  try {
+    for await (const chunk of input.pipe(utf8) as AsyncIterable<Buffer>) {
+      if (utf8.invalidAt !== undefined || scanner.push(chunk)) throw new NotSimple();
+      data += chunk.length;
+    }
+  } finally {
+    input.destroy();
+  }
+  if (utf8.invalidAt !== undefined || scanner.push(Buffer.alloc(0), true) || width < 0 || data === 0) throw new NotSimple();
+  if (out.y.length + out.missingRows === 0) throw new NotSimple();
+  return out;
+}
+
+/** Reads the CSV and builds the design: the fast read when the file is simple, else the full reader. */
 async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
+  const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
+  const extra = args.exposure ?? args.offset;
+  if (extra) needed.push(extra);
+  let columns: Columns;
+  try {
+    columns = await loadSimple(args, needed);
+  } catch (error) {
+    if (!(error instanceof NotSimple) && !(typeof (error as { code?: unknown }).code === 'string')) throw error;
+    columns = await loadFull(args);
+  }
+  return buildDesign(args, columns);
+}
+
+/** The full reader (csv-parse, RFC 4180): every bad cell is an error naming its row and column. */
+async function loadFull(args: ParsedArgs): Promise<Columns> {
+  // loaded here: a simple file (the common case) is read without it
+  const { parse } = await import('csv-parse');
   const file = args.data;
   const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
   const extra = args.exposure ?? args.offset;
@@ -219,16 +345,36 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   }
   if (utf8.invalidAt !== undefined) throw notUtf8();
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
+  return { y, X, groups, offset, factorValues, missingRows };
+}
 
+function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, missingRows }: Columns): LoadedTable {
   const names = [...args.x];
   const baseLevels: string[] = [];
-  args.factors.forEach((column, k) => {
-    const expanded = expandFactor(factorValues[k], { name: column });
-    expanded.columns.forEach((values) => values.forEach((v, i) => X[i].push(v)));
-    names.push(...expanded.names);
-    baseLevels.push(expanded.base);
-  });
-  const design: CountDesign = { y, X, names };
+  // levels, names and base depend only on the distinct values: expand those, then set each row's one indicator
+  const columnOf: Map<string, number>[] = [];
+  for (let k = 0; k < args.factors.length; k++) {
+    const distinct = [...new Set(factorValues[k])];
+    const factor = expandFactor(distinct, { name: args.factors[k] });
+    const at = new Map<string, number>();
+    factor.columns.forEach((column, j) => at.set(distinct[column.indexOf(1)], names.length + j));
+    names.push(...factor.names);
+    baseLevels.push(factor.base);
+    columnOf.push(at);
+  }
+  // each row once at its full width, as a Float64Array (prepare reads these faster than growing arrays of numbers)
+  const width = names.length;
+  const rows: Float64Array[] = new Array(X.length);
+  for (let i = 0; i < X.length; i++) {
+    const row = new Float64Array(width);
+    row.set(X[i]);
+    for (let k = 0; k < columnOf.length; k++) {
+      const at = columnOf[k].get(factorValues[k][i]);
+      if (at !== undefined) row[at] = 1;
+    }
+    rows[i] = row;
+  }
+  const design: CountDesign = { y, X: rows, names };
   if (args.model !== 'nb2') design.groups = groups;
   if (args.exposure || args.offset) design.offset = offset;
   return { design, missingRows, baseLevels };

@@ -1,6 +1,6 @@
 // fitCountModel: prepares the design, chooses start values, maximises the likelihood, and reports the fit with
 // observed-information standard errors (the inverse of minus the analytic Hessian at the maximum).
-import { CholeskyDecomposition, inverse, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, inverse, Matrix } from './matrix.js';
 import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';

@@ -1,6 +1,6 @@
 // Newton-Raphson maximisation with step-halving and a Levenberg-Marquardt correction where the Hessian is not
 // negative definite (Nocedal & Wright 2006, §3.4 "Newton's method with Hessian modification"; cf. Stata's ml "not concave").
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, Matrix } from './matrix.js';
 import type { Objective } from './objective.js';
 
 export interface NewtonOptions {
