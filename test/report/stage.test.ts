@@ -153,7 +153,7 @@ describe('report stage on the fixture', () => {
     expect(html).toContain('100 nano filings of &quot;A. Fixture&quot; in 2001 (33% of the national total)');
     // what the page is, where its files are, how to re-run it; nothing addressed to developers
     expect(html).toContain('this page is report/index.html');
-    expect(html).toContain('To re-run: `npm ci &amp;&amp; npx spillway run`');
+    expect(html).toContain('To re-run: `npm ci &amp;&amp; npm run pipeline`');
     expect(html).not.toMatch(/dataset issue|issue \d/);
   });
 

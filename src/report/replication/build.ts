@@ -120,7 +120,7 @@ function about(data: ReplicationData): string[] {
     'This page replicates the empirical part of a study of what drove nanotechnology patenting in 30 Chinese regions, 2000-2010 (state funding versus knowledge spillovers through co-authorship and geographic proximity), computed from the data in data/raw/ by the spillway pipeline (pipeline.yaml). Every table shows this run\'s numbers with the paper\'s published numbers beneath them.'
       + (data.dataset.synthetic === true ? ' The data are synthetic (see the banner above), so the numbers are expected to differ from the paper\'s.' : ''),
     'Files: this page is report/index.html; each table is also in report/tables/ as Markdown, LaTeX (booktabs) and CSV, each figure in report/figures/ as SVG with its Vega-Lite spec, and the calibration rows in report/calibration.json.',
-    'To re-run: `npm ci && npx spillway run` in the project directory (only stages whose code, data or parameters changed run again). To change an assumption for one run: `npx spillway run --set classify.criterion=nano_patents`; the changed parameters are then listed below.',
+    'To re-run: `npm ci && npm run pipeline` in the project directory (only stages whose code, data or parameters changed run again). To change an assumption for one run: `./bin/spillway.js run --set classify.criterion=nano_patents`; the changed parameters are then listed below.',
   ];
 }
 
@@ -211,7 +211,7 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     facts: facts(data, params, identity),
     provenance: flattenParams(params),
     sections,
-    footer: 'Published values: data/paper/published.json (transcribed from the paper; shown for comparison, never used in a computation). The run\'s full provenance (code, data and artifact hashes) is in pipeline.lock; `npx spillway lineage report/index.html` prints what this page was made from, and `npx spillway export DIR` writes a self-contained replication package.',
+    footer: 'Published values: data/paper/published.json (transcribed from the paper; shown for comparison, never used in a computation). The run\'s full provenance (code, data and artifact hashes) is in pipeline.lock; `./bin/spillway.js lineage report/index.html` prints what this page was made from, and `./bin/spillway.js export DIR` writes a self-contained replication package.',
   });
   return { files, data, calibration };
 }
