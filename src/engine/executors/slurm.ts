@@ -127,11 +127,6 @@ function readTail(file: string): string {
   }
 }
 
-function spawnSyncQuiet(file: string, args: string[]): string {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000 });
-  return r.status === 0 ? r.stdout : '';
-}
-
 function nodeWorkDir(batchDir: string, task: number): string {
   return join(batchDir, 'work', String(task));
 }
@@ -620,26 +615,35 @@ export class SlurmExecutor implements Executor {
       flags: entry.flags,
       nodeWork: nodeWorkDir(entry.batch_dir, entry.task),
     };
-    let result: SlurmJobResult | undefined;
-    try {
-      result = JSON.parse(readFileSync(resultFile(entry.batch_dir, entry.task), 'utf8')) as SlurmJobResult;
-    } catch {
-      result = undefined;
-    }
+    const readResult = (): SlurmJobResult | undefined => {
+      try {
+        return JSON.parse(readFileSync(resultFile(entry.batch_dir, entry.task), 'utf8')) as SlurmJobResult;
+      } catch {
+        return undefined;
+      }
+    };
+    let result = readResult();
     if (result !== undefined && result.failure !== undefined) {
       this.dropJournal(job.key);
       return false;
     }
     if (result === undefined) {
       // still in the queue or running? then wait for it; else it died without a result: submit anew
-      const probe = spawnSyncQuiet('squeue', ['--noheader', '--array', '--states=all', `--jobs=${entry.array_job_id}`, '--format=%i|%T']);
-      const state = probe
-        .split('\n')
-        .map((l) => l.trim().split('|'))
-        .find(([id]) => id === entry.job_id)?.[1];
-      if (state === undefined || !ACTIVE.has(state)) {
-        this.dropJournal(job.key);
-        return false;
+      const probe = spawnSync('squeue', ['--noheader', '--array', '--states=all', `--jobs=${entry.array_job_id}`, '--format=%i|%T'], { encoding: 'utf8', timeout: 60_000 });
+      const state =
+        probe.status === 0
+          ? probe.stdout
+              .split('\n')
+              .map((l) => l.trim().split('|'))
+              .find(([id]) => id === entry.job_id)?.[1]
+          : 'UNANSWERED'; // a busy controller says nothing about the job: wait for it like a running one
+      if (state !== 'UNANSWERED' && (state === undefined || !ACTIVE.has(state))) {
+        // it may have finished between the two looks (result file, then squeue): its result is written before it ends
+        result = readResult();
+        if (result === undefined || result.failure !== undefined) {
+          this.dropJournal(job.key);
+          return false;
+        }
       }
     }
     pending.task = task;
