@@ -22,7 +22,17 @@ export function readLockfile(projectRoot: string, lockPath: string = join(projec
 
 /** Writes the lockfile atomically (temp, fsync, rename, fsync dir), keys in a stable order. */
 export function writeLockfile(projectRoot: string, lock: Lockfile, lockPath: string = join(projectRoot, DEFAULT_LOCKFILE)): void {
-  writeFileAtomic(lockPath, `${JSON.stringify(markExternal(lock), null, 2)}\n`, { durable: true });
+  writeLockfileText(lockPath, lockfileText(lock));
+}
+
+/** The bytes of a lockfile as spillway writes it (stable key order, external deps marked). */
+export function lockfileText(lock: Lockfile): string {
+  return `${JSON.stringify(markExternal(lock), null, 2)}\n`;
+}
+
+/** Writes lockfile text made by lockfileText, atomically and durably (temp, fsync, rename, fsync dir). */
+export function writeLockfileText(lockPath: string, text: string): void {
+  writeFileAtomic(lockPath, text, { durable: true });
 }
 
 /** A dep path outside the project (allowed by `external_deps: true`) is recorded with `"external": true`. */

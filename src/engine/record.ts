@@ -5,7 +5,7 @@ import type { ExecutionPlace } from './executor.js';
 import type { Fingerprint } from './fingerprint.js';
 import { writeFileAtomic } from './fs-atomic.js';
 import { seal } from './hash.js';
-import { writeLockfile } from './lockfile.js';
+import { lockfileText, writeLockfileText } from './lockfile.js';
 import type { Lockfile, LockedOutput, LockedStage } from './lockfile-format.js';
 import { runCachePath } from './store.js';
 
@@ -82,6 +82,7 @@ export class LockWriter {
   }
 
   private lastWrite = 0;
+  private lastWriteMs = 0;
   private timer: NodeJS.Timeout | undefined;
 
   /**
@@ -92,7 +93,9 @@ export class LockWriter {
    */
   record(name: string, entry: LockedStage): void {
     this.lock.stages[name] = entry;
-    const wait = this.lastWrite + WRITE_INTERVAL_MS - Date.now();
+    // at least WRITE_INTERVAL_MS apart, and 20 times as long as the last write took: a large lockfile (10,000
+    // stages: 14 MB) must not cost more than a small share of the run, however fast its stages finish
+    const wait = this.lastWrite + Math.max(WRITE_INTERVAL_MS, 20 * this.lastWriteMs) - Date.now();
     if (wait <= 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), wait).unref();
   }
@@ -101,11 +104,19 @@ export class LockWriter {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.lastWrite = Date.now();
-    const ordered = this.ordered();
-    const text = `${JSON.stringify(ordered, null, 2)}\n`;
+    const started = Date.now();
+    try {
+      this.write();
+    } finally {
+      this.lastWrite = Date.now();
+      this.lastWriteMs = this.lastWrite - started;
+    }
+  }
+
+  private write(): void {
+    const text = lockfileText(this.ordered());
     if (text === this.written) return;
-    writeLockfile(this.root, ordered, this.file);
+    writeLockfileText(this.file, text);
     this.written = text;
   }
 }
