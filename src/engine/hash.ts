@@ -166,6 +166,8 @@ export class StatCache {
   }
 
   trustLockfile(path: string): void {
+    // already trusted as it is: nothing to record (a no-op run then leaves the stat cache unwritten)
+    if (this.lockfileTrusted(path)) return;
     try {
       const st = statSync(path);
       (this.data.lockfiles ??= dict())[this.relative(path)] = [st.size, st.mtimeMs, st.ino, Date.now()];
