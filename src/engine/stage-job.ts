@@ -4,25 +4,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { StageJob } from './executor.js';
 import { createStageContext } from './stage-context.js';
 
-export interface ModuleJob {
-  stage: string;
+/** A module stage's job as a stage process gets it: the fields of the engine's StageJob it reads, plus its output directories. */
+export type ModuleJob = Pick<StageJob, 'stage' | 'projectRoot' | 'params' | 'jsonInputs' | 'inputPaths' | 'deps' | 'jsonOuts' | 'fileOuts'> & {
+  /** the stage module (absolute) */
   module: string;
-  projectRoot: string;
-  params: Record<string, unknown>;
-  /** JSON inputs: local name → file with the JSON */
-  jsonInputs: Record<string, string>;
-  /** file/dir inputs: local name → path */
-  inputPaths: Record<string, string>;
-  deps: string[];
-  jsonOuts: string[];
-  fileOuts: Record<string, 'file' | 'dir'>;
   /** where JSON outputs are written as <name>.json */
   jsonDir: string;
   /** ctx.outPath(name) = filesDir/name */
   filesDir: string;
-}
+};
 
 export type RunnerMessage =
   | { type: 'log'; message: string }

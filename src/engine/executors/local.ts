@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { executeCommand, executeModule, StageProcessPool } from '../execute.js';
 import type { ExecutionHooks, ExecutionOutcome, Executor, StageFailure, StageJob } from '../executor.js';
+import type { ModuleJob } from '../stage-job.js';
 
 /** "1h 2m 3s" style text for a limit in milliseconds. */
 export function formatLimit(ms: number): string {
@@ -46,6 +47,23 @@ export async function withTimeout(
   }
 }
 
+/** What a stage process needs of a module stage's job: the job itself, with its output directories spelled out. */
+export function moduleJobOf(job: StageJob): ModuleJob {
+  return {
+    stage: job.stage,
+    module: job.module as string,
+    projectRoot: job.projectRoot,
+    params: job.params,
+    jsonInputs: job.jsonInputs,
+    inputPaths: job.inputPaths,
+    deps: job.deps,
+    jsonOuts: job.jsonOuts,
+    fileOuts: job.fileOuts,
+    jsonDir: join(job.workDir, 'json'),
+    filesDir: join(job.workDir, 'files'),
+  };
+}
+
 export class LocalExecutor implements Executor {
   readonly name = 'local';
   private pool: StageProcessPool | undefined;
@@ -58,19 +76,7 @@ export class LocalExecutor implements Executor {
       if (job.module !== undefined) {
         this.pool ??= new StageProcessPool(this.projectRoot);
         return executeModule(
-          {
-            stage: job.stage,
-            module: job.module,
-            projectRoot: job.projectRoot,
-            params: job.params,
-            jsonInputs: job.jsonInputs,
-            inputPaths: job.inputPaths,
-            deps: job.deps,
-            jsonOuts: job.jsonOuts,
-            fileOuts: job.fileOuts,
-            jsonDir: join(job.workDir, 'json'),
-            filesDir: join(job.workDir, 'files'),
-          },
+          moduleJobOf(job),
           hooks.onLog,
           signal,
           this.pool,

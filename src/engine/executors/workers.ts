@@ -11,7 +11,7 @@ import { executeCommand, loaderArgs, TAIL, workerFile } from '../execute.js';
 import type { ExecutionHooks, ExecutionOutcome, Executor, StageFailure, StageJob } from '../executor.js';
 import { endOfJob, type RunnerMessage } from '../stage-job.js';
 import type { WorkerReply, WorkerRequest } from '../stage-worker.js';
-import { withTimeout } from './local.js';
+import { moduleJobOf, withTimeout } from './local.js';
 
 export interface WorkerOptions {
   /** jobs a worker runs before it is replaced (module instances accumulate) */
@@ -168,19 +168,7 @@ export class WorkerExecutor implements Executor {
       const request: WorkerRequest = {
         type: 'job',
         id,
-        job: {
-          stage: job.stage,
-          module: job.module as string,
-          projectRoot: job.projectRoot,
-          params: job.params,
-          jsonInputs: job.jsonInputs,
-          inputPaths: job.inputPaths,
-          deps: job.deps,
-          jsonOuts: job.jsonOuts,
-          fileOuts: job.fileOuts,
-          jsonDir: join(job.workDir, 'json'),
-          filesDir: join(job.workDir, 'files'),
-        },
+        job: moduleJobOf(job),
       };
       worker.child.send(request);
     });
