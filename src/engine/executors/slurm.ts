@@ -127,6 +127,13 @@ function readTail(file: string): string {
   }
 }
 
+/** The job's state as slurmctld sees it right now (`scontrol show job`), or undefined when it does not answer. */
+function currentJobState(id: string): string | undefined {
+  const r = spawnSync('scontrol', ['show', 'job', '--oneliner', id], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) return undefined;
+  return /\bJobState=(\S+)/.exec(r.stdout)?.[1];
+}
+
 function nodeWorkDir(batchDir: string, task: number): string {
   return join(batchDir, 'work', String(task));
 }
@@ -475,6 +482,13 @@ export class SlurmExecutor implements Executor {
       // a plainly failed or vanished job may still have a result on its way through the filesystem; the rest cannot
       const mayHaveResult = (task.state === 'COMPLETED' || task.state === 'FAILED' || task.state === 'UNKNOWN') && failure.kind !== 'oom';
       if (mayHaveResult && Date.now() - task.endedWithoutResultAt < this.config.resultWaitMs) continue;
+      // A requeued job (node failure, `scontrol requeue`) passes through an ended state on its way back to PENDING;
+      // ask SLURM once more before calling it over.
+      const now = currentJobState(task.id);
+      if (now !== undefined && ACTIVE.has(now)) {
+        this.observe(task, now, 'requeued', task.node);
+        continue;
+      }
       this.forwardLog(task);
       this.finish(task, { failure, place: { executor: 'slurm', job_id: task.id, ...(task.node ? { host: task.node } : {}) } });
     }
