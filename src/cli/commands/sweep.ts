@@ -25,6 +25,7 @@ options:
   -t, --target STAGE         build only STAGE and what it needs (repeatable)
       --set KEY=VALUE        an override every variant starts from (repeatable; a variant's own value wins)
       --name NAME            the sweep's name in the experiment records (default: the file's name, or "cli")
+      --summary PATH         write the sweep's summary file here (default: the sweep file's summary:, if any)
   -j, --jobs N               variants at once (default: number of cores)
       --wait                 if another run holds the project lock, wait for it
       --json                 print the summary as JSON on stdout
@@ -44,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       target: { type: 'string', short: 't', multiple: true, default: [] },
       set: { type: 'string', multiple: true, default: [] },
       name: { type: 'string' },
+      summary: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -68,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if ((values.target as string[]).length > 0) spec.targets = values.target as string[];
   if (values.name) spec.name = values.name as string;
+  if (values.summary) spec.summary = values.summary as string;
 
   const json = values.json === true;
   const controller = new AbortController();
@@ -92,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
         `sweep ${report.name}: ${report.variants} variants, ${report.succeeded} ok, ${report.failed} failed${report.interrupted ? ', interrupted' : ''}; ` +
           `${report.executions} stage executions for ${report.stage_runs} stage runs (${saved} saved by sharing), ${formatDuration(report.duration_ms)}\n`,
       );
+      if (report.summary) process.stderr.write(`summary: ${report.summary}\n`);
     }
     if (report.interrupted) return ExitCode.interrupted;
     return report.ok ? ExitCode.ok : ExitCode.stageFailed;
