@@ -83,7 +83,7 @@ describe('a slice of the robustness sweep on the embedded dataset', () => {
       expect(groups.n_leading_target).toBe(r.params['classify.top_share'] === 0.25 ? 8 : 10);
       const models = object('estimate', 'models');
       expect(models.models.map((m: { name: string }) => m.name)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
-      expect(Object.keys(r.metrics)).toHaveLength(21);
+      expect(Object.keys(r.metrics)).toHaveLength(42);
       // a metric is the value at its pointer: model 2's funding coefficient
       expect(r.metrics['estimate.funding_all']).toBe(models.models[1].fit?.coef?.nano_funding_log ?? null);
       expect(r.metrics['estimate.converged_all']).toBe(models.models[1].fit?.converged ?? null);
