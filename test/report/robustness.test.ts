@@ -83,7 +83,7 @@ describe('the table', () => {
     // no default estimate: the shares are left empty, every variant is counted as without estimate or failed
     expect(md).toContain('| Lagging regions (8) | none |  | 9 | 0 |  |  |  |  | 0 | 0 | 8 | 1 |');
     const csv = tableToCsv(table).split('\n');
-    expect(csv[0]).toBe('section,label,statistic,Default,Sig. 5%,Variants,Usable,Same sign,Same sign %,Same sign & sig.,Same sign & sig. %,Near-flat,Not converged,No estimate,Failed / not run');
+    expect(csv[0]).toBe('section,label,statistic,Default,Sig.,Variants,Usable,Sign kept,Sign kept %,Sign & sig. kept,Sign & sig. kept %,Near-flat,Not conv.,No est.,Failed');
     expect(csv).toContain('Nano funding,All regions (2),coef,0.5,yes,9,5,4,80,2,40,1,1,1,1');
     expect(table.sections.map((s) => s.title)).toEqual(COEFFICIENTS.map((c) => c.label));
     expect(table.sections.every((s) => s.rows.length === 3)).toBe(true);
@@ -178,8 +178,8 @@ describe('report stage with the summary', () => {
     const site = await run('current', doc);
     const figures = readdirSync(join(site, 'figures')).filter((f) => f.startsWith('robustness-'));
     expect(figures.filter((f) => f.endsWith('.svg')).sort()).toEqual(COEFFICIENTS.map((c) => `robustness-${c.id}.svg`).sort());
-    for (const ext of ['md', 'tex', 'csv']) expect(readdirSync(join(site, 'tables'))).toContain(`robustness.${ext}`);
-    expect(readFileSync(join(site, 'tables/robustness.md'), 'utf8')).toContain('| All regions (2) | 0.500 | yes | 9 | 5 | 4 | 80% | 2 | 40% | 1 | 1 | 1 | 1 |');
+    for (const ext of ['md', 'tex', 'csv']) expect(readdirSync(join(site, 'tables'))).toContain(`robustness-agreement.${ext}`);
+    expect(readFileSync(join(site, 'tables/robustness-agreement.md'), 'utf8')).toContain('| All regions (2) | 0.500 | yes | 9 | 5 | 4 | 80% | 2 | 40% | 1 | 1 | 1 | 1 |');
     const html = readFileSync(join(site, 'index.html'), 'utf8');
     expect(html).toContain('<section id="robustness"');
     expect(html).toContain('<svg role="img" aria-label="Specification curve of the Nano funding coefficient');

@@ -123,7 +123,7 @@ describe('a slice of the robustness sweep on the embedded dataset', () => {
     // Table A3's "Default" column equals Table 4's cells, coefficient by coefficient and sample by sample
     const rows = (file: string) => readFileSync(join(dir, 'report/tables', file), 'utf8').trim().split('\n').map((l) => l.split(','));
     const t4 = rows('table4.csv');
-    const a3 = rows('robustness.csv');
+    const a3 = rows('robustness-agreement.csv');
     const cols = t4[0];
     const t4label: Record<string, string> = {
       'Nano funding': 'Nano funding (log)',

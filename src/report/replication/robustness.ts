@@ -6,7 +6,8 @@
 // Honesty: the section shows the sweep as current only when its default variant (the one whose params all equal
 // pipeline.yaml's) produced exactly the models this report renders as Table 4 (equal content hash) and the report was
 // computed with pipeline.yaml's values of the swept params; otherwise it says the sweep is stale and shows no numbers.
-// Everything here is a pure function of the summary, the models and the params: deterministic, no clock.
+// The marks carry no per-item ARIA labels (thousands of them at 216 variants); each figure has one text alternative
+// (specCurveAlt) on its <svg>. Everything here is a pure function of the summary, the models and the params: deterministic, no clock.
 import { createHash } from 'node:crypto';
 import { SpillwayError } from '../../errors.js';
 import type { VegaLiteSpec } from '../figure.js';
@@ -278,8 +279,9 @@ export function choiceRows(summary: RobustnessSummary): { key: string; value: un
 const STATUS_COLOURS: Record<string, string> = { converged: '#222222', 'near-flat likelihood': '#e6550d', 'not converged': '#c51b8a' };
 const FIGURE_CONFIG = {
   font: 'system-ui, -apple-system, Segoe UI, sans-serif',
-  axis: { labelFontSize: 13, titleFontSize: 13 },
-  legend: { labelFontSize: 13, titleFontSize: 13, symbolSize: 100, orient: 'top' },
+  // labelLimit: the dashboard's choice labels ("classify.criterion = total_publications") in full
+  axis: { labelFontSize: 13, titleFontSize: 13, labelLimit: 420 },
+  legend: { labelFontSize: 13, titleFontSize: 13, symbolSize: 100, orient: 'top', labelLimit: 300 },
   title: { fontSize: 16, subtitleFontSize: 13, anchor: 'start' },
   concat: { spacing: 6 },
 };
@@ -308,28 +310,28 @@ export function specCurveSpec(summary: RobustnessSummary, c: Coefficient, curves
       width,
       height: 170,
       layer: [
-        { data: { values: [{ estimate: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [2, 2] }, encoding: { y: y('estimate') } },
-        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'rule', color: '#2c7fb8', strokeWidth: 1.5, strokeDash: [6, 3] }, encoding: { x: xCurve } }] : []),
+        { data: { values: [{ estimate: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [2, 2], aria: false }, encoding: { y: y('estimate') } },
+        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'rule', color: '#2c7fb8', strokeWidth: 1.5, strokeDash: [6, 3], aria: false }, encoding: { x: xCurve } }] : []),
         {
           data: { values: points },
-          mark: { type: 'rule', opacity: 0.45 },
+          mark: { type: 'rule', opacity: 0.45, aria: false },
           encoding: { x: xCurve, y: y('lo'), y2: { field: 'hi' }, color: colour },
         },
-        { data: { values: points }, mark: { type: 'point', filled: true, size: 22, opacity: 1 }, encoding: { x: xCurve, y: y('estimate'), color: colour, shape, tooltip: [{ field: 'variant' }, { field: 'estimate', format: '.3f' }] } },
-        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: '#2c7fb8' }, encoding: { x: xCurve, y: y('estimate') } }] : []),
+        { data: { values: points }, mark: { type: 'point', filled: true, size: 22, opacity: 1, aria: false }, encoding: { x: xCurve, y: y('estimate'), color: colour, shape } },
+        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: '#2c7fb8', aria: false }, encoding: { x: xCurve, y: y('estimate') } }] : []),
       ],
     };
     const dashboard = {
       width,
       height: 16 * rows.length,
       layer: [
-        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'rule', color: '#2c7fb8', strokeWidth: 1.5, strokeDash: [6, 3] }, encoding: { x: xDash } }] : []),
+        ...(def.length > 0 ? [{ data: { values: def }, mark: { type: 'rule', color: '#2c7fb8', strokeWidth: 1.5, strokeDash: [6, 3], aria: false }, encoding: { x: xDash } }] : []),
         {
           data: { values: used },
-          mark: { type: 'tick', orient: 'vertical', thickness: 1.5, size: 11 },
+          mark: { type: 'tick', orient: 'vertical', thickness: 1.5, size: 11, aria: false },
           encoding: {
             x: xDash,
-            y: { field: 'choice', type: 'nominal', title: null, sort: rows.map((r) => r.label), scale: { domain: rows.map((r) => r.label) }, axis: { labelLimit: 400 } },
+            y: { field: 'choice', type: 'nominal', title: null, sort: rows.map((r) => r.label), scale: { domain: rows.map((r) => r.label) } },
             color: colour,
           },
         },
@@ -390,17 +392,17 @@ export function robustnessTable(summary: RobustnessSummary, curves: SpecCurve[])
   }));
   const def = defaultVariant(summary);
   return {
-    id: 'robustness',
+    id: 'robustness-agreement',
     number: 'A3',
     title: `Robustness: the coefficients of interest across the ${summary.variants.length} specifications of sweep "${summary.sweep}"`,
     stubHeader: 'Coefficient, sample (model)',
-    columns: ['Default', 'Sig. 5%', 'Variants', 'Usable', 'Same sign', 'Same sign %', 'Same sign & sig.', 'Same sign & sig. %', 'Near-flat', 'Not converged', 'No estimate', 'Failed / not run'],
+    columns: ['Default', 'Sig.', 'Variants', 'Usable', 'Sign kept', 'Sign kept %', 'Sign & sig. kept', 'Sign & sig. kept %', 'Near-flat', 'Not conv.', 'No est.', 'Failed'],
     sections,
     columnDigits: [undefined, undefined, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
     notes: [
-      `Default: the estimate (SE) of the specification with pipeline.yaml's values (variant ${def?.id ?? 'none'}), equal to Table 4. Sig. 5%: its 95% interval (estimate ± 1.96 SE) excludes 0.`,
-      'Usable: fits that converged and are not near-flat (docs/estimators.md); the shares are of usable fits, the default included. Same sign & sig.: same sign, and significant at 5% exactly when the default is.',
-      'Near-flat and not converged fits are drawn in the specification curves with their own marks but are not usable; a fit without an estimate (the model failed or dropped the variable) and a variant that failed or did not run are counted, not drawn.',
+      `Default: the estimate (SE) of the specification with pipeline.yaml's values (variant ${def?.id ?? 'none'}), equal to Table 4. Sig.: significant at 5%, i.e. its 95% interval (estimate ± 1.96 SE) excludes 0.`,
+      'Usable: fits that converged and are not near-flat (docs/estimators.md); the shares are of usable fits, the default included. Sign kept: same sign as the default. Sign & sig. kept: same sign, and significant at 5% exactly when the default is.',
+      'Near-flat and not converged (Not conv.) fits are drawn in the specification curves with their own marks but are not usable; a fit without an estimate (No est.: the model failed or dropped the variable) and a variant that failed or did not run (Failed) are counted, not drawn.',
     ],
   };
 }
