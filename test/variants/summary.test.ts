@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRecords } from '../../src/engine/experiments.js';
 import { hashJson } from '../../src/engine/hash.js';
+import { runSweep } from '../../src/engine/sweep.js';
 import { cleanupProjects, cli, repoRoot, writeProject } from '../engine/helpers.js';
 import { variantProject } from './project.js';
 
@@ -82,6 +83,29 @@ describe('sweep summary', () => {
     expect(outside.stderr).toContain('sweep summary ../elsewhere.json is outside the project');
     expect(readFileSync(join(dir, 'executions.log'), 'utf8')).toBe(before);
   });
+});
+
+describe('sweep summary of an interrupted sweep', () => {
+  it('is written with the finished variant ok and the others interrupted or not run', async () => {
+    const dir = variantProject();
+    const controller = new AbortController();
+    const report = await runSweep({
+      pipelineFile: join(dir, 'pipeline.yaml'),
+      spec: { name: 'cut', grid: { 'fit.offset': [0, 1, 2] }, variants: [], targets: ['scale'], summary: 'results/cut.json' },
+      jobs: 1,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'variant-end') controller.abort();
+      },
+    });
+    expect(report.interrupted).toBe(true);
+    const summary = JSON.parse(readFileSync(join(dir, 'results/cut.json'), 'utf8'));
+    expect((await validator())(summary)).toBe(true);
+    expect(summary.complete).toBe(false);
+    expect(summary.variants.map((v: { status: string }) => v.status)).toEqual(['ok', 'not_run', 'not_run']);
+    expect(summary.counts).toEqual({ variants: 3, ok: 1, failed: 0, interrupted: 0, not_run: 2 });
+    expect(Object.keys(summary.variants[0].stages)).toEqual(['scale']);
+  }, 120_000);
 });
 
 describe('optional deps', () => {
