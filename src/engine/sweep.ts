@@ -24,6 +24,7 @@ import {
   writeRecord,
   type ExperimentRecord,
 } from './experiments.js';
+import { resolveTargets } from './expand.js';
 import { hashBytes, hashJson } from './hash.js';
 import { readLockfile } from './lockfile.js';
 import { listParamKeys, loadPipeline, selectStages, type Pipeline } from './pipeline.js';
@@ -450,7 +451,8 @@ function writeSummary(options: SweepOptions, base: Pipeline, variants: Variant[]
   if (path === undefined) return undefined;
   const abs = summaryPath(base.root, path);
   const root = base.root;
-  const targets = options.spec.targets.length > 0 ? selectStages(base, options.spec.targets).filter((n) => options.spec.targets.some((t) => n === t || n.startsWith(`${t}@`))) : [...base.order];
+  // the target stages themselves (every instance of an expanded one), not what they need
+  const targets = options.spec.targets.length > 0 ? resolveTargets(base, options.spec.targets) : [...base.order];
   const file = options.spec.file ? { path: relative(root, resolve(options.spec.file.path)) || options.spec.file.path, sha256: options.spec.file.sha256 } : undefined;
   writeSweepSummary(abs, buildSweepSummary({
     root,

@@ -99,8 +99,8 @@ describe('a slice of the robustness sweep on the embedded dataset', () => {
   it('writes the summary the sweep file names (sweeps/robustness.yaml: results/robustness.json), valid against its schema', async () => {
     expect(report.summary).toBe('results/robustness.json');
     const summary = JSON.parse(readFileSync(join(dir, 'results/robustness.json'), 'utf8'));
-    const Ajv = (await import('ajv')).default;
-    const validate = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot, 'schemas/sweep-summary.schema.json'), 'utf8')));
+    const { default: Ajv } = await import('ajv');
+    const validate = new Ajv.default({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot, 'schemas/sweep-summary.schema.json'), 'utf8')));
     expect(validate(summary)).toBe(true);
     expect(summary.counts).toEqual({ variants: 4, ok: 4, failed: 0, interrupted: 0, not_run: 0 });
     expect(summary.base).toEqual({ 'classify.criterion': 'total_publications', 'classify.top_share': 0.25, 'weights.spatial_standardization': 'eq4', 'weights.distance_decay': 2, 'lag.years': 1 });

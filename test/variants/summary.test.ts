@@ -14,8 +14,8 @@ import { variantProject } from './project.js';
 afterAll(cleanupProjects);
 
 async function validator(): Promise<(v: unknown) => boolean> {
-  const Ajv = (await import('ajv')).default;
-  return new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot, 'schemas/sweep-summary.schema.json'), 'utf8')));
+  const { default: Ajv } = await import('ajv');
+  return new Ajv.default({ strict: false }).compile(JSON.parse(readFileSync(join(repoRoot, 'schemas/sweep-summary.schema.json'), 'utf8')));
 }
 
 describe('sweep summary', () => {
