@@ -111,3 +111,27 @@ describe('readCsv line endings', () => {
     expect(rows).toEqual([{ grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 2, title: 't' }]);
   });
 });
+
+describe('readCsv: simple lines, checked by the compiled column checks (no quote, so csv-parse is not involved)', () => {
+  const header = 'grant_id,year,region,amount,title\n';
+  it('values are typed as ajv would have them, and each bad cell gets ajv’s message with its row, line and column', async () => {
+    const { rows } = await collect(write('simple.csv', `${header}G1,2001,CN-BJ,25.5,t\nG2,2002,CN-SH,0,\n`));
+    expect(rows).toEqual([
+      { grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 25.5, title: 't' },
+      { grant_id: 'G2', year: 2002, region: 'CN-SH', amount: 0, title: '' },
+    ]);
+    const cases: [string, string, string][] = [
+      ['G3,2001.5,CN-BJ,1,t', 'year', 'value 2001.5 must be integer'],
+      ['G3,2001,CN-BJ,-1,t', 'amount', 'value -1 must be >= 0'],
+      ['G3,2001,BJ,1,t', 'region', 'value "BJ" must match pattern'],
+      ['G3,2001,CN-BJ,1x,t', 'amount', 'value "1x" must be number'],
+      // 400 digits: a plain decimal, but beyond a double: the same error as 1e400
+      [`G3,2001,CN-BJ,1${'0'.repeat(400)},t`, 'amount', `value 1${'0'.repeat(400)} is out of range: it overflows a 64-bit float to Infinity`],
+    ];
+    for (const [line, column, message] of cases) {
+      const e = await failure(collect(write('simple-bad.csv', `${header}G1,2001,CN-BJ,2,t\n\n${line}\n`)));
+      expect(e.details, line).toMatchObject({ row: 2, line: 4, field: column });
+      expect(e.message.startsWith(message), `${e.message} (${line})`).toBe(true);
+    }
+  });
+});
