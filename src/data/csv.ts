@@ -74,6 +74,14 @@ export interface ReadCsvOptions {
   policyParam?: string;
   /** how many dropped rows to list in the summary (default 20) */
   maxReported?: number;
+  /**
+   * For a pass that needs only a few rows (e.g. a second pass over candidate ids): a simple line (see LineScanner)
+   * with the header's number of fields is handed to `test` with the bytes of `columns` (field j of `columns` spans
+   * [starts[j], ends[j]) of `buf`); when it returns false the row is counted (rows_read, so that row numbers stay those
+   * of the file) and neither typed, checked nor passed to onRow. `test` must return true for every row that matters
+   * to the caller; every other line (and every line csv-parse reads after a hand-over) goes the usual way.
+   */
+  keepIf?: { columns: string[]; test: (buf: Buffer, starts: Int32Array, ends: Int32Array) => boolean };
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -353,6 +361,10 @@ export async function readCsvRows(
   // the rest of the stream over to csv-parse below.
   const nKnown = known.length;
   let complete = false; // every known column is in the header
+  const keepIf = options.keepIf;
+  let keepAt: Int32Array | undefined; // header indices of keepIf.columns, once all are found
+  const keepStarts = new Int32Array(keepIf?.columns.length ?? 0);
+  const keepEnds = new Int32Array(keepIf?.columns.length ?? 0);
   const fastLine = (scanned: ScannedLine): void => {
     const { buf, starts, ends, count, line, numbers } = scanned;
     if (utf8.invalidAt !== undefined && scanned.end > utf8.invalidAt) {
@@ -364,11 +376,23 @@ export async function readCsvRows(
       const numericFields = new Uint8Array(header!.length);
       for (let k = 0; k < nKnown; k++) if (numeric[k] && sourceIndex[k] >= 0) numericFields[sourceIndex[k]] = 1;
       scanner.numeric = numericFields;
+      const at = keepIf?.columns.map((c) => header!.indexOf(c));
+      if (at && at.every((i) => i >= 0)) keepAt = Int32Array.from(at);
       return;
     }
     if (count !== header.length || !complete) {
       onData(textsOf(scanned), line);
       return;
+    }
+    if (keepAt !== undefined) {
+      for (let j = 0; j < keepAt.length; j++) {
+        keepStarts[j] = starts[keepAt[j]];
+        keepEnds[j] = ends[keepAt[j]];
+      }
+      if (!keepIf!.test(buf, keepStarts, keepEnds)) {
+        summary.rows_read++;
+        return;
+      }
     }
     const { kind, min, max, above, text } = plan;
     for (let k = 0; k < nKnown; k++) {
