@@ -217,6 +217,16 @@ const ingest: StageFunction = async (ctx) => {
   const P = Object.keys(schemaOf('patents').properties);
   const [pYear, pRegion, pApplicant, pTitle] = ['year', 'region', 'applicant', 'title'].map((c) => P.indexOf(c));
   const nanoAll = cell();
+  // titles of a query repeat (and each row is tested up to three times): the verdict of each distinct title, bounded
+  const nanoVerdicts = new Map<string, boolean>();
+  const isNano = (title: string): boolean => {
+    let verdict = nanoVerdicts.get(title);
+    if (verdict === undefined) {
+      verdict = nanoTitle.test(title);
+      if (nanoVerdicts.size < 50_000) nanoVerdicts.set(title, verdict);
+    }
+    return verdict;
+  };
   const ruleOn = maxShare < 1;
   const exactApplicants = maxShare < 1e-4;
   const heavy = new Map<number, HeavyHitters>();
@@ -228,14 +238,14 @@ const ingest: StageFunction = async (ctx) => {
     unique: { column: 'application_id', noun: 'application' },
     count: (v) => {
       patentRows++;
-      if (!nanoTitle.test(v[pTitle] as string)) {
+      if (!isNano(v[pTitle] as string)) {
         nonMatching++;
         return;
       }
       nanoAll[regionAt(v[pRegion] as string)][yi(v[pYear] as number)]++;
     },
     observe: (v) => {
-      if (!ruleOn || exactApplicants || !nanoTitle.test(v[pTitle] as string)) return;
+      if (!ruleOn || exactApplicants || !isNano(v[pTitle] as string)) return;
       const year = v[pYear] as number;
       let hh = heavy.get(year);
       // one counter more than 1/s leaves room for repeated ids seen here before the duplicate check removes them
@@ -250,7 +260,7 @@ const ingest: StageFunction = async (ctx) => {
         const year = v[pYear] as number;
         const applicant = v[pApplicant] as string;
         if (!exactApplicants && !candidates.get(year)?.has(applicant)) return;
-        if (!nanoTitle.test(v[pTitle] as string)) return;
+        if (!isNano(v[pTitle] as string)) return;
         let byApplicant = candidateFilings.get(year);
         if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
         let byRegion = byApplicant.get(applicant);

@@ -197,6 +197,68 @@ function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckP
   return plan;
 }
 
+const INTERN_MAX_BYTES = 64;
+const INTERN_MAX_ENTRIES = 4096;
+const INTERN_TRIAL = 4096;
+
+/**
+ * The strings of one text column, made once per distinct value while the column repeats (region codes and lists,
+ * partner lists, titles of a query): a field's bytes are hashed and compared with those of the string made for them
+ * before. The same string object each time also keeps its own hash, so the caller's Map lookups by it are cheaper.
+ * A column that does not repeat (ids) is found out in its first INTERN_TRIAL values and read plainly from then on.
+ * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes.
+ */
+interface Interned {
+  text: string;
+  bytes: Buffer;
+  /** the column's compiled check has passed this text */
+  passed: boolean;
+}
+
+class Interner {
+  private readonly entries = new Map<number, Interned>();
+  /** the entry of the string the last call returned, if it has one */
+  last: Interned | undefined;
+  private lookups = 0;
+  private misses = 0;
+  private on = true;
+
+  text(buf: Buffer, start: number, end: number): string {
+    const n = end - start;
+    this.last = undefined;
+    if (!this.on || n > INTERN_MAX_BYTES) return buf.toString('utf8', start, end);
+    this.lookups++;
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    h &= 0x3fffffff; // a small integer key
+    const entry = this.entries.get(h);
+    if (entry !== undefined) {
+      const bytes = entry.bytes;
+      if (bytes.length === n) {
+        let i = 0;
+        while (i < n && bytes[i] === buf[start + i]) i++;
+        if (i === n) {
+          this.last = entry;
+          return entry.text;
+        }
+      }
+    }
+    const text = buf.toString('utf8', start, end);
+    if (this.lookups <= INTERN_TRIAL) this.misses++;
+    else if (this.misses > (INTERN_TRIAL * 3) / 4) {
+      // mostly new values in the trial: a column of ids or free text
+      this.on = false;
+      this.entries.clear();
+      return text;
+    }
+    if (entry === undefined && this.entries.size < INTERN_MAX_ENTRIES) {
+      this.last = { text, bytes: Buffer.from(buf.subarray(start, end)), passed: false };
+      this.entries.set(h, this.last);
+    }
+    return text;
+  }
+}
+
 /** The fields of a scanned line as strings (the slow path, and the header). */
 function textsOf({ buf, starts, ends, count }: ScannedLine): string[] {
   const record = new Array<string>(count);
@@ -360,6 +422,7 @@ export async function readCsvRows(
   // strings and judged by onData like any other, so every message is the same. The first line that is not simple hands
   // the rest of the stream over to csv-parse below.
   const nKnown = known.length;
+  const interners = known.map(() => new Interner());
   let complete = false; // every known column is in the header
   const keepIf = options.keepIf;
   let keepAt: Int32Array | undefined; // header indices of keepIf.columns, once all are found
@@ -398,7 +461,7 @@ export async function readCsvRows(
     for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
       const how = kind[k];
-      if (how === TEXT) values[k] = buf.toString('utf8', starts[at], ends[at]);
+      if (how === TEXT) values[k] = interners[k].text(buf, starts[at], ends[at]);
       else if (how >= NUMBER) {
         const v = numbers[at];
         // NaN (not a plain decimal) and ±Infinity fail the first test; onData reads the text and says what is wrong
@@ -408,10 +471,15 @@ export async function readCsvRows(
         }
         values[k] = v;
       } else if (how === CHECKED_TEXT) {
-        const v = buf.toString('utf8', starts[at], ends[at]);
-        if (!text[k]!(v)) {
-          onData(textsOf(scanned), line);
-          return;
+        const interner = interners[k];
+        const v = interner.text(buf, starts[at], ends[at]);
+        const seen = interner.last;
+        if (seen === undefined || !seen.passed) {
+          if (!text[k]!(v)) {
+            onData(textsOf(scanned), line);
+            return;
+          }
+          if (seen !== undefined) seen.passed = true; // the check is a pure function of the text
         }
         values[k] = v;
       } else {

@@ -168,3 +168,23 @@ describe('readCsvRows keepIf: a pass over a few rows, told apart by their bytes'
     expect(summary).toMatchObject({ rows_read: 5, rows_accepted: 3, rows_dropped: 0 });
   });
 });
+
+describe('readCsv: repeated values of a column (made into one string each, their check remembered)', () => {
+  it('a bad value that repeats is bad every time, a good one good every time, ids that do not repeat are read plainly', async () => {
+    const header = 'grant_id,year,region,amount,title\n';
+    // 5,000 rows (past the interning trial of 4,096 values): ids unique, regions from a few, one bad region repeated
+    const regions = ['CN-BJ', 'CN-SH', 'CN-B', 'CN-BJX', 'cn-bj', 'CN-GD'];
+    const lines = Array.from({ length: 5000 }, (_, k) => `G${k + 1},2001,${regions[k % regions.length]},${k % 7},title ${k % 3}\n`);
+    const { rows, summary } = await collect(write('repeat.csv', header + lines.join('')), 'drop');
+    const good = lines.filter((_, k) => ['CN-BJ', 'CN-SH', 'CN-GD'].includes(regions[k % regions.length]));
+    expect(rows).toHaveLength(good.length);
+    expect(summary.rows_dropped).toBe(5000 - good.length);
+    expect(summary.dropped_examples.slice(0, 3).map((d) => [d.row, d.column])).toEqual([
+      [3, 'region'],
+      [4, 'region'],
+      [5, 'region'],
+    ]);
+    expect(rows.at(-1)).toEqual({ grant_id: 'G5000', year: 2001, region: 'CN-SH', amount: 4999 % 7, title: `title ${4999 % 3}` });
+    expect(new Set(rows.map((r) => r.grant_id)).size).toBe(good.length);
+  });
+});
