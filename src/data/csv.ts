@@ -205,7 +205,8 @@ const INTERN_TRIAL = 4096;
  * The strings of one text column, made once per distinct value while the column repeats (region codes and lists,
  * partner lists, titles of a query): a field's bytes are hashed and compared with those of the string made for them
  * before. The same string object each time also keeps its own hash, so the caller's Map lookups by it are cheaper.
- * A column that does not repeat (ids) is found out in its first INTERN_TRIAL values and read plainly from then on.
+ * A column that does not repeat (ids), or whose distinct values outgrow the table, is found out over a window of
+ * INTERN_TRIAL values (most of them new) and read plainly from then on.
  * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes.
  */
 interface Interned {
@@ -244,12 +245,16 @@ class Interner {
       }
     }
     const text = buf.toString('utf8', start, end);
-    if (this.lookups <= INTERN_TRIAL) this.misses++;
-    else if (this.misses > (INTERN_TRIAL * 3) / 4) {
-      // mostly new values in the trial: a column of ids or free text
-      this.on = false;
-      this.entries.clear();
-      return text;
+    this.misses++;
+    if (this.lookups >= INTERN_TRIAL) {
+      if (this.misses * 4 > this.lookups * 3) {
+        // mostly new values in this window: a column of ids or free text
+        this.on = false;
+        this.entries.clear();
+        return text;
+      }
+      this.lookups = 0;
+      this.misses = 0;
     }
     if (entry === undefined && this.entries.size < INTERN_MAX_ENTRIES) {
       this.last = { text, bytes: Buffer.from(buf.subarray(start, end)), passed: false };
