@@ -172,3 +172,25 @@ describe.skipIf(unavailable !== undefined)('sweeps through the SLURM executor', 
     await storeConsistent(root, locks, report.experiments.find((e) => e.params['fit.k'] === 3)!.id);
   }, 600_000);
 });
+
+describe('spillway sweep --executor (no cluster needed)', () => {
+  let project: TempProject | undefined;
+  afterEach(() => project?.cleanup());
+
+  it('local gives every variant stage a fresh local process, recorded in the lockfiles; an unknown name is a usage error', () => {
+    project = tempProject(FILES);
+    const root = project.root;
+    const sweep = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin/spillway.js'), 'sweep', '--grid', 'fit.k=1,2', ...args], { cwd: root, encoding: 'utf8' });
+    const r = sweep('--executor', 'local', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as SweepReport;
+    expect(report.succeeded).toBe(2);
+    expect(report.executions).toBe(1 + 2 + 2);
+    for (const lock of Object.values(experimentLocks(root, report))) {
+      for (const [stage, entry] of Object.entries(lock.stages)) if (entry.run.executor !== undefined) expect(entry.run.executor, stage).toBe('local');
+    }
+    const bad = sweep('--executor', 'pbs');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--executor expects workers, local or slurm, got "pbs"');
+  }, 120_000);
+});
