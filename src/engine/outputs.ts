@@ -69,6 +69,37 @@ async function compileValidator(root: string, schemaPath: string): Promise<Valid
   return validate;
 }
 
+/**
+ * Reads a JSON output a stage wrote to `${workDir}/json/<name>.json` and validates it against its schema: the bytes, or
+ * a failure naming stage, output, schema, JSON pointer and rule. Used by the engine and, for cluster jobs, on the node.
+ */
+export async function checkJsonOutput(root: string, stage: { name: string; cmd?: unknown }, name: string, schema: { path: string; hash: string }, workDir: string): Promise<{ bytes: Buffer } | StageFailure> {
+  const file = join(workDir, 'json', `${name}.json`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return { kind: 'outputs', message: `stage "${stage.name}" did not write its JSON output "${name}"${stage.cmd ? ` (expected at $SPILLWAY_OUT_${envName(name)})` : ''}` };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    return { kind: 'outputs', message: `stage "${stage.name}", output "${name}" is not valid JSON: ${(error as Error).message}` };
+  }
+  const validate = await schemaValidator(root, schema.path, schema.hash);
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    const pointer = e?.instancePath || '/';
+    const rule = e ? `${e.keyword}${e.keyword === 'required' ? ` "${String(e.params.missingProperty)}"` : ''} (${e.schemaPath})` : 'unknown';
+    return {
+      kind: 'schema',
+      message: `stage "${stage.name}", output "${name}" violates ${schema.path} at ${pointer}: ${e?.message ?? 'invalid'} [rule ${rule}]`,
+    };
+  }
+  return { bytes };
+}
+
 export interface CollectedOutputs {
   outs: Record<string, LockedOutput>;
 }
@@ -79,30 +110,10 @@ export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: F
   const outs: Record<string, LockedOutput> = {};
   for (const out of stage.outs) {
     if (out.kind === 'json') {
-      const file = join(workDir, 'json', `${out.name}.json`);
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(file);
-      } catch {
-        return { kind: 'outputs', message: `stage "${stage.name}" did not write its JSON output "${out.name}"${stage.cmd ? ` (expected at $SPILLWAY_OUT_${envName(out.name)})` : ''}` };
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(bytes.toString('utf8'));
-      } catch (error) {
-        return { kind: 'outputs', message: `stage "${stage.name}", output "${out.name}" is not valid JSON: ${(error as Error).message}` };
-      }
+      const checked = await checkJsonOutput(root, stage, out.name, fp.schemas[out.name], workDir);
+      if (!('bytes' in checked)) return checked;
+      const { bytes } = checked;
       const schema = fp.schemas[out.name];
-      const validate = await schemaValidator(root, schema.path, schema.hash);
-      if (!validate(value)) {
-        const e = validate.errors?.[0];
-        const pointer = e?.instancePath || '/';
-        const rule = e ? `${e.keyword}${e.keyword === 'required' ? ` "${String(e.params.missingProperty)}"` : ''} (${e.schemaPath})` : 'unknown';
-        return {
-          kind: 'schema',
-          message: `stage "${stage.name}", output "${out.name}" violates ${schema.path} at ${pointer}: ${e?.message ?? 'invalid'} [rule ${rule}]`,
-        };
-      }
       const hash = putBytes(root, bytes, undefined, cache);
       const readable = `artifacts/out/${stage.name}/${out.name}.json`;
       materializeFile(root, hash, resolve(root, readable), cache);

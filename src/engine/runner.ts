@@ -394,6 +394,7 @@ class PipelineRun {
       deps,
       jsonOuts: stage.outs.filter((o) => o.kind === 'json').map((o) => o.name),
       fileOuts: Object.fromEntries(stage.outs.filter((o) => o.kind !== 'json').map((o) => [o.name, o.kind as 'file' | 'dir'])),
+      outSchemas: fp.schemas,
       workDir,
       ...(stage.timeoutMs !== undefined ? { timeoutMs: stage.timeoutMs } : {}),
       ...(stage.resources !== undefined ? { resources: stage.resources } : {}),

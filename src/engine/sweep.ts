@@ -29,6 +29,7 @@ import { hashBytes, hashJson } from './hash.js';
 import { readLockfile } from './lockfile.js';
 import { listParamKeys, loadPipeline, selectStages, type Pipeline } from './pipeline.js';
 import { acquireProjectLock } from './project-lock.js';
+import type { Executor } from './executor.js';
 import { runPipeline, type RunEvent, type StageReport } from './runner.js';
 import { getDotted } from './stage-context.js';
 import { buildSweepSummary, summaryPath, writeSweepSummary } from './sweep-summary.js';
@@ -71,6 +72,12 @@ export interface SweepOptions {
   onEvent?: (e: SweepEvent) => void;
   /** wait for the project lock instead of failing */
   wait?: boolean;
+  /**
+   * Who runs the stages. An Executor is shared by every variant (SLURM: ready stages of many variants go out together
+   * as job arrays) and is not closed by the sweep; a function makes one executor per variant run, for its workspace,
+   * closed when the variant ends. Default: each variant's run picks the engine's default (warm workers).
+   */
+  executor?: Executor | ((workspaceRoot: string) => Executor);
   /** write the sweep's summary file here (project-relative; overrides spec.summary) */
   summary?: string;
 }
@@ -369,7 +376,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
         emit({ type: 'stage-end', id: variant.id, report: e.report });
       };
       try {
-        const report = await runPipeline({ pipelineFile: pipeline.file, pipeline, targets: options.spec.targets, jobs: stageJobs, signal: options.signal, onEvent });
+        const executor = typeof options.executor === 'function' ? options.executor(ws) : options.executor;
+        let report: Awaited<ReturnType<typeof runPipeline>>;
+        try {
+          report = await runPipeline({ pipelineFile: pipeline.file, pipeline, targets: options.spec.targets, jobs: stageJobs, signal: options.signal, onEvent, ...(executor ? { executor } : {}) });
+        } finally {
+          if (executor !== undefined && executor !== options.executor) await executor.close();
+        }
         for (const s of report.stages) {
           record.stages[s.stage] = { status: s.status, key: s.key, duration_ms: s.duration_ms, ...(s.error ? { error: s.error.slice(0, 4000) } : {}) };
           if (s.key) keys.add(s.key);

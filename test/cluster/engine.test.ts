@@ -131,6 +131,46 @@ describe.skipIf(unavailable !== undefined)('the engine with the SLURM executor',
     expect(existsSync(join(root, 'artifacts/out/bad'))).toBe(false);
   }, 120_000);
 
+  it('an output that violates its schema fails on the node, before anything is published; the store stays consistent (audit)', async () => {
+    const yaml = `${pipeline({ a: 0 })}  invalid:
+    run: stages/invalid.ts
+    outs:
+      out: { schema: schemas/out.schema.json }
+`;
+    project = tempProject({
+      'pipeline.yaml': yaml,
+      'stages/sleep.ts': SLEEP,
+      'stages/invalid.ts': "export default () => ({ out: { stage: 'invalid', note: 'no slept' } });\n",
+      'schemas/out.schema.json': SCHEMA,
+    });
+    const root = project.root;
+    const executor = new SlurmExecutor({ root, config });
+    let report: RunReport;
+    try {
+      report = await runPipeline({ pipelineFile: join(root, 'pipeline.yaml'), executor, jobs: executor.maxParallel });
+    } finally {
+      await executor.close();
+    }
+    expect(statuses(report)).toEqual({ a: 'ran', invalid: 'failed' });
+    const invalid = report.stages.find((s) => s.stage === 'invalid');
+    expect(invalid?.error_kind).toBe('schema');
+    expect(invalid?.error).toContain('stage "invalid", output "out" violates schemas/out.schema.json at /: must have required property \'slept\' [rule required "slept"');
+    // the verdict came from the node: the job's own result file says so, and it published nothing
+    const resultOf = (stage: string) => JSON.parse(readFileSync(join(root, '.spillway/slurm', batches(root).find((d) => d.includes(`-${stage}-`)) as string, 'results/0.json'), 'utf8'));
+    expect(resultOf('invalid').failure.kind).toBe('schema');
+    expect(resultOf('invalid').published).toBeUndefined();
+    // a's output was published on the node, and the engine recorded that object
+    const stages = (JSON.parse(readFileSync(join(root, 'pipeline.lock'), 'utf8')) as Lockfile).stages;
+    expect(resultOf('a').published.out.hash).toBe(stages.a.outs.out.hash);
+    // the store holds a's object and nothing of the invalid stage; no temp files
+    const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+    expect(walk(join(root, 'artifacts/objects')).map((f) => f.slice(root.length + 1))).toEqual([stages.a.outs.out.object]);
+    const result = await audit(projectFromPipelineFile(join(root, 'pipeline.yaml'), root));
+    expect(result.findings).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(existsSync(join(root, 'artifacts/out/invalid'))).toBe(false);
+  }, 120_000);
+
   it('Ctrl-C cancels every job of the run, running and queued, and the run reports itself interrupted', async () => {
     project = tempProject({ 'pipeline.yaml': pipeline({ a: 300, b: 300, c: 300 }), 'stages/sleep.ts': SLEEP, 'schemas/out.schema.json': SCHEMA });
     const root = project.root;

@@ -1,11 +1,12 @@
 // The single-node SLURM cluster of scripts/slurm-cluster.sh, for the cluster tests and benches: use it when it
 // answers, start it when it does not (as root), and say plainly why when it cannot be started.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecutionHooks, StageJob } from '../../src/engine/executor.js';
+import type { ExecutionHooks, ExecutionOutcome, StageJob } from '../../src/engine/executor.js';
+import { hashFileContent } from '../../src/engine/hash.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,6 +53,12 @@ export function tempProject(files: Record<string, string>): TempProject {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
   }
+  // the schema of every JSON output of job() (unless it names its own)
+  const anySchema = 'schemas/any.schema.json';
+  if (!existsSync(join(root, anySchema))) {
+    mkdirSync(join(root, 'schemas'), { recursive: true });
+    writeFileSync(join(root, anySchema), '{ "type": "object" }\n');
+  }
   let n = 0;
   return {
     root,
@@ -59,7 +66,9 @@ export function tempProject(files: Record<string, string>): TempProject {
       n += 1;
       const workDir = join(root, '.spillway', 'tmp', `${stage.replace(/[^A-Za-z0-9_-]/g, '_')}-${n}`);
       mkdirSync(workDir, { recursive: true });
+      const schema = { path: anySchema, hash: hashFileContent(join(root, anySchema)) };
       return {
+        outSchemas: Object.fromEntries((extra.jsonOuts ?? []).map((name) => [name, schema])),
         stage,
         key: `sha256:${String(n).padStart(64, '0')}`,
         projectRoot: root,
@@ -91,4 +100,14 @@ export async function until(check: () => boolean, timeoutMs = 120_000, what = 'c
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * An output of a finished job: from the store when the job published it there (SLURM jobs validate and publish on the
+ * node), else from the job's work directory (local stages).
+ */
+export function readOut(root: string, job: StageJob, outcome: ExecutionOutcome, name: string): string {
+  const published = outcome.published?.[name];
+  if (published) return readFileSync(join(root, published.object), 'utf8');
+  return readFileSync(job.jsonOuts.includes(name) ? join(job.workDir, 'json', `${name}.json`) : join(job.workDir, 'files', name), 'utf8');
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type SlurmConfig } from '../../src/engine/executors/slurm-config.js';
 import { SlurmExecutor } from '../../src/engine/executors/slurm.js';
-import { ensureCluster, hooks, jobState, repoRoot, tempProject, until, type TempProject } from './helpers.js';
+import { ensureCluster, hooks, jobState, readOut, repoRoot, tempProject, until, type TempProject } from './helpers.js';
 
 const unavailable = ensureCluster();
 if (unavailable) console.warn(`SKIPPED the SLURM cluster tests: ${unavailable}`);
@@ -76,13 +76,16 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     project?.cleanup();
   });
 
-  it('runs a module stage on the node: outputs in the workDir, place with job id, host and times', async () => {
+  it('runs a module stage on the node: outputs validated and published into the store there, place with job id, host and times', async () => {
     const job = project.job('double', 'stages/double.ts', { params: { x: 21 }, jsonOuts: ['result'], fileOuts: { table: 'file' } });
     const h = hooks();
     const outcome = await executor.execute(job, h);
     expect(outcome.failure).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(job.workDir, 'json', 'result.json'), 'utf8'))).toEqual({ x: 21, y: 42 });
-    expect(readFileSync(join(job.workDir, 'files', 'table'), 'utf8')).toBe('x,y\n21,42\n');
+    expect(JSON.parse(readOut(project.root, job, outcome, 'result'))).toEqual({ x: 21, y: 42 });
+    expect(readOut(project.root, job, outcome, 'table')).toBe('x,y\n21,42\n');
+    expect(Object.keys(outcome.published ?? {}).sort()).toEqual(['result', 'table']);
+    expect(outcome.published?.result.schema?.path).toBe('schemas/any.schema.json');
+    expect(h.lines.some((l) => l.includes(`published ${outcome.published?.result.object}`))).toBe(true);
     expect(outcome.place.executor).toBe('slurm');
     expect(outcome.place.job_id).toMatch(/^\d+$/);
     expect(outcome.place.host).toBe(hostname());
@@ -115,8 +118,8 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     };
     const outcome = await executor.execute(job, hooks());
     expect(outcome.failure).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(job.workDir, 'json', 'info.json'), 'utf8'))).toEqual({ n: 4, host: hostname() });
-    expect(readFileSync(join(job.workDir, 'files', 'list'), 'utf8')).toBe('1\n2\n3\n4\n');
+    expect(JSON.parse(readOut(project.root, job, outcome, 'info'))).toEqual({ n: 4, host: hostname() });
+    expect(readOut(project.root, job, outcome, 'list')).toBe('1\n2\n3\n4\n');
   }, 60_000);
 
   it('a command stage that exits non-zero fails with its exit code and the job log', async () => {
@@ -167,7 +170,7 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     const log = readFileSync(join(batch, 'logs', '0.log'), 'utf8');
     expect(log).toContain(`SLURM job ${id} on ${hostname()}, attempt 1`);
     // what the first attempt wrote is gone: the output is the second attempt's alone
-    expect(readFileSync(join(job.workDir, 'files', 'trace'), 'utf8')).toBe(`started in job ${id}, attempt 1\n`);
+    expect(readOut(project.root, job, outcome, 'trace')).toBe(`started in job ${id}, attempt 1\n`);
   }, 120_000);
 
   it('a job over its memory limit fails as out of memory, with SLURM\'s message', async () => {
@@ -185,7 +188,7 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     expect(outcomes.map((o) => o.failure)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     const arrayId = ids[0].split('_')[0];
     expect(ids).toEqual([0, 1, 2, 3, 4].map((i) => `${arrayId}_${i}`));
-    jobs.forEach((j, i) => expect(JSON.parse(readFileSync(join(j.workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(i * i));
+    jobs.forEach((j, i) => expect(JSON.parse(readOut(project.root, j, outcomes[i], 'sq')).sq).toBe(i * i));
     const batches = readdirSync(join(project.root, '.spillway', 'slurm')).filter((d) => d.includes('-square-'));
     expect(batches).toHaveLength(1); // one sbatch
     expect(readFileSync(join(project.root, '.spillway', 'slurm', batches[0], 'job.sh'), 'utf8')).toContain('5 instances of stage square');
@@ -214,7 +217,7 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
       const jobs = [0, 1, 2, 3, 4].map((i) => project.job(`capped@i=${i}`, 'stages/square.ts', { params: { i }, jsonOuts: ['sq'] }));
       const outcomes = await Promise.all(jobs.map((j) => capped.execute(j, hooks())));
       expect(outcomes.map((o) => o.failure)).toEqual(jobs.map(() => undefined));
-      jobs.forEach((j, i) => expect(JSON.parse(readFileSync(join(j.workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(i * i));
+      jobs.forEach((j, i) => expect(JSON.parse(readOut(project.root, j, outcomes[i], 'sq')).sq).toBe(i * i));
       const slurmDir = join(project.root, '.spillway', 'slurm');
       const sizes = readdirSync(slurmDir)
         .filter((d) => d.includes('-capped-'))
@@ -233,14 +236,14 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     expect(outcome.failure).toBeUndefined();
     expect(outcome.place.executor).toBe('local');
     expect(outcome.place.job_id).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(job.workDir, 'json', 'result.json'), 'utf8'))).toEqual({ x: 5, y: 10 });
+    expect(JSON.parse(readOut(project.root, job, outcome, 'result'))).toEqual({ x: 5, y: 10 });
   }, 60_000);
 
   it('local stages run at most as many at once as the machine has cores, however many the engine hands over', async () => {
     const jobs = [0, 1, 2, 3, 4, 5].map((i) => project.job(`crowd${i}`, 'stages/crowd.ts', { params: { dir: project.root }, jsonOuts: ['seen'], resources: { local: true } }));
     const outcomes = await Promise.all(jobs.map((j) => executor.execute(j, hooks())));
     expect(outcomes.map((o) => o.failure)).toEqual(jobs.map(() => undefined));
-    const together = jobs.map((j) => JSON.parse(readFileSync(join(j.workDir, 'json', 'seen.json'), 'utf8')).together as number);
+    const together = jobs.map((j, i) => JSON.parse(readOut(project.root, j, outcomes[i], 'seen')).together as number);
     expect(Math.max(...together)).toBeLessThanOrEqual(availableParallelism());
   }, 60_000);
 
@@ -302,10 +305,10 @@ describe.skipIf(unavailable !== undefined)('SLURM executor after the engine died
         const outcomes = await Promise.all(again.map((j) => executor.execute(j, hooks())));
         expect(outcomes.map((o) => o.failure)).toEqual([undefined, undefined, undefined, undefined]);
         expect(outcomes.slice(0, 3).map((o) => o.place.job_id)).toEqual([firstIds['square@i=0'], firstIds['square@i=1'], firstIds.slow]);
-        // the outputs of the orphaned jobs arrive in the new engine's work directories
-        expect(JSON.parse(readFileSync(join(again[0].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(9);
-        expect(JSON.parse(readFileSync(join(again[1].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(16);
-        expect(JSON.parse(readFileSync(join(again[3].workDir, 'json', 'sq.json'), 'utf8')).sq).toBe(49);
+        // the outputs the orphaned jobs published reach the new engine
+        expect(JSON.parse(readOut(project.root, again[0], outcomes[0], 'sq')).sq).toBe(9);
+        expect(JSON.parse(readOut(project.root, again[1], outcomes[1], 'sq')).sq).toBe(16);
+        expect(JSON.parse(readOut(project.root, again[3], outcomes[3], 'sq')).sq).toBe(49);
         const batchesAfter = readdirSync(slurmDir).filter((d) => d !== 'keys');
         expect(batchesAfter.filter((d) => !batchesBefore.includes(d)).map((d) => d.replace(/^\d+T\d+-/, '').replace(/-\d+-\d+$/, ''))).toEqual(['fresh']);
         expect(readdirSync(join(slurmDir, 'keys'))).toEqual([]); // every job collected: nothing left to take over

@@ -1,6 +1,7 @@
 // spillway sweep: run a grid of param overrides (and explicit variants) as experiments sharing one store.
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ExitCode, SpillwayError } from '../../errors.js';
+import type { Executor } from '../../engine/executor.js';
 import type { ExperimentRecord } from '../../engine/experiments.js';
 import { loadSweepFile, parseGridArg, parseValue, parseVariantArg, runSweep, type SweepEvent, type SweepSpec } from '../../engine/sweep.js';
 import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
@@ -25,8 +26,11 @@ options:
   -t, --target STAGE         build only STAGE and what it needs (repeatable)
       --set KEY=VALUE        an override every variant starts from (repeatable; a variant's own value wins)
       --name NAME            the sweep's name in the experiment records (default: the file's name, or "cli")
+  -j, --jobs N               variants at once (default: number of cores; with slurm: max_jobs)
+  -x, --executor NAME        who runs the stages: workers (default), local (a fresh process per stage), or slurm
+                             (SLURM jobs, one executor for the whole sweep: the variants' ready stages go out
+                             together as job arrays; spillway.config.yaml, docs/cluster.md)
       --summary PATH         write the sweep's summary file here (default: the sweep file's summary:, if any)
-  -j, --jobs N               variants at once (default: number of cores)
       --wait                 if another run holds the project lock, wait for it
       --json                 print the summary as JSON on stdout
   -h, --help                 this text
@@ -47,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       summary: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
+      executor: { type: 'string', short: 'x', default: 'workers' },
       wait: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -73,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.summary) spec.summary = values.summary as string;
 
   const json = values.json === true;
+  const executor = await sweepExecutor(values.executor as string, dirname(resolve(values.file as string)));
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -82,7 +88,8 @@ export async function main(argv: string[]): Promise<number> {
     const report = await runSweep({
       pipelineFile: values.file as string,
       spec,
-      jobs: parseJobs(values.jobs as string | undefined),
+      jobs: parseJobs(values.jobs as string | undefined) ?? (executor !== undefined && typeof executor !== 'function' ? executor.maxParallel : undefined),
+      ...(executor ? { executor } : {}),
       wait: values.wait === true,
       signal: controller.signal,
       onEvent: progress?.onEvent,
@@ -100,10 +107,22 @@ export async function main(argv: string[]): Promise<number> {
     if (report.interrupted) return ExitCode.interrupted;
     return report.ok ? ExitCode.ok : ExitCode.stageFailed;
   } finally {
+    if (executor !== undefined && typeof executor !== 'function') await executor.close();
     progress?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** --executor: one SLURM executor for the whole sweep; a local executor per variant (its workspace); undefined for workers. */
+async function sweepExecutor(name: string, projectRoot: string): Promise<(Executor & { maxParallel?: number }) | ((root: string) => Executor) | undefined> {
+  if (name === 'workers') return undefined;
+  if (name === 'local') {
+    const { LocalExecutor } = await import('../../engine/executors/local.js');
+    return (root: string) => new LocalExecutor(root);
+  }
+  if (name === 'slurm') return (await import('../../engine/executors/slurm.js')).SlurmExecutor.create(projectRoot);
+  throw new SpillwayError('usage', `--executor expects workers, local or slurm, got "${name}"`, { hint: 'see spillway sweep --help' });
 }
 
 /** Live status line on a terminal (variants done/running/cached/failed, executions saved, ETA); plain lines otherwise. */

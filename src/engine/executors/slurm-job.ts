@@ -1,13 +1,15 @@
 // The program a SLURM job runs on its compute node: `node slurm-job.js <batch dir>`. It reads the StageJob of its
 // array task (tasks/<SLURM_ARRAY_TASK_ID or 0>.json), runs the stage through the engine's child-process path, and
 // writes the result (failure or success, host, job id, times) to results/<task>.json, atomically: the submitting
-// engine takes that file, not the scheduler's state, as the word on how the stage went. The stage's outputs stay in
-// the job's workDir on the shared filesystem; the engine verifies and stores them.
+// engine takes that file, not the scheduler's state, as the word on how the stage went. A stage that succeeded has its
+// outputs validated against their schemas here and published into the shared store (publishOutputs); the engine
+// re-hashes every published object before it records it.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { StageFailure, StageJob } from '../executor.js';
-import { clearOutputs, resultFile, runStageJob, taskFile, type SlurmJobResult } from './slurm-stage.js';
+import type { LockedOutput } from '../lockfile-format.js';
+import { clearOutputs, publishOutputs, resultFile, runStageJob, taskFile, type SlurmJobResult } from './slurm-stage.js';
 
 async function main(): Promise<number> {
   const batchDir = process.argv[2];
@@ -44,6 +46,16 @@ async function main(): Promise<number> {
     log(`# spillway: stopped by ${terminated}`);
     return 143;
   }
+  let published: Record<string, LockedOutput> | undefined;
+  if (failure === undefined) {
+    try {
+      const outcome = await publishOutputs(job);
+      if ('published' in outcome) published = outcome.published;
+      else failure = outcome;
+    } catch (error) {
+      failure = { kind: 'outputs', message: `stage "${job.stage}": could not publish its outputs into the store: ${(error as Error).message}`, stack: (error as Error).stack };
+    }
+  }
   const result: SlurmJobResult = {
     spillway_slurm_result: 1,
     stage: job.stage,
@@ -55,9 +67,10 @@ async function main(): Promise<number> {
     started: started.toISOString(),
     ended: new Date().toISOString(),
     ...(failure ? { failure } : {}),
+    ...(published ? { published } : {}),
   };
   writeFileAtomic(resultFile(batchDir, task), `${JSON.stringify(result, null, 2)}\n`, { durable: true });
-  log(`# spillway: ${failure ? `failed (${failure.kind}): ${failure.message}` : 'done'}`);
+  log(`# spillway: ${failure ? `failed (${failure.kind}): ${failure.message}` : `done; published ${Object.values(published ?? {}).map((o) => o.object).join(', ') || 'no outputs'}`}`);
   return failure ? 1 : 0;
 }
 

@@ -1,8 +1,9 @@
 // Runs one StageJob on a compute node inside a SLURM job (slurm-job.ts), through the engine's own LocalExecutor; and
 // the files of one submission.
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { StageFailure, StageJob } from '../executor.js';
+import type { LockedOutput } from '../lockfile-format.js';
 
 /**
  * Runs the stage with the LocalExecutor (a child process, the engine's time limit enforced and reported as kind
@@ -20,6 +21,63 @@ export async function runStageJob(job: StageJob, onLog: (line: string) => void, 
   } finally {
     await executor.close();
   }
+}
+
+/**
+ * On the node, after the stage succeeded: checks every declared output (JSON against its schema, with the messages of
+ * a local run), then publishes them into the shared store, each object written atomically (temp file in the object's
+ * directory, fsync, rename: a half-written object never appears under its hash, whichever node writes it). Nothing
+ * is stored unless every output checks out. The engine re-hashes every published object before it records it.
+ */
+export async function publishOutputs(job: StageJob): Promise<{ published: Record<string, LockedOutput> } | StageFailure> {
+  const { checkJsonOutput } = await import('../outputs.js');
+  const { hashBytes, hashFileContent, StatCache } = await import('../hash.js');
+  const { objectRelPath, putBytes, putDir, putFile } = await import('../store.js');
+  const root = job.projectRoot;
+  const stage = { name: job.stage, cmd: job.cmd };
+  const json: Record<string, Buffer> = {};
+  for (const name of job.jsonOuts) {
+    const schema = job.outSchemas?.[name];
+    if (schema === undefined) return { kind: 'outputs', message: `stage "${job.stage}": the job does not name the schema of output "${name}" (submitted by an older spillway?)` };
+    let now: string;
+    try {
+      now = hashFileContent(resolve(root, schema.path));
+    } catch (error) {
+      return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": cannot read its schema ${schema.path} on this node: ${(error as Error).message}` };
+    }
+    if (now !== schema.hash) return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": its schema ${schema.path} changed while the job was queued; run again` };
+    const checked = await checkJsonOutput(root, stage, name, schema, job.workDir);
+    if (!('bytes' in checked)) return checked;
+    json[name] = checked.bytes;
+  }
+  for (const [name, kind] of Object.entries(job.fileOuts)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(join(job.workDir, 'files', name)).isDirectory();
+    } catch {
+      return { kind: 'outputs', message: `stage "${job.stage}" did not write its ${kind} output "${name}" (ctx.outPath("${name}"))` };
+    }
+    if (isDir !== (kind === 'dir')) return { kind: 'outputs', message: `stage "${job.stage}", output "${name}" was declared as a ${kind} but a ${isDir ? 'directory' : 'file'} was written` };
+  }
+  const cache = new StatCache(root, undefined); // in memory only: the node never writes the engine's stat cache
+  const published: Record<string, LockedOutput> = {};
+  for (const [name, bytes] of Object.entries(json)) {
+    const hash = putBytes(root, bytes, hashBytes(bytes));
+    published[name] = { kind: 'json', hash, size: bytes.length, path: `artifacts/out/${job.stage}/${name}.json`, object: objectRelPath(hash), schema: job.outSchemas?.[name] };
+  }
+  for (const [name, kind] of Object.entries(job.fileOuts)) {
+    const produced = join(job.workDir, 'files', name);
+    if (kind === 'file') {
+      const bytes = readFileSync(produced);
+      const hash = hashBytes(bytes);
+      putFile(root, produced, hash);
+      published[name] = { kind: 'file', hash, size: bytes.length, path: '', object: objectRelPath(hash) };
+    } else {
+      const stored = putDir(root, produced, cache);
+      published[name] = { kind: 'dir', hash: stored.hash, size: stored.size, path: '', object: objectRelPath(stored.hash), files: stored.manifest.files };
+    }
+  }
+  return { published };
 }
 
 /** Empties what an earlier attempt of the same job left (SLURM requeues a job whose node failed). */
@@ -43,6 +101,8 @@ export interface SlurmJobResult {
   started: string;
   ended: string;
   failure?: StageFailure;
+  /** the outputs, validated and published into the store on the node (absent when the stage failed) */
+  published?: Record<string, LockedOutput>;
 }
 
 export function taskFile(batchDir: string, task: number): string {

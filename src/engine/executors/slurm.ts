@@ -173,6 +173,66 @@ function moveOutputs(nodeWork: string, workDir: string): string | undefined {
   }
 }
 
+/** One job (or array task) as sacct reports it. */
+export interface SacctRow {
+  /** "123", or "123_4" for task 4 of array job 123 */
+  id: string;
+  /** the state word: "CANCELLED by 0" gives CANCELLED */
+  state: string;
+  reason?: string;
+  node?: string;
+}
+
+/** Array task ids of a pending range as sacct and squeue print it: "[3-5,8%2]" → 3, 4, 5, 8. */
+function expandTaskRange(range: string): number[] {
+  const out: number[] = [];
+  for (const part of range.replace(/%\d+$/, '').split(',')) {
+    const m = /^(\d+)(?:-(\d+))?(?::(\d+))?$/.exec(part.trim());
+    if (!m) continue;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    const step = m[3] === undefined ? 1 : Math.max(1, Number(m[3]));
+    for (let i = from; i <= to && out.length < 100_000; i += step) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Parses `sacct --noheader --parsable2 --allocations --format=JobID,State,Reason,NodeList` (also the trailing `|` of
+ * --parsable): one row per job or array task. Step lines ("123.batch", "123_4.0"), should any appear, are skipped; a
+ * pending array range ("123_[3-9%2]") gives one row per task; "None assigned" and "(null)" are no node.
+ */
+export function parseSacct(stdout: string): SacctRow[] {
+  const rows: SacctRow[] = [];
+  for (const raw of stdout.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const [id = '', stateText = '', reason = '', nodeText = ''] = line.replace(/\|$/, '').split('|');
+    if (!/^\d+(_(\d+|\[[^\]]*\]))?$/.test(id)) continue; // steps, heterogeneous components, a header
+    const state = stateText.trim().split(/\s+/)[0];
+    if (state === '') continue;
+    const node = nodeText === '' || nodeText === 'None assigned' || nodeText === '(null)' ? undefined : nodeText;
+    const row = { state, ...(reason !== '' && reason !== 'None' ? { reason } : {}), ...(node ? { node } : {}) };
+    const range = /^(\d+)_\[([^\]]*)\]$/.exec(id);
+    if (range) for (const task of expandTaskRange(range[2])) rows.push({ id: `${range[1]}_${task}`, ...row });
+    else rows.push({ id, ...row });
+  }
+  return rows;
+}
+
+/** sacct's error when the cluster keeps no accounting (AccountingStorageType=accounting_storage/none), or no slurmdbd answers for it. */
+const NO_ACCOUNTING = /accounting storage is disabled|not running a supported accounting_storage|no accounting/i;
+
+/**
+ * The accounting view of some jobs: their rows, 'unavailable' when the cluster keeps no accounting (the executor then
+ * relies on squeue and the jobs' result files alone), or 'failed' for any other error (asked again next poll).
+ */
+export async function sacctStates(jobIds: string[]): Promise<SacctRow[] | 'unavailable' | 'failed'> {
+  const result = await schedulerCommand('sacct', ['--noheader', '--parsable2', '--allocations', `--jobs=${jobIds.join(',')}`, '--format=JobID,State,Reason,NodeList']);
+  if (result.code !== 0) return NO_ACCOUNTING.test(result.stderr) || result.code === 127 ? 'unavailable' : 'failed';
+  return parseSacct(result.stdout);
+}
+
 let batchCounter = 0;
 
 export class SlurmExecutor implements Executor {
@@ -181,7 +241,9 @@ export class SlurmExecutor implements Executor {
   readonly maxParallel: number;
   private readonly config: SlurmConfig;
   private readonly jobsDir: string;
-  private local?: Executor;
+  private readonly local?: Executor;
+  /** without `local`: one LocalExecutor per project root (a sweep's variants each run in a workspace of their own) */
+  private readonly locals = new Map<string, Executor>();
   private localRunning = 0;
   private readonly localWaiting: (() => void)[] = [];
   private readonly root: string;
@@ -257,11 +319,15 @@ export class SlurmExecutor implements Executor {
 
   /** Stages marked `local` run here, at most as many at once as this machine has cores (the engine hands over up to max_jobs). */
   private async runLocally(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
-    this.local ??= new LocalExecutor(this.root);
+    let local = this.local ?? this.locals.get(job.projectRoot);
+    if (local === undefined) {
+      local = new LocalExecutor(job.projectRoot);
+      this.locals.set(job.projectRoot, local);
+    }
     while (this.localRunning >= availableParallelism()) await new Promise<void>((r) => this.localWaiting.push(r));
     this.localRunning += 1;
     try {
-      return await this.local.execute(job, hooks);
+      return await local.execute(job, hooks);
     } finally {
       this.localRunning -= 1;
       this.localWaiting.shift()?.();
@@ -410,12 +476,15 @@ export class SlurmExecutor implements Executor {
           continue; // not readable yet
         }
         this.forwardLog(task);
-        if (!result.failure) {
+        if (result.failure || result.published) rmSync(task.nodeWork, { recursive: true, force: true });
+        else {
+          // a result without published outputs (a job of an older spillway): the engine collects the files itself
           const problem = moveOutputs(task.nodeWork, task.pending.job.workDir);
           if (problem) result.failure = { kind: 'outputs', message: `stage "${task.pending.job.stage}": ${problem}` };
         }
         this.finish(task, {
           ...(result.failure ? { failure: { ...result.failure, log: result.failure.log ?? logFile(batchDir, task.index) } } : {}),
+          ...(!result.failure && result.published ? { published: result.published } : {}),
           place: { executor: 'slurm', host: result.host, job_id: result.job_id, started: result.started, ended: result.ended },
         });
       }
@@ -443,16 +512,15 @@ export class SlurmExecutor implements Executor {
     }
     const unseen = [...this.tasks.values()].filter((t) => !seen.has(t.id));
     if (unseen.length > 0 && this.sacctWorks !== false) {
-      const result = await schedulerCommand('sacct', ['--noheader', '--parsable2', '--allocations', `--jobs=${[...new Set(unseen.map((t) => t.jobId))].join(',')}`, '--format=JobID,State,Reason,NodeList']);
-      if (result.code !== 0 && /accounting storage is disabled|not running a supported accounting_storage/i.test(result.stderr)) this.sacctWorks = false;
-      else if (result.code === 0) {
+      const rows = await sacctStates([...new Set(unseen.map((t) => t.jobId))]);
+      if (rows === 'unavailable') this.sacctWorks = false;
+      else if (rows !== 'failed') {
         this.sacctWorks = true;
-        for (const line of result.stdout.split('\n')) {
-          const [id, state, reason, node] = line.trim().split('|');
-          const task = id ? this.tasks.get(id) : undefined;
-          if (task === undefined) continue;
-          seen.add(id);
-          this.observe(task, state.split(' ')[0], reason, node); // "CANCELLED by 0"
+        for (const row of rows) {
+          const task = this.tasks.get(row.id);
+          if (task === undefined || seen.has(row.id)) continue;
+          seen.add(row.id);
+          this.observe(task, row.state, row.reason, row.node);
         }
       }
     }
@@ -687,5 +755,7 @@ export class SlurmExecutor implements Executor {
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     if (this.local) await this.local.close();
+    for (const local of this.locals.values()) await local.close();
+    this.locals.clear();
   }
 }
