@@ -38,7 +38,7 @@ export interface DeclaredDep {
 /**
  * The stage's deps as files and directories, globs expanded (the engine's own glob matcher, cached in the stat cache
  * when one is given), sorted by path. A literal dep that does not exist is an invalid-input error naming stage and path
- * (or, with `skipMissing`, left out: audit in an exported package without its data).
+ * (or, with `skipMissing`, left out: audit in an exported package without its data); an absent optional dep is left out.
  */
 export async function declaredDeps(
   pipeline: Pipeline,
@@ -60,7 +60,8 @@ export async function declaredDeps(
     try {
       isDir = statSync(abs).isDirectory();
     } catch {
-      if (options.skipMissing) continue;
+      // an optional dep (optional_deps:) that is absent is left out: its absence is part of the key
+      if (options.skipMissing || stage.optionalDeps?.includes(dep)) continue;
       throw new SpillwayError('invalidInput', `stage "${name}": dep ${dep} does not exist`, {
         file: dep,
         expected: 'an existing file, directory or glob (relative to the pipeline file)',

@@ -40,6 +40,8 @@ export interface StageDecl {
   deps: string[];
   /** set when the stage opted in to deps outside the project (`external_deps: true`) */
   externalDeps?: boolean;
+  /** `optional_deps:` (also listed in `deps`): literal paths that may be absent; absent, they are left out, unwarned */
+  optionalDeps?: string[];
   inputs: InputDecl[];
   /** dotted param keys */
   params: string[];
@@ -451,6 +453,7 @@ interface RawStage {
   run?: string;
   cmd?: string[];
   deps?: string[];
+  optional_deps?: string[];
   external_deps?: boolean;
   inputs?: Record<string, string>;
   params?: string[];
@@ -461,6 +464,11 @@ interface RawStage {
 interface RawPipeline {
   params?: Record<string, unknown>;
   stages: Record<string, RawStage>;
+}
+
+/** A stage's deps and optional deps, each with the list and index it was written at (for error pointers). */
+function depEntries(s: RawStage): [string, 'deps' | 'optional_deps', number][] {
+  return [...(s.deps ?? []).map((dep, i) => [dep, 'deps', i] as [string, 'deps', number]), ...(s.optional_deps ?? []).map((dep, i) => [dep, 'optional_deps', i] as [string, 'optional_deps', number])];
 }
 
 function isInside(root: string, path: string): boolean {
@@ -589,15 +597,20 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       outs.push({ name: outName, kind, path: rel });
     }
     const deps: string[] = [];
-    (s.deps ?? []).forEach((dep, i) => {
+    const optionalDeps: string[] = [];
+    const depsOf = depEntries(s);
+    depsOf.forEach(([dep, list, i]) => {
+      const at = ['stages', name, list];
       const outside = isAbsolute(dep) || !isInside(root, resolve(root, dep));
       if (outside && s.external_deps !== true) {
-        fail([...at, 'deps', i], `stage "${name}": dep ${dep} is outside the project`, {
+        fail([...at, i], `stage "${name}": dep ${dep} is outside the project`, {
           expected: 'a path inside the project directory (no leading / and no ../ out of it)',
           hint: `copy the file into the project (best: it is then versioned with the pipeline), or set \`external_deps: true\` on stage ${name} to allow deps outside it; they are recorded as external in the lockfile`,
         });
       }
-      deps.push(toPosix(outside && isAbsolute(dep) ? normalize(dep) : dep));
+      const path = toPosix(outside && isAbsolute(dep) ? normalize(dep) : dep);
+      if (list === 'optional_deps') optionalDeps.push(path);
+      if (!deps.includes(path)) deps.push(path);
     });
     stages[name] = {
       name,
@@ -606,6 +619,7 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       ...(s.cmd !== undefined ? { cmd: s.cmd } : {}),
       deps,
       ...(s.external_deps === true ? { externalDeps: true } : {}),
+      ...(optionalDeps.length > 0 ? { optionalDeps } : {}),
       inputs: [],
       params: s.params ?? [],
       outs,
@@ -643,11 +657,11 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       stage.inputs.push({ name: local, stage: from, output, ref });
       if (!stage.upstream.includes(from)) stage.upstream.push(from);
     }
-    (s.deps ?? []).forEach((dep, i) => {
+    depEntries(s).forEach(([dep, list, i]) => {
       const rel = toPosix(relative(root, resolve(root, dep)));
       const owner = outPaths.get(rel);
       if (owner) {
-        fail(['stages', name, 'deps', i], `stage "${name}" lists ${dep} as a dep, but it is output "${owner.out}" of stage "${owner.stage}"`, {
+        fail(['stages', name, list, i], `stage "${name}" lists ${dep} as a dep, but it is output "${owner.out}" of stage "${owner.stage}"`, {
           expected: 'deps are source files; outputs of other stages are inputs',
           hint: `use inputs: { ${owner.out}: ${owner.stage}.${owner.out} } instead`,
         });
@@ -655,7 +669,7 @@ function checkSemantics(raw: RawPipeline, file: string, hash: string, fail: Fail
       // A dir output is replaced as a whole when its stage runs: a dep inside it would be deleted.
       for (const out of Object.values(stages).flatMap((st) => st.outs.filter((o) => o.kind === 'dir').map((o) => ({ stage: st.name, out: o })))) {
         if (reachesInto(root, dep, out.out.path as string, matcher)) {
-          fail(['stages', name, 'deps', i], `stage "${name}": dep ${dep} is inside ${out.out.path}, the dir output "${out.out.name}" of stage "${out.stage}", which a run replaces as a whole (deleting the dep)`, {
+          fail(['stages', name, list, i], `stage "${name}": dep ${dep} is inside ${out.out.path}, the dir output "${out.out.name}" of stage "${out.stage}", which a run replaces as a whole (deleting the dep)`, {
             expected: 'deps outside every dir output',
             hint: `move the file out of ${out.out.path}, or declare another path for the output`,
           });

@@ -12,7 +12,7 @@
 // own pipeline.lock, artifacts/out and outputs are never touched by a sweep (`spillway exp apply` does that).
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import {
   changedKeys,
@@ -24,13 +24,15 @@ import {
   writeRecord,
   type ExperimentRecord,
 } from './experiments.js';
-import { hashJson } from './hash.js';
+import { resolveTargets } from './expand.js';
+import { hashBytes, hashJson } from './hash.js';
 import { readLockfile } from './lockfile.js';
 import { listParamKeys, loadPipeline, selectStages, type Pipeline } from './pipeline.js';
 import { acquireProjectLock } from './project-lock.js';
 import type { Executor } from './executor.js';
 import { runPipeline, type RunEvent, type StageReport } from './runner.js';
 import { getDotted } from './stage-context.js';
+import { buildSweepSummary, summaryPath, writeSweepSummary } from './sweep-summary.js';
 
 export interface Variant {
   id: string;
@@ -49,6 +51,10 @@ export interface SweepSpec {
   targets: string[];
   /** overrides every variant starts from (a variant's own values win), e.g. a smaller dataset's years */
   set?: Record<string, unknown>;
+  /** project-relative path of the summary file written at the end of the sweep (sweep-summary.ts) */
+  summary?: string;
+  /** the sweep file it was read from, with the SHA-256 of its bytes */
+  file?: { path: string; sha256: string };
 }
 
 export type SweepEvent =
@@ -72,6 +78,8 @@ export interface SweepOptions {
    * closed when the variant ends. Default: each variant's run picks the engine's default (warm workers).
    */
   executor?: Executor | ((workspaceRoot: string) => Executor);
+  /** write the sweep's summary file here (project-relative; overrides spec.summary) */
+  summary?: string;
 }
 
 export interface SweepReport {
@@ -90,6 +98,8 @@ export interface SweepReport {
   /** distinct stage keys across all variants */
   distinct_keys: number;
   duration_ms: number;
+  /** project-relative path of the summary file written, if any */
+  summary?: string;
   experiments: { id: string; status: string; executions: number; changed: string[]; params: Record<string, unknown>; duration_ms?: number }[];
 }
 
@@ -120,7 +130,8 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
   };
   if (!isMap(data)) bad('not a mapping', '{ grid: { key: [values] }, variants: [{ key: value }], targets: [stage] }');
   const doc = data as Record<string, unknown>;
-  for (const k of Object.keys(doc)) if (!['description', 'targets', 'grid', 'variants', 'name', 'set'].includes(k)) bad(`unknown key "${k}"`, 'one of: name, description, targets, set, grid, variants');
+  for (const k of Object.keys(doc)) if (!['description', 'targets', 'grid', 'variants', 'name', 'set', 'summary'].includes(k)) bad(`unknown key "${k}"`, 'one of: name, description, targets, set, grid, variants, summary');
+  if (doc.summary !== undefined && (typeof doc.summary !== 'string' || doc.summary === '')) bad('summary must be a project-relative file path', 'summary: results/robustness.json');
   if (doc.set !== undefined && !isMap(doc.set)) bad('set must be a mapping of param key → value', 'set: { lag.years: 2 }');
   const grid: Record<string, unknown[]> = {};
   if (doc.grid !== undefined) {
@@ -147,6 +158,8 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
     variants,
     targets,
     ...(doc.set !== undefined ? { set: doc.set as Record<string, unknown> } : {}),
+    ...(typeof doc.summary === 'string' ? { summary: doc.summary } : {}),
+    file: { path: file, sha256: hashBytes(text).replace(/^sha256:/, '') },
   };
 }
 
@@ -293,6 +306,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
       });
     }
   }
+  // a summary path outside the project stops the sweep before anything runs
+  const summaryFile = options.summary ?? options.spec.summary;
+  if (summaryFile !== undefined) summaryPath(root, summaryFile);
   const loaded = await Promise.all(variants.map((v) => loadPipeline(options.pipelineFile, { overrides: overrideArgs(v.overrides) })));
   const selected = selectStages(base, options.spec.targets);
   const requested = Math.max(1, options.jobs ?? availableParallelism());
@@ -421,6 +437,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
 
     const finished = records.filter((r): r is ExperimentRecord => r !== undefined);
     const interrupted = options.signal?.aborted === true || finished.length < variants.length;
+    const summary = writeSummary(options, base, variants, records);
     return {
       name: options.spec.name,
       ok: !interrupted && finished.every((r) => r.status === 'ok'),
@@ -434,8 +451,30 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
       distinct_keys: keys.size,
       duration_ms: Math.round(performance.now() - started),
       experiments: finished.map((r) => ({ id: r.id, status: r.status, executions: r.executions, changed: r.changed, params: r.params, ...(r.duration_ms !== undefined ? { duration_ms: r.duration_ms } : {}) })),
+      ...(summary !== undefined ? { summary } : {}),
     };
   } finally {
     release();
   }
+}
+
+/** Writes the sweep's summary file when the sweep (or --summary) names one; returns its project-relative path. */
+function writeSummary(options: SweepOptions, base: Pipeline, variants: Variant[], records: (ExperimentRecord | undefined)[]): string | undefined {
+  const path = options.summary ?? options.spec.summary;
+  if (path === undefined) return undefined;
+  const abs = summaryPath(base.root, path);
+  const root = base.root;
+  // the target stages themselves (every instance of an expanded one), not what they need
+  const targets = options.spec.targets.length > 0 ? resolveTargets(base, options.spec.targets) : [...base.order];
+  const file = options.spec.file ? { path: relative(root, resolve(options.spec.file.path)) || options.spec.file.path, sha256: options.spec.file.sha256 } : undefined;
+  writeSweepSummary(abs, buildSweepSummary({
+    root,
+    spec: { ...options.spec, ...(file ? { file } : {}) },
+    pipeline: { path: relative(root, base.file), hash: base.hash, params: base.params },
+    targetStages: targets,
+    variants,
+    records,
+    lockOf: (id) => readLockfile(root, lockPath(root, id)),
+  }));
+  return relative(root, abs);
 }

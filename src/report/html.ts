@@ -39,12 +39,23 @@ export interface HtmlFigureSection {
   intro?: string;
   svg: string;
   caption?: string;
+  /** a text alternative for the figure (the SVG gets role="img" and this as its aria-label) */
+  alt?: string;
   /** the published counterpart in words or a small table (the paper's figure is an image we do not have) */
   published?: Table | string | null;
   downloads?: string[];
 }
 
-export type HtmlSection = HtmlTableSection | HtmlFigureSection;
+/** Prose only, e.g. why a section has nothing to show yet and what to run; `tone` draws it as a notice. */
+export interface HtmlTextSection {
+  kind: 'text';
+  id: string;
+  heading: string;
+  paragraphs: string[];
+  tone?: 'warning' | 'info';
+}
+
+export type HtmlSection = HtmlTableSection | HtmlFigureSection | HtmlTextSection;
 
 export interface HtmlReport {
   title: string;
@@ -232,6 +243,10 @@ function publishedBlock(published: Table | string | null | undefined, note: stri
 const KEY = '<p class="key">In each cell: this run\'s value on top, <span class="p">the paper\'s value below it, in brown italics</span>.</p>';
 
 function sectionToHtml(section: HtmlSection): string {
+  if (section.kind === 'text') {
+    const body = section.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
+    return `<section id="${escapeHtml(section.id)}" class="item">\n<h2>${escapeHtml(section.heading)}</h2>\n${section.tone ? `<div class="banner ${section.tone}">${body}</div>` : body}\n</section>`;
+  }
   const intro = section.intro ? `<p>${escapeHtml(section.intro)}</p>` : '';
   const head = `<section id="${escapeHtml(section.id)}" class="item">\n<h2>${escapeHtml(section.heading)}</h2>\n${intro}`;
   if (section.kind === 'table') {
@@ -242,7 +257,8 @@ function sectionToHtml(section: HtmlSection): string {
       : publishedBlock(section.published, section.publishedNote);
     return `${head}\n${merge ? KEY : ''}\n${table}\n${notesHtml(section.computed.notes)}\n${after}\n${downloads(section.downloads)}\n</section>`;
   }
-  const figure = scrollBox(`<figure>${section.svg}${section.caption ? `<figcaption>${escapeHtml(section.caption)}</figcaption>` : ''}</figure>`, section.heading, ' figure-box');
+  const svg = section.alt ? section.svg.replace(/<svg\b/, `<svg role="img" aria-label="${escapeHtml(section.alt)}"`) : section.svg;
+  const figure = scrollBox(`<figure>${svg}${section.caption ? `<figcaption>${escapeHtml(section.caption)}</figcaption>` : ''}</figure>`, section.heading, ' figure-box');
   return `${head}\n${figure}\n${publishedBlock(section.published, undefined)}\n${downloads(section.downloads)}\n</section>`;
 }
 

@@ -4,19 +4,21 @@
 // nothing clipped at the two desktop widths, no sideways page scroll on a phone, every table and figure present.
 // The page is built by the report stage from the fixture (test/fixtures/report). `.ci/run` installs chromium;
 // set SPILLWAY_SCREENSHOTS=DIR to keep full-page screenshots for a look.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
+import { contentHash } from '../../src/report/replication/robustness.js';
 import report from '../../stages/report.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = join(import.meta.dirname, '..', '..');
 const fixture = (name: string) => JSON.parse(readFileSync(join(root, 'test/fixtures/report', `${name}.json`), 'utf8'));
-const ITEMS = ['table1', 'table2', 'table3', 'table4', 'table4-estimators', 'figure3', 'figure4', 'recovery', 'calibration'];
+const CURVES = ['robustness-funding', 'robustness-techspill-collab', 'robustness-techspill-proximity', 'robustness-fundspill-collab', 'robustness-fundspill-proximity'];
+const ITEMS = ['table1', 'table2', 'table3', 'table4', 'table4-estimators', 'figure3', 'figure4', 'robustness', ...CURVES, 'robustness-agreement', 'recovery', 'calibration'];
 
 let tmp: string;
 let browser: BrowserContext;
@@ -26,13 +28,18 @@ let url: string;
 describe.skipIf(!existsSync(CHROMIUM))('report/index.html in headless chromium', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'spillway-browser-'));
+    // the hand-made sweep summary, made current for the fixture's models (test/report/robustness.test.ts)
+    const summary = fixture('robustness-summary');
+    summary.variants[0].stages.estimate.outputs.models.content = contentHash(fixture('models'));
+    mkdirSync(join(tmp, 'results'));
+    writeFileSync(join(tmp, 'results/robustness.json'), JSON.stringify(summary));
     const ctx = createStageContext({
       stage: 'report',
       projectRoot: root,
       outDir: join(tmp, 'out'),
       outs: { site: 'dir' },
       params: { classify: { criterion: 'total_publications', top_share: 0.25 }, weights: { spatial_standardization: 'eq4' }, lag: { years: 1 } },
-      deps: ['data/paper/published.json', 'test/fixtures/report/truth.json'],
+      deps: ['data/paper/published.json', 'test/fixtures/report/truth.json', join(tmp, 'results/robustness.json')],
       inputs: { panel: fixture('panel'), ingest_report: fixture('ingest_report'), groups: fixture('groups'), spillovers: fixture('spillovers'), design: fixture('design'), models: fixture('models') },
       log: () => {},
     });
@@ -118,6 +125,9 @@ describe.skipIf(!existsSync(CHROMIUM))('report/index.html in headless chromium',
     for (const id of ITEMS) expect(await page.locator(`section#${id}`).count(), id).toBe(1);
     expect(await page.locator('section#figure3 svg').count()).toBe(1);
     expect(await page.locator('section#figure4 svg').count()).toBe(1);
+    // each specification curve is one SVG with a text alternative, and Table A3 is there
+    for (const id of CURVES) expect(await page.locator(`section#${id} svg[role="img"]`).getAttribute('aria-label'), id).toMatch(/^Specification curve of the /);
+    expect(await page.locator('#robustness-agreement-table').count()).toBe(1);
     // Table 1, leading 2010: computed 840 above the paper's 4419, in the same cell
     const cell = page.locator('#table1 tbody tr', { hasText: 'Leading regions' }).locator('td').nth(3);
     expect(await cell.locator('.c').textContent()).toBe('840');

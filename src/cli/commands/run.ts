@@ -121,6 +121,7 @@ async function emptyGlobs(pipeline: Pipeline, name: string): Promise<Warning[]> 
   const found: Warning[] = [];
   for (const pattern of stage?.deps ?? []) {
     if (!/[*?[\]{}]/.test(pattern)) continue; // what the engine treats as a glob (GLOB_CHARS in engine/code.ts)
+    if (stage?.optionalDeps?.includes(pattern)) continue; // declared under optional_deps: may match nothing
     const { matches } = await expandGlob(pipeline.root, pattern, undefined);
     if (matches.length === 0) found.push({ stage: name, pattern, message: `stage ${name}: dep pattern "${pattern}" matches no file, so the stage runs without any` });
   }

@@ -30,6 +30,7 @@ options:
   -x, --executor NAME        who runs the stages: workers (default), local (a fresh process per stage), or slurm
                              (SLURM jobs, one executor for the whole sweep: the variants' ready stages go out
                              together as job arrays; spillway.config.yaml, docs/cluster.md)
+      --summary PATH         write the sweep's summary file here (default: the sweep file's summary:, if any)
       --wait                 if another run holds the project lock, wait for it
       --json                 print the summary as JSON on stdout
   -h, --help                 this text
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       target: { type: 'string', short: 't', multiple: true, default: [] },
       set: { type: 'string', multiple: true, default: [] },
       name: { type: 'string' },
+      summary: { type: 'string' },
       jobs: { type: 'string', short: 'j' },
       executor: { type: 'string', short: 'x', default: 'workers' },
       wait: { type: 'boolean', default: false },
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if ((values.target as string[]).length > 0) spec.targets = values.target as string[];
   if (values.name) spec.name = values.name as string;
+  if (values.summary) spec.summary = values.summary as string;
 
   const json = values.json === true;
   const executor = await sweepExecutor(values.executor as string, dirname(resolve(values.file as string)));
@@ -99,6 +102,7 @@ export async function main(argv: string[]): Promise<number> {
         `sweep ${report.name}: ${report.variants} variants, ${report.succeeded} ok, ${report.failed} failed${report.interrupted ? ', interrupted' : ''}; ` +
           `${report.executions} stage executions for ${report.stage_runs} stage runs (${saved} saved by sharing), ${formatDuration(report.duration_ms)}\n`,
       );
+      if (report.summary) process.stderr.write(`summary: ${report.summary}\n`);
     }
     if (report.interrupted) return ExitCode.interrupted;
     return report.ok ? ExitCode.ok : ExitCode.stageFailed;

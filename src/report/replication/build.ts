@@ -30,6 +30,17 @@ import {
   type CalibrationRow,
 } from './paper-report.js';
 import type { Published } from './published.js';
+import { COEFFICIENTS, readSummary, robustnessCurves, robustnessState, robustnessTable, specCurveAlt, specCurveSpec } from './robustness.js';
+
+/** The robustness sweep's summary file as the report stage found it (parsed JSON; null: absent). */
+export interface RobustnessInput {
+  /** project-relative path, for messages */
+  path: string;
+  summary: unknown | null;
+}
+
+/** What to run to make (or refresh) the robustness section, with the README's commands. */
+export const ROBUSTNESS_COMMANDS = '`./bin/spillway.js sweep sweeps/robustness.yaml` (216 variants; a few minutes on two cores, resumable), then `./bin/spillway.js run` (or `npm run pipeline`)';
 
 /** What the run was computed with beyond the artifacts: the declared params' pipeline.yaml values and the raw files. */
 export interface RunIdentity {
@@ -132,7 +143,7 @@ function tableFiles(table: Table, files: Record<string, string>): string[] {
   return names;
 }
 
-export async function buildReplicationReport(artifacts: ReplicationArtifacts, published: Published, params: Record<string, unknown>, hints: DatasetHints = {}, identity: RunIdentity = {}): Promise<BuiltReport> {
+export async function buildReplicationReport(artifacts: ReplicationArtifacts, published: Published, params: Record<string, unknown>, hints: DatasetHints = {}, identity: RunIdentity = {}, robustness?: RobustnessInput): Promise<BuiltReport> {
   const variables = published.table3_variables;
   const data = readReplicationData(artifacts, variables, hints);
   const files: Record<string, string> = {};
@@ -172,6 +183,8 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     files[`figures/${f.id}.vl.json`] = JSON.stringify(f.spec, null, 2) + '\n';
     sections.push({ kind: 'figure', id: f.id, heading: f.heading, svg, published: f.published, downloads: [`figures/${f.id}.svg`, `figures/${f.id}.vl.json`] });
   }
+
+  if (robustness !== undefined) sections.push(...(await robustnessSections(robustness, artifacts.models, params, files)));
 
   const recovery = recoveryTable(data, variables, labels);
   if (recovery !== null) {
@@ -214,4 +227,57 @@ export async function buildReplicationReport(artifacts: ReplicationArtifacts, pu
     footer: 'Published values: data/paper/published.json (transcribed from the paper; shown for comparison, never used in a computation). The run\'s full provenance (code, data and artifact hashes) is in pipeline.lock; `./bin/spillway.js lineage report/index.html` prints what this page was made from, and `./bin/spillway.js export DIR` writes a self-contained replication package.',
   });
   return { files, data, calibration };
+}
+
+/** The robustness section: specification curves and the agreement table, or why there are none and what to run. */
+async function robustnessSections(input: RobustnessInput, models: unknown, params: Record<string, unknown>, files: Record<string, string>): Promise<HtmlSection[]> {
+  const heading = 'Robustness: specification curves over the paper\'s alternative choices';
+  const summary = input.summary === null ? null : readSummary(input.summary, input.path);
+  const state = robustnessState(summary, models, flattenParams(params));
+  if (state.kind === 'absent') {
+    return [{
+      kind: 'text', id: 'robustness', heading, tone: 'info',
+      paragraphs: [
+        `Not computed yet: ${input.path} does not exist. The paper's robustness checks (footnote 12's leading-region criteria, the share of leading regions, the spatial weights of eq. 3-5, the distance decay and the lag: 216 specifications, each with the nine models of Table 4) are a sweep, which a default run does not start.`,
+        `To show them here, run ${ROBUSTNESS_COMMANDS}. This section then shows a specification curve for each coefficient of interest and how often it keeps the sign and significance of Table 4.`,
+      ],
+    }];
+  }
+  if (state.kind === 'stale') {
+    return [{
+      kind: 'text', id: 'robustness', heading, tone: 'warning',
+      paragraphs: [
+        `STALE: the sweep summary ${input.path} (sweep "${state.summary.sweep}", ${state.summary.variants.length} variants) does not describe this report's computation, so none of its numbers are shown: ${state.reasons.join('; ')}.`,
+        `To bring it up to date, run ${ROBUSTNESS_COMMANDS}.`,
+      ],
+    }];
+  }
+  const s = state.summary;
+  const curves = robustnessCurves(s);
+  const failed = s.variants.filter((v) => v.status !== 'ok').length;
+  const sections: HtmlSection[] = [{
+    kind: 'text', id: 'robustness', heading,
+    paragraphs: [
+      `Every specification of sweep "${s.sweep}"${s.sweepFile ? ` (${s.sweepFile.path}, SHA-256 ${s.sweepFile.sha256.slice(0, 16)}…)` : ''}: ${Object.entries(s.grid).map(([k, v]) => `${k} ∈ {${v.map((x) => (typeof x === 'number' && !Number.isInteger(x) ? String(Number(x.toFixed(3))) : String(x))).join(', ')}}`).join(' × ')}, ${s.variants.length} variants${failed > 0 ? `, of which ${failed} failed or did not run (counted in the table, not drawn)` : ''}. Its default variant ${state.defaultVariant.id} has exactly the models of Table 4 (same content hash), so the curves and the table below are of this run's data and code.`,
+      'In each figure, for each sample: every variant\'s estimate with its 95% interval (estimate ± 1.96 SE), sorted; below it one row per choice, with a mark where the variant used that choice. Near-flat likelihoods (orange triangles) and fits that did not converge (crosses) are drawn with their own marks; the dashed blue line and diamond mark pipeline.yaml\'s specification (Table 4).',
+    ],
+  }];
+  for (const c of COEFFICIENTS) {
+    const mine = curves.filter((cv) => cv.coefficient === c);
+    const spec = specCurveSpec(s, c, mine);
+    const id = `robustness-${c.id}`;
+    const svg = await renderVegaLiteToSvg(spec, { id });
+    files[`figures/${id}.svg`] = svg;
+    files[`figures/${id}.vl.json`] = JSON.stringify(spec, null, 2) + '\n';
+    sections.push({ kind: 'figure', id, heading: `Specification curve: ${c.label}`, svg, alt: specCurveAlt(c, mine), downloads: [`figures/${id}.svg`, `figures/${id}.vl.json`] });
+  }
+  const table = robustnessTable(s, curves);
+  sections.push({
+    kind: 'table', id: table.id, heading: captionText(table),
+    intro: 'How often each coefficient of interest keeps the sign, and the sign and 5% significance, of the default specification (Table 4) across the sweep.',
+    computed: table, published: null,
+    publishedNote: 'The paper says its robustness checks are "available upon request"; it publishes none.',
+    downloads: tableFiles(table, files),
+  });
+  return sections;
 }
