@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { StageFunction } from '../src/engine/stage-api.js';
 import { SpillwayError } from '../src/errors.js';
 import { readCsvRows, type BadRow, type CsvReadSummary, type RowProblem, type RowSchema } from '../src/data/csv.js';
-import { DuplicateIds, HeavyHitters } from '../src/data/bounded.js';
+import { byteHashes, DuplicateIds, hashBytes, HeavyHitters } from '../src/data/bounded.js';
 import type { CollaborationArtifact, IngestReport, OutlierDrop, PanelRow, RegionInfo } from '../src/data/artifacts.js';
 import { numberIn, oneOf, regex, stringList, yearRange } from '../src/data/params.js';
 
@@ -57,6 +57,8 @@ const ingest: StageFunction = async (ctx) => {
     unique?: { column: string; noun: string };
     /** a second pass over the accepted rows (duplicates removed), when asked for after the first */
     secondPass?: () => ((v: Values) => void) | undefined;
+    /** the rows that second pass needs: those whose `column` is one of `keys` (undefined: every row) */
+    secondPassKeys?: () => { column: string; keys: Iterable<string> } | undefined;
   }
   // Every file is streamed once; aggregates are per region-year and region-pair-year, so memory does not grow with
   // the number of records. Ids are checked for uniqueness through a fixed-size Bloom filter (src/data/bounded.ts);
@@ -91,7 +93,27 @@ const ingest: StageFunction = async (ctx) => {
     const extra = handler.secondPass?.();
     if (ids?.needsSecondPass || extra) {
       const duplicates: BadRow[] = [];
-      await readCsvRows(path, { ...options, onBadRow: 'drop' }, (v, row, line) => {
+      // Pass 2 matters only for rows with a candidate id (and, for `extra`, the rows it asks for): the others are
+      // told apart from the bytes of those columns (a hash; a collision only lets a row through to the full check),
+      // without being typed or checked again
+      const wanted: { column: string; hashes: Set<number> }[] = [];
+      let everyRow = false;
+      if (ids?.needsSecondPass) wanted.push({ column: handler.unique!.column, hashes: byteHashes(ids.candidateIds) });
+      if (extra) {
+        const keys = handler.secondPassKeys?.();
+        if (keys) wanted.push({ column: keys.column, hashes: byteHashes(keys.keys) });
+        else everyRow = true;
+      }
+      const keepIf = everyRow
+        ? undefined
+        : {
+            columns: wanted.map((w) => w.column),
+            test: (buf: Buffer, starts: Int32Array, ends: Int32Array) => {
+              for (let j = 0; j < wanted.length; j++) if (wanted[j].hashes.has(hashBytes(buf, starts[j], ends[j]))) return true;
+              return false;
+            },
+          };
+      await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line) => {
         if (!inYears(v) || handler.check?.(v, row)) return;
         if (ids) {
           const id = v[idAt] as string;
@@ -195,6 +217,16 @@ const ingest: StageFunction = async (ctx) => {
   const P = Object.keys(schemaOf('patents').properties);
   const [pYear, pRegion, pApplicant, pTitle] = ['year', 'region', 'applicant', 'title'].map((c) => P.indexOf(c));
   const nanoAll = cell();
+  // titles of a query repeat (and each row is tested up to three times): the verdict of each distinct title, bounded
+  const nanoVerdicts = new Map<string, boolean>();
+  const isNano = (title: string): boolean => {
+    let verdict = nanoVerdicts.get(title);
+    if (verdict === undefined) {
+      verdict = nanoTitle.test(title);
+      if (nanoVerdicts.size < 50_000) nanoVerdicts.set(title, verdict);
+    }
+    return verdict;
+  };
   const ruleOn = maxShare < 1;
   const exactApplicants = maxShare < 1e-4;
   const heavy = new Map<number, HeavyHitters>();
@@ -206,20 +238,21 @@ const ingest: StageFunction = async (ctx) => {
     unique: { column: 'application_id', noun: 'application' },
     count: (v) => {
       patentRows++;
-      if (!nanoTitle.test(v[pTitle] as string)) {
+      if (!isNano(v[pTitle] as string)) {
         nonMatching++;
         return;
       }
       nanoAll[regionAt(v[pRegion] as string)][yi(v[pYear] as number)]++;
     },
     observe: (v) => {
-      if (!ruleOn || exactApplicants || !nanoTitle.test(v[pTitle] as string)) return;
+      if (!ruleOn || exactApplicants || !isNano(v[pTitle] as string)) return;
       const year = v[pYear] as number;
       let hh = heavy.get(year);
       // one counter more than 1/s leaves room for repeated ids seen here before the duplicate check removes them
       if (!hh) heavy.set(year, (hh = new HeavyHitters(Math.ceil(1 / maxShare) + 1)));
       hh.offer(v[pApplicant] as string);
     },
+    secondPassKeys: () => (ruleOn && !exactApplicants ? { column: 'applicant', keys: [...heavy.values()].flatMap((hh) => hh.keys()) } : undefined),
     secondPass: () => {
       if (!ruleOn) return undefined;
       const candidates = new Map([...heavy].map(([year, hh]) => [year, new Set(hh.keys())]));
@@ -227,7 +260,7 @@ const ingest: StageFunction = async (ctx) => {
         const year = v[pYear] as number;
         const applicant = v[pApplicant] as string;
         if (!exactApplicants && !candidates.get(year)?.has(applicant)) return;
-        if (!nanoTitle.test(v[pTitle] as string)) return;
+        if (!isNano(v[pTitle] as string)) return;
         let byApplicant = candidateFilings.get(year);
         if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
         let byRegion = byApplicant.get(applicant);

@@ -12,6 +12,23 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
+/** FNV-1a (32 bits) of bytes [start, end) of `buf`: to look up strings by their UTF-8 bytes without making them. */
+export function hashBytes(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** hashBytes of the UTF-8 bytes of each string. */
+export function byteHashes(keys: Iterable<string>): Set<number> {
+  const hashes = new Set<number>();
+  for (const key of keys) {
+    const bytes = Buffer.from(key, 'utf8');
+    hashes.add(hashBytes(bytes, 0, bytes.length));
+  }
+  return hashes;
+}
+
 /**
  * Blocked Bloom filter (Bloom 1970; one cache line per key, Putze, Sanders & Singler 2007): the first hash picks a
  * 512-bit block, `probes` bits inside it come from a second hash by double hashing (Kirsch & Mitzenmacher 2006).

@@ -13,7 +13,10 @@ const CR = 13;
 const LF = 10;
 const MAX_LINE = 1 << 24;
 
-/** The fields of one line: field i spans bytes [starts[i], ends[i]) of `buf`. */
+/**
+ * The fields of one line: field i spans bytes [starts[i], ends[i]) of `buf`. The object and its arrays are reused from
+ * line to line: copy what you keep.
+ */
 export interface ScannedLine {
   buf: Buffer;
   starts: Int32Array;
@@ -23,6 +26,11 @@ export interface ScannedLine {
   line: number;
   /** the byte offset just past this line's break, counted from the start of the (decompressed) stream */
   end: number;
+  /**
+   * numbers[i], for each field i marked in the scanner's `numeric` mask: plainDecimal of the field's bytes (NaN when
+   * it is not a plain decimal), parsed in the same pass that finds the commas. Unmarked fields: not set.
+   */
+  numbers: Float64Array;
 }
 
 /** Where the simple case ended: the full parser takes over at `line` with `rest` (which starts at that line). */
@@ -43,17 +51,46 @@ export class LineScanner {
   private line = 1;
   private mode: 0 | 1 | 2 = 0; // 0 not known yet, 1 LF, 2 CRLF
   private started = false;
-  private starts: Int32Array = new Int32Array(64);
-  private ends: Int32Array = new Int32Array(64);
+  private readonly scanned: ScannedLine = {
+    buf: Buffer.alloc(0),
+    starts: new Int32Array(64),
+    ends: new Int32Array(64),
+    count: 0,
+    line: 0,
+    end: 0,
+    numbers: new Float64Array(64),
+  };
   handedOver: Handover | undefined;
+  /**
+   * Fields to parse as numbers while scanning (1 at the field's index; may be set or changed between lines, e.g. by
+   * onLine once it has read the header): their values are in ScannedLine.numbers, without a second look at the bytes.
+   */
+  numeric: Uint8Array | undefined;
 
   constructor(private readonly onLine: (line: ScannedLine) => void) {}
 
   /** Scans the complete lines of `chunk` (and the last, unterminated one when `final`); returns a Handover once not simple. */
   push(chunk: Buffer, final = false): Handover | undefined {
     if (this.handedOver) throw new Error('LineScanner: push after hand-over');
-    const data = this.carry ? (chunk.length ? Buffer.concat([this.carry, chunk]) : this.carry) : chunk;
+    const carry = this.carry;
+    if (!carry) return this.scan(chunk, final);
     this.carry = undefined;
+    const lf = this.started ? chunk.indexOf(LF) : -1;
+    if (lf < 0) return this.scan(chunk.length ? Buffer.concat([carry, chunk]) : carry, final);
+    // the line cut at the end of the last chunk is joined on its own, so that the chunk itself is scanned in place
+    // rather than copied after it
+    const head = Buffer.concat([carry, chunk.subarray(0, lf + 1)]);
+    const handover = this.scan(head, false);
+    if (handover) {
+      handover.rest = Buffer.concat([handover.rest, chunk.subarray(lf + 1)]);
+      return handover;
+    }
+    const left = this.carry as Buffer | undefined; // none: head ends with a line break
+    this.carry = undefined;
+    return this.scan(left ? Buffer.concat([left, chunk.subarray(lf + 1)]) : chunk.subarray(lf + 1), final);
+  }
+
+  private scan(data: Buffer, final: boolean): Handover | undefined {
     let pos = 0;
     if (!this.started) {
       if (data.length < 3 && !final) {
@@ -65,7 +102,9 @@ export class LineScanner {
       if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) pos = 3;
     }
     const n = data.length;
-    while (pos < n || (final && pos < n)) {
+    const scanned = this.scanned;
+    scanned.buf = data;
+    while (pos < n) {
       let nl = data.indexOf(LF, pos);
       let contentEnd: number;
       let next: number;
@@ -92,27 +131,12 @@ export class LineScanner {
         pos = next;
         continue;
       }
-      let count = 0;
-      let fieldStart = pos;
-      let starts: Int32Array = this.starts;
-      let ends: Int32Array = this.ends;
-      for (let i = pos; i < contentEnd; i++) {
-        const c = data[i];
-        if (c === COMMA) {
-          if (count + 1 >= starts.length) ({ starts, ends } = this.grow());
-          starts[count] = fieldStart;
-          ends[count] = i;
-          count++;
-          fieldStart = i + 1;
-        } else if (c === QUOTE || c === CR) {
-          return this.handOver(data, pos);
-        }
-      }
-      if (count + 1 >= starts.length) ({ starts, ends } = this.grow());
-      starts[count] = fieldStart;
-      ends[count] = contentEnd;
-      count++;
-      this.onLine({ buf: data, starts, ends, count, line: this.line, end: this.base + next });
+      const count = this.fields(data, pos, contentEnd);
+      if (count < 0) return this.handOver(data, pos);
+      scanned.count = count;
+      scanned.line = this.line;
+      scanned.end = this.base + next;
+      this.onLine(scanned);
       this.line++;
       pos = next;
     }
@@ -121,14 +145,94 @@ export class LineScanner {
     return undefined;
   }
 
-  private grow(): { starts: Int32Array; ends: Int32Array } {
-    const starts = new Int32Array(this.starts.length * 2);
-    const ends = new Int32Array(this.ends.length * 2);
-    starts.set(this.starts);
-    ends.set(this.ends);
-    this.starts = starts;
-    this.ends = ends;
-    return { starts, ends };
+  /**
+   * Splits bytes [pos, contentEnd) into fields (offsets into the scanned line's arrays) and parses the fields marked
+   * numeric on the way; returns the number of fields, or -1 at a quote or a carriage return (not the simple case).
+   */
+  private fields(data: Buffer, pos: number, contentEnd: number): number {
+    const scanned = this.scanned;
+    let { starts, ends, numbers } = scanned;
+    const numeric = this.numeric;
+    const marked = numeric === undefined ? 0 : numeric.length;
+    let count = 0;
+    let i = pos;
+    for (;;) {
+      if (count + 1 >= starts.length) {
+        this.grow();
+        ({ starts, ends, numbers } = scanned);
+      }
+      const fieldStart = i;
+      if (count < marked && numeric![count] === 1) {
+        // plainDecimal, inline: [sign] digits [. digits], nothing else
+        let negative = false;
+        if (i < contentEnd) {
+          const c = data[i];
+          if (c === 45) {
+            negative = true;
+            i++;
+          } else if (c === 43) i++;
+        }
+        let mantissa = 0;
+        const first = i;
+        for (; i < contentEnd; i++) {
+          const d = data[i] - 48;
+          if (d < 0 || d > 9) break;
+          mantissa = mantissa * 10 + d;
+        }
+        let digits = i - first;
+        let fraction = 0;
+        if (i < contentEnd && data[i] === 46) {
+          const point = ++i;
+          for (; i < contentEnd; i++) {
+            const d = data[i] - 48;
+            if (d < 0 || d > 9) break;
+            mantissa = mantissa * 10 + d;
+          }
+          fraction = i - point;
+          digits += fraction;
+        }
+        if (digits > 0 && (i === contentEnd || data[i] === COMMA)) {
+          let value: number;
+          if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', fieldStart, i));
+          else {
+            value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+            if (negative) value = -value;
+          }
+          numbers[count] = value;
+          starts[count] = fieldStart;
+          ends[count] = i;
+          count++;
+          if (i === contentEnd) return count;
+          i++;
+          continue;
+        }
+        numbers[count] = NaN; // not a plain decimal: read on to the comma like any field
+      }
+      for (; i < contentEnd; i++) {
+        const c = data[i];
+        if (c === COMMA) break;
+        if (c === QUOTE || c === CR) return -1;
+      }
+      starts[count] = fieldStart;
+      ends[count] = i;
+      count++;
+      if (i === contentEnd) return count;
+      i++;
+    }
+  }
+
+  private grow(): void {
+    const scanned = this.scanned;
+    const size = scanned.starts.length * 2;
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    const numbers = new Float64Array(size);
+    starts.set(scanned.starts);
+    ends.set(scanned.ends);
+    numbers.set(scanned.numbers);
+    scanned.starts = starts;
+    scanned.ends = ends;
+    scanned.numbers = numbers;
   }
 
   private handOver(data: Buffer, pos: number): Handover {

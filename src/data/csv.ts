@@ -3,18 +3,24 @@
 // format either stops the read with file, row, line, column, expected and hint, or — when the caller's policy says
 // 'drop' — is dropped and counted in the summary. Nothing is skipped silently.
 import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
-import { parse, type CsvError } from 'csv-parse';
-import { LineScanner, plainDecimal, Utf8Check, type Handover, type ScannedLine } from './csv-scan.js';
+import { finished, pipeline } from 'node:stream/promises';
+import type { CsvError, Parser } from 'csv-parse';
+import { LineScanner, Utf8Check, type Handover, type ScannedLine } from './csv-scan.js';
 
 export { Utf8Check };
-import ajvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type AjvClass from 'ajv';
 import { SpillwayError } from '../errors.js';
 
-// ajv is CommonJS: under NodeNext its default import is module.exports, whose `default` is the class
-const Ajv = ajvModule.default;
+// ajv and csv-parse are loaded when first needed (ajv is 80-160 ms of CPU to load and compile, more than reading a 10 MB
+// file): a file of simple lines whose every row passes the compiled checks below needs neither. ajv is CommonJS, so it
+// is required synchronously where a row needs it.
+const require = createRequire(import.meta.url);
+let Ajv: typeof AjvClass.default | undefined;
 
 export type BadRowPolicy = 'fail' | 'drop';
 
@@ -68,9 +74,17 @@ export interface ReadCsvOptions {
   policyParam?: string;
   /** how many dropped rows to list in the summary (default 20) */
   maxReported?: number;
+  /**
+   * For a pass that needs only a few rows (e.g. a second pass over candidate ids): a simple line (see LineScanner)
+   * with the header's number of fields is handed to `test` with the bytes of `columns` (field j of `columns` spans
+   * [starts[j], ends[j]) of `buf`); when it returns false the row is counted (rows_read, so that row numbers stay those
+   * of the file) and neither typed, checked nor passed to onRow. `test` must return true for every row that matters
+   * to the caller; every other line (and every line csv-parse reads after a hand-over) goes the usual way.
+   */
+  keepIf?: { columns: string[]; test: (buf: Buffer, starts: Int32Array, ends: Int32Array) => boolean };
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function typesOf(prop: { type?: string | string[] } | undefined): string[] {
   if (!prop?.type) return [];
@@ -81,6 +95,7 @@ const validatorCache = new WeakMap<RowSchema, ValidateFunction>();
 function validatorFor(schema: RowSchema): ValidateFunction {
   let validate = validatorCache.get(schema);
   if (!validate) {
+    Ajv ??= (require('ajv') as typeof AjvClass).default;
     validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
     validatorCache.set(schema, validate);
   }
@@ -142,6 +157,120 @@ function fastCheckOf(prop: RowSchema['properties'][string] | undefined): FastChe
   return () => false;
 }
 
+// How the fast path checks a known column: a string with nothing to check, a string with a compiled check, a number
+// or an integer within bounds, or not at all (the row goes to onData and, if need be, to ajv).
+const UNSURE = 0;
+const TEXT = 1;
+const CHECKED_TEXT = 2;
+const NUMBER = 3;
+const INTEGER = 4;
+
+interface CheckPlan {
+  kind: Uint8Array;
+  min: Float64Array;
+  max: Float64Array;
+  /** exclusiveMinimum (−Infinity when none) */
+  above: Float64Array;
+  text: (FastCheck | undefined)[];
+}
+
+/** The fast checks of the known columns in typed arrays: no call per numeric cell. Exactly what fastCheckOf decides. */
+function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckPlan {
+  const n = known.length;
+  const plan: CheckPlan = { kind: new Uint8Array(n), min: new Float64Array(n).fill(-Infinity), max: new Float64Array(n).fill(Infinity), above: new Float64Array(n).fill(-Infinity), text: new Array(n) };
+  known.forEach((c, k) => {
+    const prop = schema.properties[c];
+    if (!prop || Object.keys(prop).some((key) => !FAST_KEYWORDS.has(key))) return;
+    const types = typesOf(prop);
+    if (types.length !== 1) return;
+    if (types[0] === 'string') {
+      const plain = typeof prop.pattern !== 'string' && !(typeof prop.minLength === 'number' && prop.minLength > 0);
+      plan.kind[k] = plain ? TEXT : CHECKED_TEXT;
+      if (!plain) plan.text[k] = checks[k];
+    } else if (types[0] === 'number' || types[0] === 'integer') {
+      plan.kind[k] = types[0] === 'integer' ? INTEGER : NUMBER;
+      if (typeof prop.minimum === 'number') plan.min[k] = prop.minimum;
+      if (typeof prop.maximum === 'number') plan.max[k] = prop.maximum;
+      if (typeof prop.exclusiveMinimum === 'number') plan.above[k] = prop.exclusiveMinimum;
+    }
+  });
+  return plan;
+}
+
+const INTERN_MAX_BYTES = 64;
+const INTERN_MAX_ENTRIES = 4096;
+const INTERN_TRIAL = 4096;
+
+/**
+ * The strings of one text column, made once per distinct value while the column repeats (region codes and lists,
+ * partner lists, titles of a query): a field's bytes are hashed and compared with those of the string made for them
+ * before. The same string object each time also keeps its own hash, so the caller's Map lookups by it are cheaper.
+ * A column that does not repeat (ids), or whose distinct values outgrow the table, is found out over a window of
+ * INTERN_TRIAL values (most of them new) and read plainly from then on.
+ * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes.
+ */
+interface Interned {
+  text: string;
+  bytes: Buffer;
+  /** the column's compiled check has passed this text */
+  passed: boolean;
+}
+
+class Interner {
+  private readonly entries = new Map<number, Interned>();
+  /** the entry of the string the last call returned, if it has one */
+  last: Interned | undefined;
+  private lookups = 0;
+  private misses = 0;
+  private on = true;
+
+  text(buf: Buffer, start: number, end: number): string {
+    const n = end - start;
+    this.last = undefined;
+    if (!this.on || n > INTERN_MAX_BYTES) return buf.toString('utf8', start, end);
+    this.lookups++;
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    h &= 0x3fffffff; // a small integer key
+    const entry = this.entries.get(h);
+    if (entry !== undefined) {
+      const bytes = entry.bytes;
+      if (bytes.length === n) {
+        let i = 0;
+        while (i < n && bytes[i] === buf[start + i]) i++;
+        if (i === n) {
+          this.last = entry;
+          return entry.text;
+        }
+      }
+    }
+    const text = buf.toString('utf8', start, end);
+    this.misses++;
+    if (this.lookups >= INTERN_TRIAL) {
+      if (this.misses * 4 > this.lookups * 3) {
+        // mostly new values in this window: a column of ids or free text
+        this.on = false;
+        this.entries.clear();
+        return text;
+      }
+      this.lookups = 0;
+      this.misses = 0;
+    }
+    if (entry === undefined && this.entries.size < INTERN_MAX_ENTRIES) {
+      this.last = { text, bytes: Buffer.from(buf.subarray(start, end)), passed: false };
+      this.entries.set(h, this.last);
+    }
+    return text;
+  }
+}
+
+/** The fields of a scanned line as strings (the slow path, and the header). */
+function textsOf({ buf, starts, ends, count }: ScannedLine): string[] {
+  const record = new Array<string>(count);
+  for (let i = 0; i < count; i++) record[i] = buf.toString('utf8', starts[i], ends[i]);
+  return record;
+}
+
 /** The text of a numeric column as a number, or the text itself when it is not a plain number (ajv then rejects it). */
 function toNumber(text: string): string | number {
   // plain digits (the bulk: years, counts) are checked by char codes, without a regex or a trim
@@ -155,7 +284,7 @@ function toNumber(text: string): string | number {
     if (i === n) return Number(text);
   }
   const trimmed = text.trim();
-  return NUMBER.test(trimmed) ? Number(trimmed) : text;
+  return NUMBER_TEXT.test(trimmed) ? Number(trimmed) : text;
 }
 
 /**
@@ -173,7 +302,6 @@ export async function readCsvRows(
   const policy = options.onBadRow ?? 'fail';
   const maxReported = options.maxReported ?? 20;
   const schema = options.schema;
-  const validate = validatorFor(schema);
   const known = Object.keys(schema.properties);
   const required = schema.required ?? known;
   const numeric = known.map((c) => {
@@ -181,6 +309,7 @@ export async function readCsvRows(
     return types.includes('number') || types.includes('integer');
   });
   const checks = known.map((c) => fastCheckOf(schema.properties[c]));
+  const plan = planOf(schema, known, checks);
   const policyHint = options.policyParam
     ? `fix the row, or drop and count rows like it with --set ${options.policyParam}=drop`
     : 'fix the row';
@@ -279,6 +408,7 @@ export async function readCsvRows(
       }
       const typed: Record<string, unknown> = {};
       for (let k = 0; k < known.length; k++) if (values[k] !== undefined) typed[known[k]] = values[k];
+      const validate = validatorFor(schema);
       if (!validate(typed)) {
         bad(describeAjvError(validate.errors![0], typed, schema), { row, line });
         return;
@@ -293,53 +423,74 @@ export async function readCsvRows(
   };
 
   // The simple lines (no quote, no stray CR: every line of the raw files as generated) are read by LineScanner
-  // straight from the bytes, numbers without a string in between; a row the fast checks are not sure of is turned into
+  // straight from the bytes, numbers parsed in the same pass; a row the compiled checks are not sure of is turned into
   // strings and judged by onData like any other, so every message is the same. The first line that is not simple hands
   // the rest of the stream over to csv-parse below.
-  const isText = numeric.map((x) => !x);
+  const nKnown = known.length;
+  const interners = known.map(() => new Interner());
+  let complete = false; // every known column is in the header
+  const keepIf = options.keepIf;
+  let keepAt: Int32Array | undefined; // header indices of keepIf.columns, once all are found
+  const keepStarts = new Int32Array(keepIf?.columns.length ?? 0);
+  const keepEnds = new Int32Array(keepIf?.columns.length ?? 0);
   const fastLine = (scanned: ScannedLine): void => {
-    const { buf, starts, ends, count, line, end } = scanned;
-    if (utf8.invalidAt !== undefined && end > utf8.invalidAt) {
+    const { buf, starts, ends, count, line, numbers } = scanned;
+    if (utf8.invalidAt !== undefined && scanned.end > utf8.invalidAt) {
       throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line });
     }
-    const texts = (): string[] => {
-      const record = new Array<string>(count);
-      for (let i = 0; i < count; i++) record[i] = buf.toString('utf8', starts[i], ends[i]);
-      return record;
-    };
     if (header === undefined) {
-      onHeader(texts());
+      onHeader(textsOf(scanned));
+      complete = sourceIndex.every((at) => at >= 0);
+      const numericFields = new Uint8Array(header!.length);
+      for (let k = 0; k < nKnown; k++) if (numeric[k] && sourceIndex[k] >= 0) numericFields[sourceIndex[k]] = 1;
+      scanner.numeric = numericFields;
+      const at = keepIf?.columns.map((c) => header!.indexOf(c));
+      if (at && at.every((i) => i >= 0)) keepAt = Int32Array.from(at);
       return;
     }
-    if (count !== header.length) {
-      onData(texts(), line);
+    if (count !== header.length || !complete) {
+      onData(textsOf(scanned), line);
       return;
     }
-    let sure = true;
-    for (let k = 0; k < known.length; k++) {
+    if (keepAt !== undefined) {
+      for (let j = 0; j < keepAt.length; j++) {
+        keepStarts[j] = starts[keepAt[j]];
+        keepEnds[j] = ends[keepAt[j]];
+      }
+      if (!keepIf!.test(buf, keepStarts, keepEnds)) {
+        summary.rows_read++;
+        return;
+      }
+    }
+    const { kind, min, max, above, text } = plan;
+    for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
-      if (at < 0) {
-        sure = false;
-        break;
-      }
-      let value: string | number;
-      if (isText[k]) value = buf.toString('utf8', starts[at], ends[at]);
-      else {
-        value = plainDecimal(buf, starts[at], ends[at]);
-        if (value !== value) {
-          sure = false; // not a plain decimal: onData reads the text
-          break;
+      const how = kind[k];
+      if (how === TEXT) values[k] = interners[k].text(buf, starts[at], ends[at]);
+      else if (how >= NUMBER) {
+        const v = numbers[at];
+        // NaN (not a plain decimal) and ±Infinity fail the first test; onData reads the text and says what is wrong
+        if (!(v - v === 0 && v >= min[k] && v <= max[k] && v > above[k]) || (how === INTEGER && Math.floor(v) !== v)) {
+          onData(textsOf(scanned), line);
+          return;
         }
+        values[k] = v;
+      } else if (how === CHECKED_TEXT) {
+        const interner = interners[k];
+        const v = interner.text(buf, starts[at], ends[at]);
+        const seen = interner.last;
+        if (seen === undefined || !seen.passed) {
+          if (!text[k]!(v)) {
+            onData(textsOf(scanned), line);
+            return;
+          }
+          if (seen !== undefined) seen.passed = true; // the check is a pure function of the text
+        }
+        values[k] = v;
+      } else {
+        onData(textsOf(scanned), line);
+        return;
       }
-      values[k] = value;
-      if (!checks[k](value)) {
-        sure = false;
-        break;
-      }
-    }
-    if (!sure) {
-      onData(texts(), line);
-      return;
     }
     summary.rows_read++;
     const row = summary.rows_read;
@@ -441,67 +592,92 @@ export async function readCsvRows(
     bad({ column: columnAt((error as { column?: unknown }).column), message: `malformed CSV: ${error.message}`, expected: 'RFC 4180 quoting' }, { row: summary.rows_read, line: start });
     return undefined;
   };
-  const parser = parse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: policy === 'drop',
-    on_skip: (err: CsvError | undefined) => {
-      if (!err || skipped) return undefined; // the first error of a record is the one reported
-      const info = err as unknown as { lines: number; empty_lines: number; bytes: number };
-      skipped = { start: startOf(info), error: err };
-      // a quote still open at the end of the file: csv-parse stops without ending the record, so end it here
-      if (err.code === 'CSV_QUOTE_NOT_CLOSED' || !hooked) {
-        const problem = endSkipped(info, err.code === 'CSV_QUOTE_NOT_CLOSED');
-        if (problem) throw problem;
-      }
-      return undefined;
-    },
-    // every record is handled here, synchronously, and not pushed down the stream: no per-row object, promise or
-    // stream buffer; an error thrown here stops the parser with it
-    on_record: (record: string[], context: { lines: number; empty_lines: number; bytes: number }) => {
-      const start = startOf(context);
-      if (invalidBefore(context.bytes)) {
-        throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line: start });
-      }
-      ended(context);
-      if (header === undefined) onHeader(record);
-      else onData(record, start);
-      return null;
-    },
-  });
-  // csv-parse builds a fresh info object (two object spreads) for every record it hands to on_record; the fields
-  // read here (`lines`, `empty_lines`, `bytes`) are the parser's live counters, so hand those over instead.
-  // And it ends a skipped record (drop mode) without a callback: a hook on its record handler tells where it ended,
-  // so that a malformed record running over further lines is caught. Guarded: if a later csv-parse lacks these
-  // internals, records still get their own info objects, and a skipped record is judged where its error was found.
   type Info = { lines: number; empty_lines: number; bytes: number };
-  const api = (parser as unknown as {
-    api?: { info?: Info; state?: { recordHasError?: boolean }; __infoRecord?: () => object; __onRecord?: (push: unknown) => unknown };
-  }).api;
-  if (api && typeof api.__infoRecord === 'function' && api.info && 'lines' in api.info && 'empty_lines' in api.info) {
-    const live = api.info;
-    api.__infoRecord = () => live;
-  }
   let hooked = false;
-  if (policy === 'drop' && api && typeof api.__onRecord === 'function' && api.state && 'recordHasError' in api.state && api.info) {
-    const onRecord = api.__onRecord;
-    const state = api.state;
-    const info = api.info;
-    api.__onRecord = function (this: unknown, push: unknown) {
-      if (state.recordHasError === true && skipped) {
-        const problem = endSkipped(info, false);
-        if (problem) return problem; // csv-parse stops with an error returned here
+  // csv-parse, set up when the scanner hands the rest of the file over (a file of simple lines never loads it)
+  const startParser = async (): Promise<Parser> => {
+    const { parse } = await import('csv-parse');
+    const parser = parse({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: policy === 'drop',
+      on_skip: (err: CsvError | undefined) => {
+        if (!err || skipped) return undefined; // the first error of a record is the one reported
+        const info = err as unknown as { lines: number; empty_lines: number; bytes: number };
+        skipped = { start: startOf(info), error: err };
+        // a quote still open at the end of the file: csv-parse stops without ending the record, so end it here
+        if (err.code === 'CSV_QUOTE_NOT_CLOSED' || !hooked) {
+          const problem = endSkipped(info, err.code === 'CSV_QUOTE_NOT_CLOSED');
+          if (problem) throw problem;
+        }
+        return undefined;
+      },
+      // every record is handled here, synchronously, and not pushed down the stream: no per-row object, promise or
+      // stream buffer; an error thrown here stops the parser with it
+      on_record: (record: string[], context: { lines: number; empty_lines: number; bytes: number }) => {
+        const start = startOf(context);
+        if (invalidBefore(context.bytes)) {
+          throw notUtf8({ row: header === undefined ? 0 : summary.rows_read + 1, line: start });
+        }
+        ended(context);
+        if (header === undefined) onHeader(record);
+        else onData(record, start);
+        return null;
+      },
+    });
+    // csv-parse ends a skipped record (drop mode) without a callback: a hook on its record handler tells where it ended,
+    // so that a malformed record running over further lines is caught. Guarded: if a later csv-parse lacks these
+    // internals, a skipped record is judged where its error was found.
+    const api = (parser as unknown as { api?: { info?: Info; state?: { recordHasError?: boolean }; __onRecord?: (push: unknown) => unknown } }).api;
+    if (policy === 'drop' && api && typeof api.__onRecord === 'function' && api.state && 'recordHasError' in api.state && api.info) {
+      const onRecord = api.__onRecord;
+      const state = api.state;
+      const info = api.info;
+      api.__onRecord = function (this: unknown, push: unknown) {
+        if (state.recordHasError === true && skipped) {
+          const problem = endSkipped(info, false);
+          if (problem) return problem; // csv-parse stops with an error returned here
+        }
+        return onRecord.call(this, push);
+      };
+      hooked = true;
+    }
+    return parser;
+  };
+  // where the handed-over bytes go: csv-parse, whose records are all handled in its callbacks above. Its error is kept
+  // apart: the pipeline may report the abort of the stream read here instead.
+  let failure: { error: unknown } | undefined;
+  const toParser = async (stream: AsyncIterable<Buffer>): Promise<void> => {
+    let parser: Parser | undefined;
+    let done: Promise<void> | undefined;
+    for await (const chunk of stream) {
+      if (!parser) {
+        parser = await startParser();
+        parser.on('error', (error) => (failure ??= { error }));
+        parser.resume(); // nothing is pushed (on_record returns null); let it end
+        done = finished(parser);
+        done.catch(() => undefined); // awaited below; an error also stops the loop through `failure`
       }
-      return onRecord.call(this, push);
-    };
-    hooked = true;
-  }
+      if (!parser.write(chunk) && !failure) await once(parser, 'drain');
+      if (failure) throw failure.error;
+    }
+    if (parser) {
+      parser.end();
+      try {
+        await done;
+      } catch (error) {
+        failure ??= { error };
+        throw error;
+      }
+    }
+  };
   const source = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
-    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, fast, parser);
-    else await pipeline(source, utf8, fast, parser);
-  } catch (error) {
+    if (path.endsWith('.gz')) await pipeline(source, createGunzip({ chunkSize: 1 << 18 }), utf8, fast, toParser);
+    else await pipeline(source, utf8, fast, toParser);
+  } catch (caught) {
+    const error = failure ? failure.error : caught;
     // a bad row or an encoding error found by a callback: the invalid byte, if any, is not before that row
     if (error instanceof SpillwayError) throw error;
     const e = error as Omit<NodeJS.ErrnoException, 'code'> & Omit<CsvError, 'code'> & { code?: string; lines?: number; empty_lines?: number; column?: unknown };

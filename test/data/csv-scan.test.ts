@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { plainDecimal } from '../../src/data/csv-scan.js';
+import { LineScanner, plainDecimal } from '../../src/data/csv-scan.js';
 import { readCsv, type RowSchema } from '../../src/data/csv.js';
 import { SpillwayError } from '../../src/errors.js';
 import { Rng } from '../../src/stats/random.js';
@@ -98,5 +98,79 @@ describe('simple lines, then a quoted line: csv-parse takes over at that line', 
     });
     expect(rows.map((r) => r.grant_id)).toEqual(['G1', 'G2', 'G3', 'G9', 'G10', 'G11']);
     expect((rows[3].title as string).length).toBe(long.length);
+  });
+});
+
+describe('LineScanner: fields and numbers in one pass, whatever the chunks', () => {
+  // seeded random lines of numeric-looking and text fields; the scanner must give the same fields and, for the marked
+  // columns, exactly plainDecimal of each field, however the bytes are cut into chunks
+  const rng = Rng.fromSeed(23);
+  const cells = ['', '-', '.', '+.5', '5.', '-0', '007', '1e5', '12x', 'abc', ' 7', '2.675', '123456789012345678', '9007199254740993', '-3.25', '0.1'];
+  const cell = (): string => {
+    const u = rng.uniform();
+    if (u < 0.3) return cells[Math.floor(rng.uniform() * cells.length)];
+    if (u < 0.6) return String(Math.floor(rng.uniform() * 1e6));
+    return (rng.normal() * 10 ** Math.floor(rng.uniform() * 8)).toFixed(Math.floor(rng.uniform() * 9));
+  };
+  // (a line of one empty field would be a blank line, which is skipped)
+  const lines = Array.from({ length: 3000 }, () => Array.from({ length: 1 + Math.floor(rng.uniform() * 7) }, cell)).map((l) => (l.join('') === '' ? ['0'] : l));
+  const bytes = Buffer.from(lines.map((l) => l.join(',')).join('\n') + '\n');
+  const scanAll = (chunkSizes: () => number, numeric: Uint8Array | undefined) => {
+    const seen: { fields: string[]; numbers: number[]; line: number; end: number }[] = [];
+    const scanner = new LineScanner(({ buf, starts, ends, count, numbers, line, end }) => {
+      const fields: string[] = [];
+      const nums: number[] = [];
+      for (let i = 0; i < count; i++) {
+        fields.push(buf.toString('utf8', starts[i], ends[i]));
+        if (numeric && numeric[i]) nums.push(numbers[i]);
+      }
+      seen.push({ fields, numbers: nums, line, end });
+    });
+    scanner.numeric = numeric;
+    for (let at = 0; at < bytes.length; ) {
+      const size = chunkSizes();
+      expect(scanner.push(bytes.subarray(at, at + size))).toBeUndefined();
+      at += size;
+    }
+    expect(scanner.push(Buffer.alloc(0), true)).toBeUndefined();
+    return seen;
+  };
+  const mask = new Uint8Array([1, 0, 1, 1, 0, 1]); // column 7 (if any) is past the mask: not parsed
+
+  it('numbers are plainDecimal of the field (so exactly Number() of a plain decimal, NaN otherwise)', () => {
+    const seen = scanAll(() => bytes.length, mask);
+    expect(seen).toHaveLength(lines.length);
+    let checked = 0;
+    seen.forEach(({ fields, numbers, line }, k) => {
+      expect(fields).toEqual(lines[k]);
+      expect(line).toBe(k + 1);
+      const marked = fields.map((f, i) => ({ f, i })).filter(({ i }) => mask[i]);
+      marked.forEach(({ f }, j) => {
+        const b = Buffer.from(f);
+        expect(Object.is(numbers[j], plainDecimal(b, 0, b.length)), `${f} on line ${line}`).toBe(true);
+        checked++;
+      });
+    });
+    expect(checked).toBeGreaterThan(5000);
+  });
+
+  it('chunks of 1 to 200 bytes, lines cut anywhere: the same fields, numbers, lines and byte offsets', () => {
+    const whole = scanAll(() => bytes.length, mask);
+    const cut = Rng.fromSeed(29);
+    const pieces = scanAll(() => 1 + Math.floor(cut.uniform() * 200), mask);
+    expect(pieces).toEqual(whole);
+    expect(whole.at(-1)!.end).toBe(bytes.length);
+  });
+
+  it('a quoted line cut across two chunks: the hand-over starts at that line and holds the rest of the stream', () => {
+    const text = 'a,b\n1,2\n3,"x\ny"\n5,6\n';
+    const at = text.indexOf('"') + 1; // the chunk ends inside the quoted line
+    const seen: number[] = [];
+    const scanner = new LineScanner(({ line }) => void seen.push(line));
+    expect(scanner.push(Buffer.from(text.slice(0, at)))).toBeUndefined();
+    const handover = scanner.push(Buffer.from(text.slice(at)));
+    expect(seen).toEqual([1, 2]);
+    expect(handover).toMatchObject({ line: 3, offset: text.indexOf('3,"'), newline: '\n' });
+    expect(handover!.rest.toString()).toBe('3,"x\ny"\n5,6\n');
   });
 });

@@ -111,3 +111,80 @@ describe('readCsv line endings', () => {
     expect(rows).toEqual([{ grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 2, title: 't' }]);
   });
 });
+
+describe('readCsv: simple lines, checked by the compiled column checks (no quote, so csv-parse is not involved)', () => {
+  const header = 'grant_id,year,region,amount,title\n';
+  it('values are typed as ajv would have them, and each bad cell gets ajv’s message with its row, line and column', async () => {
+    const { rows } = await collect(write('simple.csv', `${header}G1,2001,CN-BJ,25.5,t\nG2,2002,CN-SH,0,\n`));
+    expect(rows).toEqual([
+      { grant_id: 'G1', year: 2001, region: 'CN-BJ', amount: 25.5, title: 't' },
+      { grant_id: 'G2', year: 2002, region: 'CN-SH', amount: 0, title: '' },
+    ]);
+    const cases: [string, string, string][] = [
+      ['G3,2001.5,CN-BJ,1,t', 'year', 'value 2001.5 must be integer'],
+      ['G3,2001,CN-BJ,-1,t', 'amount', 'value -1 must be >= 0'],
+      ['G3,2001,BJ,1,t', 'region', 'value "BJ" must match pattern'],
+      ['G3,2001,CN-BJ,1x,t', 'amount', 'value "1x" must be number'],
+      // 400 digits: a plain decimal, but beyond a double: the same error as 1e400
+      [`G3,2001,CN-BJ,1${'0'.repeat(400)},t`, 'amount', `value 1${'0'.repeat(400)} is out of range: it overflows a 64-bit float to Infinity`],
+    ];
+    for (const [line, column, message] of cases) {
+      const e = await failure(collect(write('simple-bad.csv', `${header}G1,2001,CN-BJ,2,t\n\n${line}\n`)));
+      expect(e.details, line).toMatchObject({ row: 2, line: 4, field: column });
+      expect(e.message.startsWith(message), `${e.message} (${line})`).toBe(true);
+    }
+  });
+});
+
+describe('readCsvRows keepIf: a pass over a few rows, told apart by their bytes', () => {
+  it('skips the rows the test rejects without typing them, keeps row and line numbers, and reads handed-over lines in full', async () => {
+    const { readCsvRows } = await import('../../src/data/csv.js');
+    const text = 'grant_id,year,region,amount,title\nG1,2001,CN-BJ,1,t\nG2,20x1,CN-BJ,1,t\n\nG3,2001,CN-SH,3,t\nG4,2001,CN-BJ,4,"q"\nG5,2001,CN-BJ,5,t\n';
+    const path = write('keep.csv', text);
+    const seen: [string, number, number][] = [];
+    const tested: string[] = [];
+    const summary = await readCsvRows(
+      path,
+      {
+        schema,
+        onBadRow: 'drop',
+        keepIf: {
+          columns: ['region', 'grant_id'],
+          test: (buf, starts, ends) => {
+            tested.push(buf.toString('utf8', starts[1], ends[1]));
+            return buf.toString('utf8', starts[0], ends[0]) === 'CN-SH';
+          },
+        },
+      },
+      (v, row, line) => void seen.push([v[0] as string, row, line]),
+    );
+    // G2's bad year is not looked at (its bytes fail the test); from G4's quote on, csv-parse reads every row in full
+    expect(tested).toEqual(['G1', 'G2', 'G3']);
+    expect(seen).toEqual([
+      ['G3', 3, 5],
+      ['G4', 4, 6],
+      ['G5', 5, 7],
+    ]);
+    expect(summary).toMatchObject({ rows_read: 5, rows_accepted: 3, rows_dropped: 0 });
+  });
+});
+
+describe('readCsv: repeated values of a column (made into one string each, their check remembered)', () => {
+  it('a bad value that repeats is bad every time, a good one good every time, ids that do not repeat are read plainly', async () => {
+    const header = 'grant_id,year,region,amount,title\n';
+    // 5,000 rows (past the interning trial of 4,096 values): ids unique, regions from a few, one bad region repeated
+    const regions = ['CN-BJ', 'CN-SH', 'CN-B', 'CN-BJX', 'cn-bj', 'CN-GD'];
+    const lines = Array.from({ length: 5000 }, (_, k) => `G${k + 1},2001,${regions[k % regions.length]},${k % 7},title ${k % 3}\n`);
+    const { rows, summary } = await collect(write('repeat.csv', header + lines.join('')), 'drop');
+    const good = lines.filter((_, k) => ['CN-BJ', 'CN-SH', 'CN-GD'].includes(regions[k % regions.length]));
+    expect(rows).toHaveLength(good.length);
+    expect(summary.rows_dropped).toBe(5000 - good.length);
+    expect(summary.dropped_examples.slice(0, 3).map((d) => [d.row, d.column])).toEqual([
+      [3, 'region'],
+      [4, 'region'],
+      [5, 'region'],
+    ]);
+    expect(rows.at(-1)).toEqual({ grant_id: 'G5000', year: 2001, region: 'CN-SH', amount: 4999 % 7, title: `title ${4999 % 3}` });
+    expect(new Set(rows.map((r) => r.grant_id)).size).toBe(good.length);
+  });
+});
