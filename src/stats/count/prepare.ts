@@ -50,6 +50,9 @@ export interface PreparedData {
   droppedColumns: { name: string; reason: string }[];
   /** per kept column: does it vary within at least one group? */
   variesWithinGroups: boolean[];
+  /** per kept column: Σ x over the observations kept, and the number of nonzero values */
+  columnSum: Float64Array;
+  columnNonzero: Float64Array;
   warnings: string[];
 }
 
@@ -95,38 +98,57 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const warnings: string[] = [];
   const droppedColumns: { name: string; reason: string }[] = [];
 
-  // observation order: by group (first appearance), keeping the original order within a group
-  let order: number[];
+  // observation order: by group (first appearance), keeping the original order within a group (a stable counting
+  // sort on a group number per row: one Map lookup per row, no per-group arrays)
+  let order: Int32Array;
   let groupStarts: number[];
   let droppedGroups = 0;
   let droppedObservations = 0;
   if (grouped) {
-    const members = new Map<string | number, number[]>();
+    const numberOf = new Map<string | number, number>();
+    const groupOf = new Int32Array(n0);
+    const size: number[] = [];
+    const total: number[] = [];
+    const groups = design.groups!;
     for (let i = 0; i < n0; i++) {
-      const g = design.groups![i];
-      let list = members.get(g);
-      if (!list) members.set(g, (list = []));
-      list.push(i);
+      const g = groups[i];
+      let k = numberOf.get(g);
+      if (k === undefined) {
+        k = size.length;
+        numberOf.set(g, k);
+        size.push(0);
+        total.push(0);
+      }
+      groupOf[i] = k;
+      size[k]++;
+      total[k] += design.y[i];
     }
-    order = [];
     groupStarts = [0];
+    const cursor = new Int32Array(size.length).fill(-1);
+    let kept = 0;
     let singletons = 0;
-    for (const rows of members.values()) {
-      const total = rows.reduce((s, i) => s + design.y[i], 0);
-      if (total === 0 || rows.length === 1) {
+    for (let k = 0; k < size.length; k++) {
+      if (total[k] === 0 || size[k] === 1) {
         droppedGroups++;
-        droppedObservations += rows.length;
-        if (total !== 0) singletons++;
+        droppedObservations += size[k];
+        if (total[k] !== 0) singletons++;
         continue;
       }
-      order.push(...rows);
-      groupStarts.push(order.length);
+      cursor[k] = kept;
+      kept += size[k];
+      groupStarts.push(kept);
+    }
+    order = new Int32Array(kept);
+    for (let i = 0; i < n0; i++) {
+      const k = groupOf[i];
+      if (cursor[k] >= 0) order[cursor[k]++] = i;
     }
     const allZero = droppedGroups - singletons;
     if (allZero > 0) warnings.push(`${allZero} group(s) (${droppedObservations - singletons} obs) dropped because all outcomes are zero`);
     if (singletons > 0) warnings.push(`${singletons} group(s) dropped because they have only one observation`);
   } else {
-    order = Array.from({ length: n0 }, (_, i) => i);
+    order = new Int32Array(n0);
+    for (let i = 0; i < n0; i++) order[i] = i;
     groupStarts = [0, n0];
   }
   const n = order.length;
@@ -155,6 +177,11 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const q = candidateNames.length;
   const given = design.names.length;
   const all = new Float64Array(n * q);
+  // per column, in the same pass: Σx², Σx and the number of nonzeros (for the collinearity check, the sparse rows and
+  // the FE Poisson centring)
+  const raw = new Float64Array(q);
+  const sum = new Float64Array(q);
+  const nonzero = new Float64Array(q);
   for (let r = 0; r < n; r++) {
     const row = design.X[order[r]];
     const base = r * q;
@@ -162,9 +189,18 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
       const v = row[c];
       if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
       all[base + c] = v;
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
     }
-    if (wantConstant) all[base + given] = 1;
   }
+  if (wantConstant) {
+    for (let r = 0; r < n; r++) all[r * q + given] = 1;
+    raw[given] = n;
+    sum[given] = n;
+    nonzero[given] = n;
+  }
+  const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
     droppedColumns.push({ name: CONSTANT, reason: 'absorbed by the group fixed effects' });
@@ -179,6 +215,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     groupStart,
     centering,
     constantIndex: candidateIndex.indexOf(constantIndex),
+    stats: { raw: pick(raw, candidateIndex), sum: pick(sum, candidateIndex), nonzero: pick(nonzero, candidateIndex) },
   });
   droppedColumns.push(...dropped);
   const droppedNames = new Set(droppedColumns.map((d) => d.name));
@@ -198,6 +235,10 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const groupTotal = new Float64Array(G);
   for (let g = 0; g < G; g++) for (let r = groupStart[g]; r < groupStart[g + 1]; r++) groupTotal[g] += y[r];
 
+  const columnSum = pick(sum, kept);
+  const columnNonzero = pick(nonzero, kept);
+  let nonzeros = 0;
+  for (let c = 0; c < p; c++) nonzeros += columnNonzero[c];
   const variesWithinGroups = kept.map((_, c) => {
     for (let g = 0; g < G; g++) {
       const first = X[groupStart[g] * p + c];
@@ -211,7 +252,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     p,
     names: kept.map((j) => candidateNames[j]),
     X,
-    rows: toSparseRows(X, n, p),
+    rows: toSparseRows(X, n, p, undefined, undefined, nonzeros),
     y,
     offset,
     groupStart,
@@ -221,6 +262,8 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     droppedObservations,
     droppedColumns,
     variesWithinGroups,
+    columnSum,
+    columnNonzero,
     warnings,
   };
 }
