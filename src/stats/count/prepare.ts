@@ -3,7 +3,7 @@
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
 import { toSparseRows, type SparseRows } from './objective.js';
-import type { CountDesign, FitOptions } from './types.js';
+import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
 
@@ -60,19 +60,31 @@ function invalid(message: string, details: { row?: number; field?: string; expec
   return new SpillwayError('invalidInput', message, details);
 }
 
+function packedRows(X: (CountDesign | PackedCountDesign)['X']): PackedRows | undefined {
+  return Array.isArray(X) ? undefined : (X as PackedRows);
+}
+
 /** Checks types and values; rows in messages are 1-based observation numbers of the design. */
-function validate(design: CountDesign, grouped: boolean): void {
+function validate(design: CountDesign | PackedCountDesign, grouped: boolean): void {
   const n = design.y.length;
-  if (design.X.length !== n) {
-    throw invalid(`design has ${n} outcomes but ${design.X.length} regressor rows`, { expected: 'one X row per outcome' });
+  const packed = packedRows(design.X);
+  if (packed) {
+    if (packed.width !== design.names.length) {
+      throw invalid(`packed regressors have ${packed.width} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
+    }
+    if (packed.values.length !== n * packed.width) {
+      throw invalid(`design has ${n} outcomes but ${packed.values.length / packed.width} packed regressor rows`, { expected: 'one X row per outcome' });
+    }
+  } else if ((design.X as ArrayLike<number>[]).length !== n) {
+    throw invalid(`design has ${n} outcomes but ${(design.X as ArrayLike<number>[]).length} regressor rows`, { expected: 'one X row per outcome' });
   }
   for (let i = 0; i < n; i++) {
     const y = design.y[i];
     if (!(Number.isInteger(y) && y >= 0)) {
       throw invalid(`outcome ${String(y)} is not a count`, { row: i + 1, field: 'y', expected: 'a non-negative integer' });
     }
-    const row = design.X[i];
-    if (row.length !== design.names.length) {
+    const row = packed ? undefined : (design.X as ArrayLike<number>[])[i];
+    if (row && row.length !== design.names.length) {
       throw invalid(`regressor row has ${row.length} values for ${design.names.length} names`, { row: i + 1, expected: `${design.names.length} values` });
     }
     if (design.offset && !Number.isFinite(design.offset[i])) {
@@ -91,9 +103,11 @@ function validate(design: CountDesign, grouped: boolean): void {
   }
 }
 
-export function prepare(design: CountDesign, options: FitOptions): PreparedData {
+export function prepare(design: CountDesign | PackedCountDesign, options: FitOptions): PreparedData {
   const grouped = options.model !== 'nb2';
   validate(design, grouped);
+  const packed = packedRows(design.X);
+  const rowsX = packed ? undefined : (design.X as ArrayLike<number>[]);
   const n0 = design.y.length;
   const warnings: string[] = [];
   const droppedColumns: { name: string; reason: string }[] = [];
@@ -156,11 +170,11 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     // rows of dropped groups are not packed below; their regressors must still be valid numbers
     const kept = new Uint8Array(n0);
     for (const i of order) kept[i] = 1;
+    const width = design.names.length;
     for (let i = 0; i < n0; i++) {
       if (kept[i]) continue;
-      const row = design.X[i];
-      for (let j = 0; j < row.length; j++) {
-        const problem = regressorProblem(row[j], i + 1, design.names[j]);
+      for (let j = 0; j < width; j++) {
+        const problem = regressorProblem(packed ? packed.values[i * width + j] : rowsX![i][j], i + 1, design.names[j]);
         if (problem) throw problem;
       }
     }
@@ -182,11 +196,13 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const raw = new Float64Array(q);
   const sum = new Float64Array(q);
   const nonzero = new Float64Array(q);
+  const source = packed ? packed.values : undefined;
   for (let r = 0; r < n; r++) {
-    const row = design.X[order[r]];
+    const row = source ? undefined : rowsX![order[r]];
+    const from = order[r] * given;
     const base = r * q;
     for (let c = 0; c < given; c++) {
-      const v = row[c];
+      const v = source ? source[from + c] : row![c];
       if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
       all[base + c] = v;
       raw[c] += v * v;
