@@ -1,6 +1,6 @@
 // fitCountModel: prepares the design, chooses start values, maximises the likelihood, and reports the fit with
 // observed-information standard errors (the inverse of minus the analytic Hessian at the maximum).
-import { CholeskyDecomposition, inverse, Matrix } from './matrix.js';
+import { cholesky, choleskyInverse, choleskySolve } from './matrix.js';
 import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';
@@ -188,20 +188,16 @@ export function fitCountModel(design: CountDesign | PackedCountDesign, options: 
 
 function buildResult(model: FitOptions['model'], data: PreparedData, run: NewtonResult, warnings: string[]): FitResult {
   const dim = run.theta.length;
-  const information = new Matrix(dim, dim);
-  for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) information.set(a, b, -run.hessian[a * dim + b]);
-  let covariance: Matrix | null = null;
+  const information = new Float64Array(dim * dim);
+  for (let a = 0; a < dim * dim; a++) information[a] = -run.hessian[a];
+  // the observed information is positive definite where Newton ended concave: invert it through its Cholesky factor
+  let covariance: Float64Array | null = null;
   if (!run.notConcave) {
-    try {
-      const raw = inverse(information);
-      // the LU inverse is symmetric only to rounding; make it exactly so
-      covariance = raw.add(raw.transpose()).div(2);
-    } catch {
-      covariance = null;
-    }
+    const factor = cholesky(information, dim);
+    if (factor.positiveDefinite) covariance = choleskyInverse(factor);
   }
   if (covariance === null) warnings.push('the observed information is not invertible: standard errors are unavailable');
-  const variance = (a: number): number => (covariance ? covariance.get(a, a) : NaN);
+  const variance = (a: number): number => (covariance ? covariance[a * dim + a] : NaN);
 
   const coef: Record<string, number> = {};
   const se: Record<string, number> = {};
@@ -226,7 +222,7 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
     ancillary.alpha = Math.exp(lnAlpha);
     ancillary.se_alpha = Math.exp(lnAlpha) * seLnAlpha;
   }
-  const matrix = data.names.map((_, a) => data.names.map((__, b) => (covariance ? covariance.get(a, b) : NaN)));
+  const matrix = data.names.map((_, a) => data.names.map((__, b) => (covariance ? covariance[a * dim + b] : NaN)));
   const k = dim;
   const result: FitResult = {
     model,
@@ -250,19 +246,22 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
     convergence: { loglik_change: run.loglikChange, gradient_norm: run.scaledGradient },
     warnings,
   };
-  const wald = waldTest(data, covariance, run.theta);
+  const wald = waldTest(data, covariance, dim, run.theta);
   if (wald) result.wald = wald;
   return result;
 }
 
 /** Wald χ² that every coefficient except _cons is zero, b'V⁻¹b (Stata's header "Wald chi2(df)"), by a Cholesky solve. */
-function waldTest(data: PreparedData, covariance: Matrix | null, theta: Float64Array): FitResult['wald'] | undefined {
+function waldTest(data: PreparedData, covariance: Float64Array | null, dim: number, theta: Float64Array): FitResult['wald'] | undefined {
   if (!covariance) return undefined;
   const slopes = data.names.map((_, c) => c).filter((c) => data.names[c] !== CONSTANT);
   if (slopes.length === 0) return undefined;
-  const cholesky = new CholeskyDecomposition(new Matrix(slopes.map((a) => slopes.map((b) => covariance.get(a, b)))));
-  if (!cholesky.isPositiveDefinite()) return undefined;
-  const solved = cholesky.solve(Matrix.columnVector(slopes.map((c) => theta[c])));
-  const chi2 = slopes.reduce((sum, c, k) => sum + theta[c] * solved.get(k, 0), 0);
+  const m = slopes.length;
+  const sub = new Float64Array(m * m);
+  slopes.forEach((a, i) => slopes.forEach((b, j) => (sub[i * m + j] = covariance[a * dim + b])));
+  const factor = cholesky(sub, m);
+  if (!factor.positiveDefinite) return undefined;
+  const solved = choleskySolve(factor, slopes.map((c) => theta[c]));
+  const chi2 = slopes.reduce((sum, c, k) => sum + theta[c] * solved[k], 0);
   return { chi2, df: slopes.length };
 }
