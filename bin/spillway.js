@@ -30,13 +30,21 @@ function loadBundle() {
   const path = require('node:path');
   // The cache is V8's own format, valid for one V8 version, flag set and source. V8 checks its version and flags (and
   // rejects a cache that does not fit: it is then rewritten) but of the source only its length, so the cache is keyed
-  // by the bundle's size, mtime and inode, and by the Node version and architecture.
+  // by the bundle's size, mtime and inode, and by the Node version and architecture. It holds the functions compiled
+  // by the command that wrote it: one written by another command is replaced after a `run` (the call to keep fast).
   const cacheFile = `${file.slice(0, -'.cjs'.length)}.cache`;
-  const key = Buffer.from(`spillway-code-cache ${stat.size} ${stat.mtimeMs} ${stat.ino} ${process.version} ${process.arch}\n`);
+  const id = `spillway-code-cache ${stat.size} ${stat.mtimeMs} ${stat.ino} ${process.version} ${process.arch}`;
+  const command = process.argv[2] === 'run' ? 'run' : 'other';
   let cachedData;
+  let madeBy;
   try {
     const cache = fs.readFileSync(cacheFile);
-    if (cache.length > key.length && cache.subarray(0, key.length).equals(key)) cachedData = cache.subarray(key.length);
+    const newline = cache.indexOf(10);
+    const header = newline > 0 ? cache.toString('latin1', 0, newline) : '';
+    if (header.startsWith(`${id} `)) {
+      madeBy = header.slice(id.length + 1);
+      cachedData = cache.subarray(newline + 1);
+    }
   } catch {
     /* no cache yet */
   }
@@ -44,13 +52,13 @@ function loadBundle() {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __spillwayImport) {${source}\n})`, { filename: file, cachedData });
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file), (specifier, options) => import(specifier, options));
-  if (cachedData === undefined || script.cachedDataRejected) {
+  if (cachedData === undefined || script.cachedDataRejected || (command === 'run' && madeBy !== 'run')) {
     // After the command, so that the functions it compiled are in the cache too. Best effort: a read-only install
     // just compiles every time.
     process.once('beforeExit', () => {
       try {
         const tmp = `${cacheFile}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${command}\n`), script.createCachedData()]));
         fs.renameSync(tmp, cacheFile);
       } catch {
         /* not writable */
