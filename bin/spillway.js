@@ -42,8 +42,15 @@ function loadBundle() {
     const newline = cache.indexOf(10);
     const header = newline > 0 ? cache.toString('latin1', 0, newline) : '';
     if (header.startsWith(`${id} `)) {
-      madeBy = header.slice(id.length + 1);
-      cachedData = cache.subarray(newline + 1);
+      // V8 does not check a code cache's bytes in a release build: one flipped bit crashes node (SIGSEGV, SIGTRAP) or
+      // runs altered code, and the crash would keep the damaged cache from being replaced. So the header carries a
+      // checksum of the bytes after it, and a cache that does not match it (damaged, truncated) is not used.
+      const [by, sum] = header.slice(id.length + 1).split(' ');
+      const data = cache.subarray(newline + 1);
+      if (sum !== undefined && sum === checksum(data)) {
+        madeBy = by;
+        cachedData = data;
+      }
     }
   } catch {
     /* no cache yet */
@@ -58,7 +65,8 @@ function loadBundle() {
     process.once('beforeExit', () => {
       try {
         const tmp = `${cacheFile}.tmp-${process.pid}`;
-        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${command}\n`), script.createCachedData()]));
+        const data = script.createCachedData();
+        fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${command} ${checksum(data)}\n`), data]));
         fs.renameSync(tmp, cacheFile);
       } catch {
         /* not writable */
@@ -66,4 +74,27 @@ function loadBundle() {
     });
   }
   return mod.exports.main;
+}
+
+/**
+ * A 64-bit checksum of `bytes` (hex), taken on 32-bit words: two multiplicative hashes, each step a bijection of the
+ * state, so that a change within one word always changes it (the seal of the engine's caches, src/engine/hash.ts).
+ */
+function checksum(bytes) {
+  const words = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~3)));
+  let h1 = 0xdeadbeef ^ bytes.length;
+  let h2 = 0x41c6ce57 ^ bytes.length;
+  for (let i = 0; i < words.length; i++) {
+    const c = words[i];
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  for (let i = words.length * 4; i < bytes.length; i++) {
+    const c = bytes[i];
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
 }
