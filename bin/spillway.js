@@ -2,7 +2,8 @@
 // The CLI is compiled to dist/ by `npm install` (the `prepare` script) so that it starts without a TypeScript loader,
 // and bundled into one file, dist/cli.bundle.cjs, that starts faster still: it is compiled through V8's code cache
 // (Node 20 has no module.enableCompileCache), kept beside it as dist/cli.bundle.cache and written after a run when
-// missing or stale. Without the bundle, when dist/ was compiled after it (tsc without the bundling step), or with
+// missing or stale. Without the bundle, when any module of dist/ in it was compiled after it (tsc, or tsc --watch,
+// without the bundling step), or with
 // SPILLWAY_NO_BUNDLE=1, the unbundled dist/cli/main.js runs.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -16,18 +17,25 @@ else await run((await import('../dist/cli/main.js')).main);
 function loadBundle() {
   const require = createRequire(import.meta.url);
   const fs = require('node:fs');
+  const path = require('node:path');
   const file = fileURLToPath(new URL('../dist/cli.bundle.cjs', import.meta.url));
   let source, stat;
   try {
     stat = fs.statSync(file);
-    // `npm run build` writes the bundle after tsc: a dist/ compiled again without it (tsc alone) must not run old code
-    if (fs.statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs > stat.mtimeMs) return undefined;
     source = fs.readFileSync(file, 'utf8');
+    // `npm run build` writes the bundle after tsc: a dist/ compiled again without it must not run old code. The bundle
+    // lists its modules on its second line; any of them newer than the bundle (tsc alone writes them all, tsc --watch
+    // or an incremental build only the changed ones), missing, or no list: dist/ runs unbundled
+    const start = source.indexOf('\n') + 1;
+    const line = source.slice(start, source.indexOf('\n', start));
+    const mark = '// spillway-bundle-inputs ';
+    if (!line.startsWith(mark)) return undefined;
+    const dist = path.dirname(file);
+    for (const input of JSON.parse(line.slice(mark.length))) if (fs.statSync(path.join(dist, input)).mtimeMs > stat.mtimeMs) return undefined;
   } catch {
     return undefined;
   }
   const vm = require('node:vm');
-  const path = require('node:path');
   // The cache is V8's own format, valid for one V8 version, flag set and source. V8 checks its version and flags (and
   // rejects a cache that does not fit: it is then rewritten) but of the source only its length, so the cache is keyed
   // by the bundle's size, mtime and inode, and by the Node version and architecture. It holds the functions compiled

@@ -65,5 +65,13 @@ for (const i of dynamic(text).sort((a, b) => b.ss - a.ss)) {
   text = `${text.slice(0, i.ss)}__spillwayImport${text.slice(i.ss + 6)}`;
 }
 if (dynamic(text).length > 0) throw new Error('bundle-cli: a dynamic import() is left in the bundle');
+// The modules of dist/ in the bundle, on its second line: bin/spillway.js runs dist/ unbundled when any of them is newer
+// than the bundle (tsc --watch, or an incremental build, writes only the modules that changed)
+const inputs = Object.keys(result.metafile.inputs)
+  .map((p) => relative(dist, join(process.cwd(), p)).split('\\').join('/'))
+  .filter((p) => !p.startsWith('..'))
+  .sort();
+const firstLine = text.indexOf('\n') + 1;
+text = `${text.slice(0, firstLine)}// spillway-bundle-inputs ${JSON.stringify(inputs)}\n${text.slice(firstLine)}`;
 await writeFile(outfile, text);
 console.log(`bundle-cli: ${relative(root, outfile)} (${(text.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);
