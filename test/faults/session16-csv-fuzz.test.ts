@@ -120,14 +120,22 @@ const validate = ajv.compile(schema);
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The reference reader: csv-parse over the whole text, Number() on decimal text, ajv per row; stops at the first bad row. */
-function reference(text: string): Outcome {
+function reference(text: string, drop = false): Outcome & { dropped?: number[] } {
+  const dropped: number[] = [];
   const records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
   const header = records[0].map((h) => h.trim());
   const rows: unknown[][] = [];
   for (let i = 1; i < records.length; i++) {
     const record = records[i];
     const row = i;
-    if (record.length !== header.length) return { ok: false, row, field: undefined, message: 'field count' };
+    if (record.length !== header.length) {
+      if (drop) {
+        dropped.push(row);
+        continue;
+      }
+      return { ok: false, row, field: undefined, message: 'field count' };
+    }
+    let overflow: string | undefined;
     const typed: Record<string, unknown> = {};
     const values: unknown[] = [];
     for (const c of columns) {
@@ -136,28 +144,39 @@ function reference(text: string): Outcome {
       if (numeric.has(c)) {
         const t = raw.trim();
         if (NUMBER_TEXT.test(t)) v = Number(t);
-        if (typeof v === 'number' && !Number.isFinite(v)) return { ok: false, row, field: c, message: 'overflow' };
+        if (typeof v === 'number' && !Number.isFinite(v)) overflow ??= c;
       }
       typed[c] = v;
       values.push(v);
     }
+    if (overflow !== undefined) {
+      if (drop) {
+        dropped.push(row);
+        continue;
+      }
+      return { ok: false, row, field: overflow, message: 'overflow' };
+    }
     if (!validate(typed)) {
+      if (drop) {
+        dropped.push(row);
+        continue;
+      }
       const e = validate.errors![0];
       const f = e.keyword === 'required' ? String((e.params as { missingProperty: string }).missingProperty) : e.instancePath.split('/')[1];
       return { ok: false, row, field: f, message: String(e.message) };
     }
     rows.push(values);
   }
-  return { ok: true, rows };
+  return { ok: true, rows, dropped };
 }
 
-async function reader(path: string): Promise<Outcome> {
+async function reader(path: string, drop = false): Promise<Outcome & { dropped?: number[] }> {
   const rows: unknown[][] = [];
   try {
-    await readCsvRows(path, { schema }, (values) => {
+    const summary = await readCsvRows(path, { schema, onBadRow: drop ? 'drop' : 'fail', maxReported: 1e6 }, (values) => {
       rows.push([...values]);
     });
-    return { ok: true, rows };
+    return { ok: true, rows, dropped: summary.dropped_examples.map((d) => d.row) };
   } catch (e) {
     if (!(e instanceof SpillwayError)) throw e;
     const d = e.details as { row?: number; field?: string };
@@ -199,6 +218,18 @@ describe('CSV reader against an independent reference (seeded fuzz)', () => {
       const shape: Shape = { rows: 1 + Math.floor(r() * 12), crlf: r() < 0.4, bom: r() < 0.2, quoteAll: r() < 0.3 ? 0.3 : 0, plain: r() < 0.5 ? 0.8 : 0, order, blankLines: r() < 0.2 ? 0.2 : 0, wrongCount: r() < 0.1 ? 0.1 : 0 };
       const problem = await check(seed, shape, r() < 0.3);
       if (problem) problems.push(problem);
+      // drop mode: the same rows kept, the same rows dropped
+      const text = generate(seed, shape);
+      const path = join(dir, `d${seed}.csv`);
+      writeFileSync(path, text);
+      const want = reference(text, true);
+      const got = await reader(path, true);
+      if (!got.ok) problems.push(`seed ${seed} drop mode: reader fails: ${(got as { message: string }).message}`);
+      else {
+        const differs = same(got.rows, (want as { rows: unknown[][] }).rows);
+        if (differs) problems.push(`seed ${seed} drop mode: ${differs}`);
+        if (JSON.stringify(got.dropped) !== JSON.stringify(want.dropped)) problems.push(`seed ${seed} drop mode: dropped ${JSON.stringify(got.dropped)} vs ${JSON.stringify(want.dropped)}`);
+      }
     }
     expect(problems).toEqual([]);
     // the fuzz reaches both outcomes, many times each
@@ -215,5 +246,43 @@ describe('CSV reader against an independent reference (seeded fuzz)', () => {
       if (problem) problems.push(problem);
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe('damaged files: never fewer rows in silence', () => {
+  const shape: Shape = { rows: 20_000, crlf: false, bom: false, quoteAll: 0, plain: 1, order: columns, blankLines: 0, wrongCount: 0 };
+  const text = generate(77, shape);
+
+  it('a truncated .csv.gz is an error (seeded cut points), never a shorter read', async () => {
+    const gz = gzipSync(text);
+    const r = rng(78);
+    const accepted: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const cut = 10 + Math.floor(r() * (gz.length - 11));
+      const path = join(dir, `cut${k}.csv.gz`);
+      writeFileSync(path, gz.subarray(0, cut));
+      const got = await reader(path);
+      if (got.ok) accepted.push(`cut at ${cut} of ${gz.length}: ${got.rows.length} rows accepted`);
+      else expect(got.message).toMatch(/gzip|unexpected end/i);
+    }
+    expect(accepted).toEqual([]);
+  });
+
+  it('an invalid UTF-8 byte anywhere (plain and gzipped) is an error naming its byte offset', async () => {
+    const bytes = Buffer.from(text, 'utf8');
+    const r = rng(79);
+    const wrong: string[] = [];
+    for (let k = 0; k < 12; k++) {
+      const at = 40 + Math.floor(r() * (bytes.length - 41));
+      const damaged = Buffer.from(bytes);
+      damaged[at] = [0xff, 0xc3, 0x80, 0xe4][k % 4];
+      // a lone continuation byte or lead byte is invalid wherever it lands in ASCII text
+      const gz = k % 2 === 1;
+      const path = join(dir, `utf${k}.csv${gz ? '.gz' : ''}`);
+      writeFileSync(path, gz ? gzipSync(damaged) : damaged);
+      const got = await reader(path);
+      if (got.ok || !got.message.includes(`byte offset ${at}`)) wrong.push(`byte ${damaged[at].toString(16)} at ${at}${gz ? ' (gz)' : ''}: ${got.ok ? 'accepted' : got.message}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
