@@ -11,7 +11,19 @@ import { fileURLToPath } from 'node:url';
 const run = (main) => main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 const bundled = process.env.SPILLWAY_NO_BUNDLE ? undefined : loadBundle();
 if (bundled) await run(bundled);
-else await run((await import('../dist/cli/main.js')).main);
+else await run((await importCompiled()).main);
+
+/** dist/cli/main.js; when it is missing (dist/ removed, or npm install skipped its build), a clear message and exit 70. */
+async function importCompiled() {
+  const url = new URL('../dist/cli/main.js', import.meta.url);
+  try {
+    return await import(url.href);
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || error.url !== url.href) throw error;
+    process.stderr.write(`spillway: the compiled CLI ${fileURLToPath(url)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))} (npm install runs it)\n`);
+    process.exit(70);
+  }
+}
 
 /** The bundle's `main`, compiled with the code cache when one matches; undefined when there is no bundle. */
 function loadBundle() {

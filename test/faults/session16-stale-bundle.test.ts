@@ -30,3 +30,13 @@ it('a module under dist/ compiled after the bundle (not main.js) makes the CLI r
   expect(after.status, after.stderr).toBe(0);
   expect(after.stdout).toMatch(/^usage: spillway status \(edited\)/);
 });
+
+it('without dist/ the CLI says to build it and exits 70 (not 1, a failed stage, with a stack trace)', () => {
+  const bare = join(copy, 'bare');
+  cpSync(join(repoRoot, 'bin'), join(bare, 'bin'), { recursive: true });
+  cpSync(join(repoRoot, 'package.json'), join(bare, 'package.json'));
+  const r = spawnSync(process.execPath, [join(bare, 'bin/spillway.js'), 'status'], { cwd: bare, encoding: 'utf8' });
+  expect(r.status).toBe(70);
+  expect(r.stderr).toMatch(/compiled CLI .*dist\/cli\/main\.js is missing: run `npm run build`/);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+});
