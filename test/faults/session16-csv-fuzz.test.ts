@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import Ajv from 'ajv';
+import ajvModule from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCsvRows, type RowSchema } from '../../src/data/csv.js';
 import { SpillwayError } from '../../src/errors.js';
@@ -115,7 +115,7 @@ function generate(seed: number, shape: Shape): string {
 
 type Outcome = { ok: true; rows: unknown[][] } | { ok: false; row: number | undefined; field: string | undefined; message: string };
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+const ajv = new ajvModule.default({ allErrors: false, strict: false });
 const validate = ajv.compile(schema);
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
