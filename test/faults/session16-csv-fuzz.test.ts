@@ -90,6 +90,7 @@ interface Shape {
   order: string[];
   blankLines: number;
   wrongCount: number;
+  mixed?: boolean;
 }
 
 function generate(seed: number, shape: Shape): string {
@@ -110,7 +111,9 @@ function generate(seed: number, shape: Shape): string {
     if (r() < shape.wrongCount) cells.push('extra');
     lines.push(cells.join(','));
   }
-  return (shape.bom ? '\ufeff' : '') + lines.join(nl) + (r() < 0.8 ? nl : '');
+  // mixed line endings: each break LF or CRLF at random (a file edited on two systems)
+  const body = shape.mixed ? lines.map((l, i) => (i === 0 ? l : (r() < 0.5 ? '\r\n' : '\n') + l)).join('') : lines.join(nl);
+  return (shape.bom ? '\ufeff' : '') + body + (r() < 0.8 ? nl : '');
 }
 
 type Outcome = { ok: true; rows: unknown[][] } | { ok: false; row: number | undefined; field: string | undefined; message: string };
@@ -120,9 +123,16 @@ const validate = ajv.compile(schema);
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The reference reader: csv-parse over the whole text, Number() on decimal text, ajv per row; stops at the first bad row. */
-function reference(text: string, drop = false): Outcome & { dropped?: number[] } {
+function reference(text: string, drop = false): Outcome & { dropped?: number[]; malformed?: boolean } {
   const dropped: number[] = [];
-  const records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (error) {
+    // malformed quoting (e.g. a CR after a closing quote in a file whose first line break is LF): the reader must
+    // reject the file too (at that record, or at a bad row before it)
+    return { ok: false, row: undefined, field: undefined, message: (error as Error).message, malformed: true };
+  }
   const header = records[0].map((h) => h.trim());
   const rows: unknown[][] = [];
   for (let i = 1; i < records.length; i++) {
@@ -203,8 +213,9 @@ async function check(seed: number, shape: Shape, gz: boolean): Promise<string | 
   tally[want.ok ? 'accepted' : 'rejected']++;
   if (want.ok && got.ok) return same(got.rows, want.rows);
   if (want.ok !== got.ok) return `seed ${seed}: reference ${want.ok ? 'accepts' : `rejects row ${(want as { row?: number }).row}`}, reader ${got.ok ? 'accepts' : `rejects: ${(got as { message: string }).message}`}`;
-  const w = want as { row?: number; field?: string };
+  const w = want as { row?: number; field?: string; malformed?: boolean };
   const g = got as { row?: number; field?: string; message: string };
+  if (w.malformed) return undefined; // rejected (at the malformed record, or at a bad row before it)
   if (w.row !== g.row || (w.field !== undefined && w.field !== g.field)) return `seed ${seed}: reference rejects row ${w.row} ${w.field}, reader row ${g.row} ${g.field}: ${g.message}`;
   return undefined;
 }
@@ -215,7 +226,7 @@ describe('CSV reader against an independent reference (seeded fuzz)', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const r = rng(seed * 7919);
       const order = [...columns].sort(() => r() - 0.5);
-      const shape: Shape = { rows: 1 + Math.floor(r() * 12), crlf: r() < 0.4, bom: r() < 0.2, quoteAll: r() < 0.3 ? 0.3 : 0, plain: r() < 0.5 ? 0.8 : 0, order, blankLines: r() < 0.2 ? 0.2 : 0, wrongCount: r() < 0.1 ? 0.1 : 0 };
+      const shape: Shape = { rows: 1 + Math.floor(r() * 12), crlf: r() < 0.4, bom: r() < 0.2, quoteAll: r() < 0.3 ? 0.3 : 0, plain: r() < 0.5 ? 0.8 : 0, order, blankLines: r() < 0.2 ? 0.2 : 0, wrongCount: r() < 0.1 ? 0.1 : 0, mixed: r() < 0.15 };
       const problem = await check(seed, shape, r() < 0.3);
       if (problem) problems.push(problem);
       // drop mode: the same rows kept, the same rows dropped
@@ -223,6 +234,7 @@ describe('CSV reader against an independent reference (seeded fuzz)', () => {
       const path = join(dir, `d${seed}.csv`);
       writeFileSync(path, text);
       const want = reference(text, true);
+      if (want.malformed) continue;
       const got = await reader(path, true);
       if (!got.ok) problems.push(`seed ${seed} drop mode: reader fails: ${(got as { message: string }).message}`);
       else {
