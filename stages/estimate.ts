@@ -5,7 +5,7 @@ import type { StageFunction } from '../src/engine/stage-api.js';
 import { SpillwayError, type ErrorKind } from '../src/errors.js';
 import { DESIGN_VARIABLES, type CompanionFit, type DesignArtifact, type DesignVariable, type ModelSpec, type ModelsArtifact, type Sample } from '../src/data/artifacts.js';
 import { oneOf } from '../src/data/params.js';
-import { expandFactor, fitCountModel, type CountModel } from '../src/stats/count/index.js';
+import { expandFactor, fitCountModel, type CountModel, type PackedRows } from '../src/stats/count/index.js';
 
 function modelSpecs(value: unknown): ModelSpec[] {
   const bad = (message: string, pointer: string) =>
@@ -27,6 +27,37 @@ function modelSpecs(value: unknown): ModelSpec[] {
     }
     return { name: spec.name, sample: spec.sample as Sample, regressors: [...spec.regressors] as DesignVariable[] };
   });
+}
+
+/**
+ * Regressors packed row-major (no array per row, no n-long column per dummy): the regressors' values, then one
+ * indicator per non-base level of each factor, named as expandFactor names them (base = smallest level, as Stata's i.).
+ */
+function packedDesign(
+  rows: DesignArtifact['rows'],
+  regressors: DesignVariable[],
+  factors: { name: string; values: (string | number)[] }[],
+): { X: PackedRows; names: string[] } {
+  const names: string[] = [...regressors];
+  const columnOf: Map<string, number>[] = factors.map(({ name, values }) => {
+    const distinct = [...new Set(values.map(String))];
+    const factor = expandFactor(distinct, { name });
+    const at = new Map<string, number>();
+    factor.columns.forEach((column, j) => at.set(distinct[column.indexOf(1)], names.length + j));
+    names.push(...factor.names);
+    return at;
+  });
+  const width = names.length;
+  const values = new Float64Array(rows.length * width);
+  rows.forEach((row, i) => {
+    const base = i * width;
+    regressors.forEach((v, j) => (values[base + j] = row[v]));
+    factors.forEach((factor, f) => {
+      const at = columnOf[f].get(String(factor.values[i]));
+      if (at !== undefined) values[base + at] = 1;
+    });
+  });
+  return { X: { values, width }, names };
 }
 
 /** JSON has no NaN or ±Infinity: such values (e.g. the p-value of an unidentified column) become null. */
@@ -62,11 +93,10 @@ const estimate: StageFunction = (ctx) => {
       failures.push({ name: spec.name, kind: 'invalidInput', message: `no observations in sample ${spec.sample}` });
       return { ...base, years: design.estimation_years, fit: null, error: `no observations in sample ${spec.sample}` };
     }
-    const dummies = yearDummies ? expandFactor(years, { name: 'year' }) : { columns: [], names: [] };
-    const X = rows.map((r, i) => [...spec.regressors.map((v) => r[v]), ...dummies.columns.map((c) => c[i])]);
+    const { X, names } = packedDesign(rows, spec.regressors, yearDummies ? [{ name: 'year', values: years }] : []);
     try {
       const fit = fitCountModel(
-        { y: rows.map((r) => r.nano_patents), X, names: [...spec.regressors, ...dummies.names], groups: rows.map((r) => r.region) },
+        { y: rows.map((r) => r.nano_patents), X, names, groups: rows.map((r) => r.region) },
         { model: estimator, addConstant: true },
       );
       const flag = fit.converged ? (fit.identification?.near_flat ? ' — near-flat likelihood' : '') : ' — NOT converged';
@@ -103,12 +133,14 @@ const estimate: StageFunction = (ctx) => {
   const companionFit = (spec: ModelSpec, model: 'fe-poisson' | 'nb2'): CompanionFit => {
     const rows = sampleRows(spec);
     if (rows.length === 0) return { fit: null, error: `no observations in sample ${spec.sample}` };
-    const dummies = yearDummies ? expandFactor(rows.map((r) => r.year), { name: 'year' }) : { columns: [], names: [] };
-    const regions = model === 'nb2' ? expandFactor(rows.map((r) => r.region), { name: 'region' }) : { columns: [], names: [] };
-    const X = rows.map((r, i) => [...spec.regressors.map((v) => r[v]), ...dummies.columns.map((c) => c[i]), ...regions.columns.map((c) => c[i])]);
+    const factors = [
+      ...(yearDummies ? [{ name: 'year', values: rows.map((r) => r.year) }] : []),
+      ...(model === 'nb2' ? [{ name: 'region', values: rows.map((r) => r.region) }] : []),
+    ];
+    const { X, names } = packedDesign(rows, spec.regressors, factors);
     try {
       const fit = fitCountModel(
-        { y: rows.map((r) => r.nano_patents), X, names: [...spec.regressors, ...dummies.names, ...regions.names], groups: rows.map((r) => r.region) },
+        { y: rows.map((r) => r.nano_patents), X, names, groups: rows.map((r) => r.region) },
         { model, addConstant: model === 'nb2' },
       );
       const { vcov: _vcov, ...rest } = fit;

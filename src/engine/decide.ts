@@ -4,7 +4,7 @@
 // byte it has not checked against the hash recorded for it: a damaged object is never served, only replaced.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { canonicalJson, unseal, type StatCache } from './hash.js';
+import { canonicalJson, unsealBytes, type StatCache } from './hash.js';
 import type { Fingerprint, StaleReason } from './fingerprint.js';
 import type { LockedOutput, LockedStage } from './lockfile-format.js';
 import { checkDir, checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectRelPath, putDir, putFile, runCachePath, type ObjectState } from './store.js';
@@ -111,7 +111,7 @@ export function readRunCache(root: string, fp: Fingerprint): LockedStage | undef
   if (fp.key === undefined) return undefined;
   let text: string | undefined;
   try {
-    text = unseal(readFileSync(runCachePath(root, fp.key), 'utf8'));
+    text = unsealBytes(readFileSync(runCachePath(root, fp.key)));
   } catch {
     return undefined;
   }

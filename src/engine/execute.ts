@@ -89,6 +89,7 @@ export async function executeModule(
   onLog: (line: string) => void,
   signal?: AbortSignal,
   pool?: StageProcessPool,
+  onTimings?: (timings: import('./stage-job.js').StageCodeTimings) => void,
 ): Promise<StageFailure | undefined> {
   return new Promise((resolveRun) => {
     const child = (pool ?? new StageProcessPool(job.projectRoot)).take();
@@ -103,8 +104,10 @@ export async function executeModule(
     child.stderr?.on('data', (c: Buffer) => forward(c, true));
     child.on('message', (message: RunnerMessage) => {
       if (message.type === 'log') onLog(message.message);
-      else if (message.type === 'done') outcome = undefined;
-      else if (message.type === 'error') {
+      else if (message.type === 'done') {
+        outcome = undefined;
+        if (message.timings) onTimings?.(message.timings);
+      } else if (message.type === 'error') {
         outcome = { message: message.message, stack: message.stack, kind: message.kind ?? 'crash' };
       }
     });

@@ -84,6 +84,8 @@ export interface ExecutionOutcome {
 export interface ExecutionHooks {
   /** a line the stage logged or printed */
   onLog: (line: string) => void;
+  /** where the stage process spent its time (a module stage run by a local executor reports it) */
+  onTimings?: (timings: import('./stage-job.js').StageCodeTimings) => void;
   /** aborted on Ctrl-C: the executor stops (or cancels) the job and reports kind 'interrupted' */
   signal?: AbortSignal;
 }

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { STORE_DIR } from './store.js';
-import { unseal } from './hash.js';
+import { isSealed, unseal } from './hash.js';
 
 /** Where experiment records live; every content hash named in a JSON file under it is kept (see `experimentHashes`). */
 export const EXPERIMENTS_DIR = join('.spillway', 'experiments');
@@ -59,7 +59,7 @@ function readJson(file: string): unknown {
   try {
     // run-cache entries are sealed (a checksum line first, see hash.ts); lockfiles and experiment records are not
     const text = readFileSync(file, 'utf8');
-    return JSON.parse(text.startsWith('spillway-sealed ') ? (unseal(text) ?? 'null') : text);
+    return JSON.parse(isSealed(text) ? (unseal(text) ?? 'null') : text);
   } catch {
     return undefined;
   }

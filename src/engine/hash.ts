@@ -4,6 +4,7 @@
 import type { Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from './fs-atomic.js';
 
@@ -58,20 +59,79 @@ export function checksum(text: string): string {
   return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
 }
 
-const SEALED = 'spillway-sealed ';
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * The same checksum over bytes, taken four at a time as little-endian 32-bit words (then the 0-3 bytes left one by
+ * one): a quarter of the steps of `checksum`, which matters for the caches read on every no-op (about 5 ms less for
+ * a 60 KB stat cache on a cold start, where this loop runs in V8's interpreter).
+ */
+export function checksumBytes(bytes: Uint8Array): string {
+  const words = bytes.length >>> 2;
+  let view: Int32Array;
+  if (LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0) view = new Int32Array(bytes.buffer, bytes.byteOffset, words);
+  else if (LITTLE_ENDIAN) {
+    const copy = new Uint8Array(words * 4);
+    copy.set(bytes.subarray(0, words * 4));
+    view = new Int32Array(copy.buffer);
+  }
+  else {
+    view = new Int32Array(words);
+    const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < words; i++) view[i] = data.getInt32(i * 4, true);
+  }
+  let h1 = 0xdeadbeef ^ bytes.length;
+  let h2 = 0x41c6ce57 ^ bytes.length;
+  for (let i = 0; i < words; i++) {
+    const c = view[i];
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  for (let i = words * 4; i < bytes.length; i++) {
+    const c = bytes[i];
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Sealed files as written before: `checksum` of the text (read still; an old cache is not thrown away). */
+const SEALED_V1 = 'spillway-sealed ';
+/** Sealed files as written now: `checksumBytes` of the UTF-8 text. */
+const SEALED = 'spillway-sealed2 ';
+
+/** Whether a file's text starts with a seal (either format). */
+export function isSealed(text: string): boolean {
+  return text.startsWith(SEALED) || text.startsWith(SEALED_V1);
+}
 
 /** `text` with a first line holding its checksum; `unseal` gives the text back only when the checksum matches. */
 export function seal(text: string): string {
-  return `${SEALED}${checksum(text)}\n${text}`;
+  return `${SEALED}${checksumBytes(Buffer.from(text, 'utf8'))}\n${text}`;
 }
 
 /** The text of a sealed file, or undefined when the seal is missing or does not match (a damaged cache). */
 export function unseal(sealed: string): string | undefined {
-  if (!sealed.startsWith(SEALED)) return undefined;
   const newline = sealed.indexOf('\n');
   if (newline < 0) return undefined;
   const text = sealed.slice(newline + 1);
-  return sealed.slice(SEALED.length, newline) === checksum(text) ? text : undefined;
+  if (sealed.startsWith(SEALED)) return sealed.slice(SEALED.length, newline) === checksumBytes(Buffer.from(text, 'utf8')) ? text : undefined;
+  if (sealed.startsWith(SEALED_V1)) return sealed.slice(SEALED_V1.length, newline) === checksum(text) ? text : undefined;
+  return undefined;
+}
+
+/** `unseal` of a file's bytes as read (readFileSync without an encoding): the checksum runs on the bytes, no re-encoding. */
+export function unsealBytes(sealed: Buffer): string | undefined {
+  const newline = sealed.indexOf(10);
+  if (newline < 0) return undefined;
+  const head = sealed.toString('latin1', 0, newline);
+  if (head.startsWith(SEALED)) {
+    const body = sealed.subarray(newline + 1);
+    return head.slice(SEALED.length) === checksumBytes(body) ? body.toString('utf8') : undefined;
+  }
+  return head.startsWith(SEALED_V1) ? unseal(sealed.toString('utf8')) : undefined;
 }
 
 const CHUNK = 4 * 1024 * 1024;
@@ -131,7 +191,7 @@ export class StatCache {
     if (cacheFile) {
       try {
         // Sealed with a checksum: a damaged or edited cache is discarded (costing a re-hash), never believed.
-        const text = unseal(readFileSync(cacheFile, 'utf8'));
+        const text = unsealBytes(readFileSync(cacheFile));
         const parsed = text === undefined ? undefined : (JSON.parse(text) as StatCacheFile);
         if (parsed !== undefined && wellFormed(parsed)) {
           // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key

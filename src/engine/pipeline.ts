@@ -6,7 +6,7 @@ import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'no
 import { SpillwayError } from '../errors.js';
 import { expandStages, finishExpansion, resolveTargets, type InstanceInfo, type MetricDecl } from './expand.js';
 import { writeFileAtomic } from './fs-atomic.js';
-import { hashBytes, seal, unseal } from './hash.js';
+import { hashBytes, seal, unsealBytes } from './hash.js';
 import { getDotted, setDotted } from './stage-context.js';
 
 /** Bumped whenever the meaning of a cache key changes; it enters every key and the pipeline cache. */
@@ -114,7 +114,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       // The cache holds the file's text: comparing it is cheaper than hashing it (and needs no crypto on a no-op).
       // It is sealed with a checksum, so an edited or damaged cache is parsed afresh instead of believed; the output
       // schemas were checked when it was written: any schema file changed since means check again.
-      const sealed = unseal(readFileSync(cacheFile, 'utf8'));
+      const sealed = unsealBytes(readFileSync(cacheFile));
       const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
       if (cached?.format === ENGINE_FORMAT && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
     } catch {

@@ -112,8 +112,14 @@ function errno(error: unknown): string | undefined {
 /** A directory holding owner.json, written before it is renamed into place. */
 function makeCandidate(spillway: string, info: LockInfo, suffix: string): string {
   const dir = join(spillway, `${LOCK_DIR}.new-${info.pid}-${info.token}${suffix}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    // a leftover of an earlier attempt under the same name (the token is random: practically never)
+    if (errno(error) !== 'EEXIST') throw error;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+  }
   const fd = openSync(join(dir, OWNER), 'w');
   try {
     writeSync(fd, JSON.stringify(info));
@@ -317,13 +323,14 @@ export async function acquireProjectLock(root: string, options: ProjectLockOptio
   const lock = join(spillway, LOCK_DIR);
   mkdirSync(spillway, { recursive: true });
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const pstart = processStart('self');
   const info: LockInfo = {
     pid: process.pid,
     host: hostname(),
     started: new Date().toISOString(),
     command: options.command ?? 'run',
     token: `${Date.now().toString(16)}${randomHex(16)}`,
-    ...(processStart('self') !== undefined ? { pstart: processStart('self') } : {}),
+    ...(pstart !== undefined ? { pstart } : {}),
   };
   const remote = new RemoteWatch(options.staleMs ?? 30_000);
   let crashed = false;

@@ -48,7 +48,36 @@ export interface StageReport {
   executor?: string;
   host?: string;
   job_id?: string;
+  /** where the time went (ms, 0.1 ms resolution); see StageTimings */
+  timings?: StageTimings;
 }
+
+/**
+ * Where a stage's time went. `start_ms`/`end_ms` are times since the engine process started (what comes before the
+ * first stage and after the last one is the engine's fixed cost). The engine's own phases: `decide_ms` (the cache key:
+ * code, params, deps and inputs hashed or found in the stat cache, and the comparison with the lockfile), `restore_ms`
+ * (a cached stage: its outputs checked and materialized), `inputs_ms` (the inputs checked and the job built),
+ * `executor_ms` (from handing the job to the executor to its outcome), `collect_ms` (outputs validated against their
+ * schemas, hashed and stored), `record_ms` (the run cache and the lockfile entry). Within `executor_ms`, the stage
+ * process reports `import_ms` (importing the stage's module graph, TypeScript included), `code_ms` (the stage
+ * function) and `write_ms` (writing its JSON outputs); the rest of `executor_ms` is dispatch: starting or waiting
+ * for a stage process, IPC and output hand-over.
+ */
+export interface StageTimings {
+  start_ms: number;
+  end_ms?: number;
+  decide_ms?: number;
+  restore_ms?: number;
+  inputs_ms?: number;
+  executor_ms?: number;
+  import_ms?: number;
+  code_ms?: number;
+  write_ms?: number;
+  collect_ms?: number;
+  record_ms?: number;
+}
+
+const clock = () => Math.round(performance.now() * 10) / 10;
 
 export interface RunReport {
   ok: boolean;
@@ -127,6 +156,8 @@ class PipelineRun {
   lockfileTrusted = false;
   /** module stages not yet started: while some are left, a spare stage process is kept warm */
   modulesToStart = 0;
+  /** per stage: where its time went so far (finish() adds them to the report) */
+  private readonly timings = new Map<string, StageTimings>();
 
   constructor(
     readonly pipeline: Pipeline,
@@ -145,6 +176,8 @@ class PipelineRun {
   }
 
   finish(report: StageReport, outputs?: Record<string, LockedOutput>): void {
+    const timings = this.timings.get(report.stage);
+    if (timings !== undefined) report.timings = { ...timings, end_ms: clock() };
     this.done.set(report.stage, { status: report.status, outputs });
     this.reports.set(report.stage, report);
     this.emit({ type: 'stage-end', report });
@@ -181,6 +214,9 @@ class PipelineRun {
     if (stage.run !== undefined) this.modulesToStart -= 1;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    const timings: StageTimings = { start_ms: clock() };
+    this.timings.set(name, timings);
+    const since = (t: number) => Math.round((performance.now() - t) * 10) / 10;
     const blocked = stage.upstream.find((u) => ['failed', 'skipped'].includes(this.done.get(u)?.status ?? ''));
     if (blocked) {
       const how = this.done.get(blocked)?.status === 'failed' ? 'failed' : 'was skipped';
@@ -204,23 +240,29 @@ class PipelineRun {
     }
     const key = fp.key;
     let decision = decideStage(this.root, fp, entry, reasons, this.cache, this.options.force === true, { lockfileTrusted: this.lockfileTrusted });
+    timings.decide_ms = since(started);
 
     if (this.options.dryRun) return this.finishDry(name, key, decision);
 
     // restore
+    const restoring = performance.now();
     if (decision.action !== 'run') {
+      timings.restore_ms = 0;
       const problem = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
+      timings.restore_ms = since(restoring);
       if (problem === undefined) return this.finishCached(name, key, decision, elapsed());
       // something changed between the decision and the restore: decide again without the source that failed
       const why = [...reasons, { component: 'output' as const, message: problem }];
       decision = decision.action === 'up-to-date' ? decideStage(this.root, fp, undefined, why, this.cache, false) : { action: 'run', reasons: why };
       if (decision.action !== 'run') {
         const again = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
+        timings.restore_ms = since(restoring);
         if (again === undefined) return this.finishCached(name, key, decision, elapsed());
         decision = { action: 'run', reasons: [...why, { component: 'output', message: again }] };
       }
     }
-    return this.execute(name, stage, fp, entry, decision.reasons, started);
+    if (timings.restore_ms !== undefined) timings.restore_ms = since(restoring);
+    return this.execute(name, stage, fp, entry, decision.reasons, started, timings);
   }
 
   private finishDry(name: string, key: string, decision: Decision): void {
@@ -294,7 +336,8 @@ class PipelineRun {
     return { json, paths };
   }
 
-  private async execute(name: string, stage: StageDecl, fp: Fingerprint, entry: LockedStage | undefined, why: StaleReason[], startedAt: number): Promise<void> {
+  private async execute(name: string, stage: StageDecl, fp: Fingerprint, entry: LockedStage | undefined, why: StaleReason[], startedAt: number, timings: StageTimings): Promise<void> {
+    const since = (t: number) => Math.round((performance.now() - t) * 10) / 10;
     const key = fp.key as string;
     const elapsed = () => Math.round(performance.now() - startedAt);
     const reason = describeReasons(why);
@@ -329,6 +372,7 @@ class PipelineRun {
     };
     try {
       let inputs: { json: Record<string, string>; paths: Record<string, string> };
+      const preparing = performance.now();
       try {
         inputs = this.checkedInputs(stage);
       } catch (error) {
@@ -336,20 +380,28 @@ class PipelineRun {
       }
       mkdirSync(workDir, { recursive: true });
       const job = await this.jobFor(stage, fp, inputs, workDir);
+      timings.inputs_ms = since(preparing);
       this.executor ??= await this.localExecutor();
       const { prepareValidators, collectOutputs, adoptPublished } = await import('./outputs.js');
-      const execution = this.executor.execute(job, { onLog, signal: this.options.signal });
+      const executing = performance.now();
+      const onTimings = (t: { import_ms: number; code_ms: number; write_ms: number }) => Object.assign(timings, { import_ms: t.import_ms, code_ms: t.code_ms, write_ms: t.write_ms });
+      const execution = this.executor.execute(job, { onLog, onTimings, signal: this.options.signal });
       // Start the next stage process while this one runs, if a module stage is still to come.
       if (stage.run !== undefined && this.modulesToStart > 0) this.executor.warm?.(1);
       prepareValidators(this.pipeline, fp);
       const outcome: ExecutionOutcome = await execution;
+      timings.executor_ms = since(executing);
       if (outcome.failure) return failed(outcome.failure);
+      const collecting = performance.now();
       const collected = outcome.published ? adoptPublished(this.pipeline, stage, fp, outcome.published, this.cache) : await collectOutputs(this.pipeline, stage, fp, workDir, this.cache);
+      timings.collect_ms = since(collecting);
       if (!('outs' in collected)) return failed(collected);
+      const recording = performance.now();
       const ended = new Date();
       const recorded = lockedEntryFor(fp, collected.outs, outcome.place.started ? new Date(outcome.place.started) : started, outcome.place.ended ? new Date(outcome.place.ended) : ended, outcome.place);
       writeRunCache(this.root, recorded);
       this.writer?.record(name, recorded);
+      timings.record_ms = since(recording);
       const unchanged = entry !== undefined && sameOutputs(entry.outs, collected.outs);
       this.finish(
         {

@@ -17,9 +17,16 @@ export type ModuleJob = Pick<StageJob, 'stage' | 'projectRoot' | 'params' | 'jso
   filesDir: string;
 };
 
+/** Where a stage process spent a job's time (ms): importing the module graph, the stage function, writing its JSON outputs. */
+export interface StageCodeTimings {
+  import_ms: number;
+  code_ms: number;
+  write_ms: number;
+}
+
 export type RunnerMessage =
   | { type: 'log'; message: string }
-  | { type: 'done' }
+  | { type: 'done'; timings?: StageCodeTimings }
   | { type: 'error'; message: string; stack?: string; pointer?: string; kind?: string };
 
 /** First non-finite number or non-JSON value, as a JSON pointer; JSON.stringify would silently turn NaN into null. */
@@ -56,7 +63,8 @@ export function send(message: RunnerMessage): Promise<void> {
  * Runs the job; `instance` (a worker's job number) is added to the module's URL, and the TypeScript hooks carry it to
  * every project file the module imports, so each job gets fresh module instances: no module-level state survives.
  */
-export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
+export async function runJob(job: ModuleJob, instance?: number): Promise<StageCodeTimings> {
+  const t0 = performance.now();
   process.env.SPILLWAY_STAGE = job.stage;
   const inputs: Record<string, unknown> = {};
   for (const [name, file] of Object.entries(job.jsonInputs)) inputs[name] = JSON.parse(readFileSync(file, 'utf8'));
@@ -74,6 +82,7 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
   const url = pathToFileURL(job.module);
   if (instance !== undefined) url.searchParams.set('spillway-job', String(instance));
   const mod = (await import(url.href)) as { default?: unknown };
+  const t1 = performance.now();
   const fn = mod.default;
   if (typeof fn !== 'function') {
     throw Object.assign(new Error(`${job.module} has no default export function (a StageFunction)`), { kind: 'invalidPipeline' });
@@ -94,6 +103,7 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
     process.off('unhandledRejection', onRejection);
     process.off('rejectionHandled', onHandled);
   }
+  const t2 = performance.now();
   const rejections = [...pending.values()];
   if (rejections.length > 0) {
     const first = rejections[0];
@@ -121,6 +131,8 @@ export async function runJob(job: ModuleJob, instance?: number): Promise<void> {
     }
     writeFileSync(join(job.jsonDir, `${name}.json`), `${JSON.stringify(returned[name], null, 2)}\n`);
   }
+  const ms = (x: number) => Math.round(x * 10) / 10;
+  return { import_ms: ms(t1 - t0), code_ms: ms(t2 - t1), write_ms: ms(performance.now() - t2) };
 }
 
 

@@ -10,9 +10,9 @@ process.on('disconnect', () => process.exit(1)); // the engine died: do not ling
 exitWithParent(); // … even when the stage never yields to that event
 process.once('message', (job: ModuleJob) => {
   runJob(job).then(
-    async () => {
+    async (timings) => {
       await flushOutput();
-      await send({ type: 'done' });
+      await send({ type: 'done', timings });
       process.exit(0);
     },
     async (error: unknown) => {

@@ -112,8 +112,8 @@ process.on('message', (request: WorkerRequest) => {
   builtinsAtStart ??= builtins();
   jobs += 1;
   runJob(request.job, jobs).then(
-    async () => {
-      await send({ type: 'done' });
+    async (timings) => {
+      await send({ type: 'done', timings });
       await reply(request.id);
     },
     async (error: unknown) => {

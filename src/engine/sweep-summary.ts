@@ -2,8 +2,8 @@
 // declare as a dep, so a pipeline can report on a whole sweep without reading the store. Written atomically at the end
 // of every sweep, also a partial or failed one (each variant's status says what happened to it). Format:
 // schemas/sweep-summary.schema.json, described in docs/variants.md.
-import { readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import type { ExperimentRecord } from './experiments.js';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -129,6 +129,30 @@ export function summaryPath(root: string, path: string): string {
   const rel = relative(root, abs);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
     throw new SpillwayError('usage', `sweep summary ${path} is outside the project`, { expected: 'a path inside the project, e.g. results/robustness.json' });
+  }
+  // nor through a symlinked directory: the real path of its deepest existing directory must be in the project's
+  let real: string | undefined;
+  let realRoot: string | undefined;
+  try {
+    realRoot = realpathSync(root);
+    for (let current = dirname(abs); real === undefined; current = dirname(current)) {
+      try {
+        real = realpathSync(current);
+      } catch {
+        if (dirname(current) === current) break;
+      }
+    }
+  } catch {
+    /* no project directory: nothing to compare */
+  }
+  if (real !== undefined && realRoot !== undefined) {
+    const within = relative(realRoot, real);
+    if (within === '..' || within.startsWith(`..${sep}`) || isAbsolute(within)) {
+      throw new SpillwayError('usage', `sweep summary ${path} is outside the project: its directory resolves (through a symlink) to ${real}`, {
+        expected: 'a path inside the project, e.g. results/robustness.json',
+        hint: 'write the summary to a directory of the project that is not a link to another place',
+      });
+    }
   }
   return abs;
 }

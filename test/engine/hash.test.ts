@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
-import { hashBytes, StatCache } from '../../src/engine/hash.js';
+import { checksum, checksumBytes, hashBytes, seal, StatCache, unseal, unsealBytes } from '../../src/engine/hash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,5 +86,61 @@ describe('expandGlob', () => {
     const relisted = await expandGlob(dir, 'g/**/*.csv', old);
     expect(relisted.fresh).toBe(true);
     expect(relisted.matches).toContain('g/sub/e.csv');
+  });
+});
+
+describe('sealed caches', () => {
+  // An independent reference of checksumBytes: each little-endian 32-bit word (then each remaining byte) fed to two
+  // multiply lanes, in BigInt arithmetic mod 2^32, then the two-lane finalizer.
+  function reference(bytes: Uint8Array): string {
+    const M = 2n ** 32n;
+    const mul = (a: bigint, b: bigint) => (a * b) % M;
+    let h1 = (0xdeadbeefn ^ BigInt(bytes.length)) % M;
+    let h2 = (0x41c6ce57n ^ BigInt(bytes.length)) % M;
+    const feed = (c: bigint) => {
+      h1 = mul(h1 ^ c, 2654435761n);
+      h2 = mul(h2 ^ c, 1597334677n);
+    };
+    const words = Math.floor(bytes.length / 4);
+    for (let i = 0; i < words; i++) feed(BigInt(bytes[4 * i]) | (BigInt(bytes[4 * i + 1]) << 8n) | (BigInt(bytes[4 * i + 2]) << 16n) | (BigInt(bytes[4 * i + 3]) << 24n));
+    for (let i = 4 * words; i < bytes.length; i++) feed(BigInt(bytes[i]));
+    const a = mul(h1 ^ (h1 >> 16n), 2246822507n) ^ mul(h2 ^ (h2 >> 13n), 3266489909n);
+    const b = mul(h2 ^ (h2 >> 16n), 2246822507n) ^ mul(a ^ (a >> 13n), 3266489909n);
+    return b.toString(16).padStart(8, '0') + a.toString(16).padStart(8, '0');
+  }
+
+  it('checksums bytes four at a time as the reference does, at any length and any buffer offset', () => {
+    const data = Buffer.from('{"files":{"data/raw/regions.csv":[1024,1,2,"sha256:ab",3]}, "名":"纳米"}\n', 'utf8');
+    for (let len = 0; len <= data.length; len += 1) {
+      const bytes = data.subarray(0, len);
+      const expected = reference(bytes);
+      expect(checksumBytes(bytes)).toBe(expected);
+      // the same bytes at an offset that is not a multiple of 4
+      const shifted = Buffer.alloc(len + 3);
+      bytes.copy(shifted, 3);
+      expect(checksumBytes(shifted.subarray(3))).toBe(expected);
+    }
+  });
+
+  it('unseals what it sealed, from text or bytes, refuses any changed byte, and still reads the older format', () => {
+    const text = JSON.stringify({ a: [1, 2, 3], name: 'Zürich → 纳米', n: 0.1 });
+    const sealed = seal(text);
+    expect(sealed.startsWith('spillway-sealed2 ')).toBe(true);
+    expect(unseal(sealed)).toBe(text);
+    expect(unsealBytes(Buffer.from(sealed, 'utf8'))).toBe(text);
+    const bytes = Buffer.from(sealed, 'utf8');
+    const body = bytes.indexOf(10) + 1;
+    for (let i = body; i < bytes.length; i++) {
+      const damaged = Buffer.from(bytes);
+      damaged[i] ^= 0x01;
+      expect(unsealBytes(damaged)).toBeUndefined();
+    }
+    expect(unseal(`${sealed}x`)).toBeUndefined();
+    expect(unsealBytes(Buffer.from(text))).toBeUndefined(); // no seal at all
+    // written by the previous version: the checksum of the text's UTF-16 code units
+    const v1 = `spillway-sealed ${checksum(text)}\n${text}`;
+    expect(unseal(v1)).toBe(text);
+    expect(unsealBytes(Buffer.from(v1, 'utf8'))).toBe(text);
+    expect(unsealBytes(Buffer.from(`spillway-sealed ${checksum(text)}\n${text} `, 'utf8'))).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 // The no-op path stays lean: with nothing to do, `spillway run` must not load the YAML parser, ajv, execa, tsx,
-// esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark).
+// esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark), neither through
+// the bundled CLI (dist/cli.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,12 +9,15 @@ import { bin, cleanupProjects, copyFixture, fixtures, writeProject } from './hel
 
 afterAll(cleanupProjects);
 
-function traceRun(dir: string): string[] {
+function traceRun(dir: string, bundled: boolean): string[] {
   const traceFile = join(dir, 'trace.txt');
   rmSync(traceFile, { force: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, SPILLWAY_TRACE_FILE: traceFile };
+  if (bundled) delete env.SPILLWAY_NO_BUNDLE;
+  else env.SPILLWAY_NO_BUNDLE = '1';
   const r = spawnSync(process.execPath, ['--import', join(fixtures, 'trace/register.mjs'), bin, 'run', '--json'], {
     cwd: dir,
-    env: { ...process.env, SPILLWAY_TRACE_FILE: traceFile },
+    env,
     encoding: 'utf8',
   });
   expect(r.status, r.stderr).toBe(0);
@@ -40,9 +44,20 @@ it('a no-op run loads none of the heavy modules', async () => {
     }
     for (const d of ['data', '.']) utimesSync(join(project, d), past, past);
     expect(spawnSync(process.execPath, [bin, 'run'], { cwd: project }).status).toBe(0);
-    const loaded = traceRun(project);
-    expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(true); // the trace works
-    const heavy = loaded.filter((u) => /node_modules\/(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix)\//.test(u) || ['builtin:crypto', 'builtin:child_process', 'node:crypto', 'node:child_process'].includes(u));
-    expect(heavy).toEqual([]);
+    for (const bundled of [true, false]) {
+      const loaded = traceRun(project, bundled);
+      // the trace works, and shows which CLI ran
+      if (bundled) expect(loaded.some((u) => u.startsWith('require:') && u.endsWith('/dist/cli.bundle.cjs'))).toBe(true);
+      else expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(true);
+      expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(!bundled);
+      const heavyPackage = /^(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix|chokidar|csv-parse|csv-stringify|simple-statistics)(\/|$)/;
+      const heavy = loaded.filter(
+        (u) =>
+          /node_modules\/(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix|chokidar|csv-parse|csv-stringify|simple-statistics)\//.test(u) ||
+          (u.startsWith('require:') && heavyPackage.test(u.slice('require:'.length).split(' ')[0] as string)) ||
+          ['builtin:crypto', 'builtin:child_process', 'node:crypto', 'node:child_process', 'require:node:crypto', 'require:crypto', 'require:node:child_process', 'require:child_process'].includes(u.split(' ')[0] as string),
+      );
+      expect(heavy).toEqual([]);
+    }
   }
 });

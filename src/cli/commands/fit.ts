@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitCode, SpillwayError } from '../../errors.js';
-import { expandFactor, fitCountModel, type CountDesign, type CountModel, type FitResult } from '../../stats/count/index.js';
+import { expandFactor, fitCountModel, type CountModel, type FitResult, type PackedCountDesign } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
 import { LineScanner, plainDecimal, Utf8Check, type ScannedLine } from '../../data/csv-scan.js';
 
@@ -94,7 +94,7 @@ function parseCommandLine(argv: string[]): ParsedArgs | 'help' {
 }
 
 interface LoadedTable {
-  design: CountDesign;
+  design: PackedCountDesign;
   /** rows left out for a missing cell */
   missingRows: number;
   baseLevels: string[];
@@ -107,7 +107,8 @@ const SPACE = 32;
 /** The columns and rows of a table as the readers give them to buildDesign. */
 interface Columns {
   y: number[];
-  X: number[][];
+  /** the --x values, row after row (args.x.length per row): no array per row */
+  X: number[];
   groups: string[];
   offset: number[];
   factorValues: string[][];
@@ -130,9 +131,10 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
   let factorAt: number[] = [];
   let neededAt: number[] = [];
   const keepGroups = args.model !== 'nb2' && args.id !== undefined;
+  const cells = new CellText();
   const text = (buf: Buffer, start: number, end: number): string => {
     if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-    return buf.toString('utf8', start, end);
+    return cells.get(buf, start, end);
   };
   const number = (buf: Buffer, start: number, end: number): number => {
     let value = plainDecimal(buf, start, end);
@@ -174,11 +176,11 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     }
     const count_ = number(buf, starts[yAt], ends[yAt]);
     if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
-    const row = new Array<number>(xAt.length);
+    const X = out.X;
     for (let j = 0; j < xAt.length; j++) {
       const value = number(buf, starts[xAt[j]], ends[xAt[j]]);
       if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
-      row[j] = value;
+      X.push(value);
     }
     let offset = 0;
     if (args.exposure) {
@@ -187,7 +189,6 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
       offset = Math.log(exposure);
     } else if (args.offset) offset = number(buf, starts[extraAt], ends[extraAt]);
     out.y.push(count_);
-    out.X.push(row);
     if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt]));
     for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]]));
     if (args.exposure || args.offset) out.offset.push(offset);
@@ -234,7 +235,7 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
   const extra = args.exposure ?? args.offset;
   if (extra) needed.push(extra);
   const y: number[] = [];
-  const X: number[][] = [];
+  const X: number[] = [];
   const groups: string[] = [];
   const offset: number[] = [];
   const factorValues: string[][] = args.factors.map(() => []);
@@ -312,19 +313,17 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
         });
       }
       y.push(count);
-      X.push(
-        args.x.map((column) => {
-          const value = number(column);
-          if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) {
-            throw new SpillwayError('invalidInput', `regressor value ${record[column]} is too large for the estimator (|x| > ${MAX_REGRESSOR_MAGNITUDE}): its square overflows`, {
-              ...where(column),
-              expected: `a number with |x| ≤ ${MAX_REGRESSOR_MAGNITUDE}`,
-              hint: 'rescale the column (other units, or its log)',
-            });
-          }
-          return value;
-        }),
-      );
+      for (const column of args.x) {
+        const value = number(column);
+        if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) {
+          throw new SpillwayError('invalidInput', `regressor value ${record[column]} is too large for the estimator (|x| > ${MAX_REGRESSOR_MAGNITUDE}): its square overflows`, {
+            ...where(column),
+            expected: `a number with |x| ≤ ${MAX_REGRESSOR_MAGNITUDE}`,
+            hint: 'rescale the column (other units, or its log)',
+          });
+        }
+        X.push(value);
+      }
       if (args.model !== 'nb2' && args.id) groups.push(record[args.id]);
       args.factors.forEach((column, k) => factorValues[k].push(record[column]));
       if (args.exposure) {
@@ -362,22 +361,44 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, mis
     baseLevels.push(factor.base);
     columnOf.push(at);
   }
-  // each row once at its full width, as a Float64Array (prepare reads these faster than growing arrays of numbers)
+  // all rows at their full width in one row-major array (no array per row)
+  const n = y.length;
+  const k = args.x.length;
   const width = names.length;
-  const rows: Float64Array[] = new Array(X.length);
-  for (let i = 0; i < X.length; i++) {
-    const row = new Float64Array(width);
-    row.set(X[i]);
-    for (let k = 0; k < columnOf.length; k++) {
-      const at = columnOf[k].get(factorValues[k][i]);
-      if (at !== undefined) row[at] = 1;
+  const values = new Float64Array(n * width);
+  for (let i = 0; i < n; i++) {
+    const base = i * width;
+    for (let j = 0; j < k; j++) values[base + j] = X[i * k + j];
+    for (let f = 0; f < columnOf.length; f++) {
+      const at = columnOf[f].get(factorValues[f][i]);
+      if (at !== undefined) values[base + at] = 1;
     }
-    rows[i] = row;
   }
-  const design: CountDesign = { y, X: rows, names };
+  const design: PackedCountDesign = { y, X: { values, width }, names };
   if (args.model !== 'nb2') design.groups = groups;
   if (args.exposure || args.offset) design.offset = offset;
   return { design, missingRows, baseLevels };
+}
+
+/**
+ * The text of a cell without a new string for each row: a cell of up to 6 bytes (ids, years, codes) is looked up by its
+ * bytes, packed exactly into one number with its length; longer cells, and any cell once 65,536 are known, are decoded.
+ */
+class CellText {
+  private readonly known = new Map<number, string>();
+
+  get(buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length > 6) return buf.toString('utf8', start, end);
+    let key = length;
+    for (let i = start; i < end; i++) key = key * 256 + buf[i];
+    let text = this.known.get(key);
+    if (text === undefined) {
+      text = buf.toString('utf8', start, end);
+      if (this.known.size < 65536) this.known.set(key, text);
+    }
+    return text;
+  }
 }
 
 function stars(p: number): string {

@@ -80,6 +80,7 @@ export class LocalExecutor implements Executor {
           hooks.onLog,
           signal,
           this.pool,
+          hooks.onTimings,
         );
       }
       return executeCommand(job.cmd as string[], job.projectRoot, job.env ?? {}, hooks.onLog, signal);

@@ -23,7 +23,7 @@ export interface WorkerOptions {
 interface Worker {
   child: ChildProcess;
   /** the job it is running: where its output goes and how it ends */
-  current?: { id: number; onLog: (line: string) => void; stderr: string; outcome: StageFailure | undefined | null; settle: (failure: StageFailure | undefined) => void; ended: { out: boolean; err: boolean }; finished?: () => void };
+  current?: { id: number; onLog: (line: string) => void; onTimings?: ExecutionHooks['onTimings']; stderr: string; outcome: StageFailure | undefined | null; settle: (failure: StageFailure | undefined) => void; ended: { out: boolean; err: boolean }; finished?: () => void };
   /** the unfinished last line of each stream */
   partial: { out: string; err: string };
   retired: boolean;
@@ -82,7 +82,10 @@ export class WorkerExecutor implements Executor {
       const current = worker.current;
       if (!current) return;
       if (message.type === 'log') current.onLog(message.message);
-      else if (message.type === 'done') current.outcome = undefined;
+      else if (message.type === 'done') {
+        current.outcome = undefined;
+        if (message.timings) current.onTimings?.(message.timings);
+      }
       else if (message.type === 'error') current.outcome = { message: message.message, stack: message.stack, kind: message.kind ?? 'crash' };
       else if (message.type === 'finished' && message.id === current.id) {
         if (!(current.ended.out && current.ended.err) && current.finished === undefined) {
@@ -144,7 +147,7 @@ export class WorkerExecutor implements Executor {
     }
   }
 
-  private runOnWorker(job: StageJob, onLog: (line: string) => void, signal: AbortSignal): Promise<StageFailure | undefined> {
+  private runOnWorker(job: StageJob, onLog: (line: string) => void, signal: AbortSignal, onTimings?: ExecutionHooks['onTimings']): Promise<StageFailure | undefined> {
     return new Promise((settle) => {
       const worker = this.take();
       const id = this.nextId++;
@@ -153,6 +156,7 @@ export class WorkerExecutor implements Executor {
       worker.current = {
         id,
         onLog,
+        onTimings,
         stderr: '',
         ended: { out: false, err: false },
         outcome: null,
@@ -177,7 +181,7 @@ export class WorkerExecutor implements Executor {
   async execute(job: StageJob, hooks: ExecutionHooks): Promise<ExecutionOutcome> {
     const started = new Date();
     const failure = await withTimeout(job.timeoutMs, hooks.signal, (signal) =>
-      job.module !== undefined ? this.runOnWorker(job, hooks.onLog, signal) : executeCommand(job.cmd as string[], job.projectRoot, job.env ?? {}, hooks.onLog, signal),
+      job.module !== undefined ? this.runOnWorker(job, hooks.onLog, signal, hooks.onTimings) : executeCommand(job.cmd as string[], job.projectRoot, job.env ?? {}, hooks.onLog, signal),
     );
     return { ...(failure ? { failure } : {}), place: { executor: job.module !== undefined ? this.name : 'local', host: hostname(), started: started.toISOString(), ended: new Date().toISOString() } };
   }

@@ -23,6 +23,8 @@ export interface CollinearityInput {
   centering: Centering;
   /** index of the `_cons` column: never dropped in 'mean' mode, where centring accounts for it */
   constantIndex: number;
+  /** per column Σx², Σx and number of nonzeros, when the caller has them already (computed in row order, as here) */
+  stats?: { raw: Float64Array; sum: Float64Array; nonzero: Float64Array };
 }
 
 export function findDroppedColumns(input: CollinearityInput): { name: string; reason: string }[] {
@@ -33,18 +35,7 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
 
   // (1) exact centred sums of squares: sums per column (and per group), then squared deviations, row by row
   const active = (c: number) => !(c === constantIndex && centering === 'mean');
-  const raw = new Float64Array(q);
-  const sum = new Float64Array(q);
-  const nonzero = new Float64Array(q);
-  for (let r = 0; r < n; r++) {
-    const base = r * q;
-    for (let c = 0; c < q; c++) {
-      const v = X[base + c];
-      raw[c] += v * v;
-      sum[c] += v;
-      if (v !== 0) nonzero[c]++;
-    }
-  }
+  const { raw, sum, nonzero } = input.stats ?? columnStats(X, n, q);
   const squares = new Float64Array(q);
   if (centering === 'none') squares.set(raw);
   else {
@@ -53,12 +44,17 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
     for (let s = 0; s + 1 < spans.length; s++) {
       const from = spans[s];
       const to = spans[s + 1];
-      groupMean.fill(0);
-      for (let r = from; r < to; r++) for (let c = 0; c < q; c++) groupMean[c] += X[r * q + c];
-      for (let c = 0; c < q; c++) groupMean[c] /= to - from;
+      if (centering === 'mean') {
+        for (let c = 0; c < q; c++) groupMean[c] = sum[c] / n; // the same row-order sum
+      } else {
+        groupMean.fill(0);
+        for (let r = from; r < to; r++) for (let c = 0; c < q; c++) groupMean[c] += X[r * q + c];
+        for (let c = 0; c < q; c++) groupMean[c] /= to - from;
+      }
       for (let r = from; r < to; r++) {
+        const base = r * q;
         for (let c = 0; c < q; c++) {
-          const d = X[r * q + c] - groupMean[c];
+          const d = X[base + c] - groupMean[c];
           squares[c] += d * d;
         }
       }
@@ -99,10 +95,13 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   const C = new Float64Array(k * k);
   const z = new Float64Array(k);
   const index = new Int32Array(k);
+  const column = Int32Array.from(candidates);
+  const by = Float64Array.from(candidates, (c) => shift[c]);
   for (let r = 0; r < n; r++) {
     let nz = 0;
+    const base = r * q;
     for (let a = 0; a < k; a++) {
-      const v = X[r * q + candidates[a]] - shift[candidates[a]];
+      const v = X[base + column[a]] - by[a];
       if (v !== 0) {
         index[nz] = a;
         z[nz++] = v;
@@ -110,7 +109,8 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
     }
     for (let i = 0; i < nz; i++) {
       const row = index[i] * k;
-      for (let j = i; j < nz; j++) C[row + index[j]] += z[i] * z[j];
+      const zi = z[i];
+      for (let j = i; j < nz; j++) C[row + index[j]] += zi * z[j];
     }
   }
   if (centering !== 'none') {
@@ -118,7 +118,10 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
     const mean = new Float64Array(k);
     for (const [from, to] of spans) {
       mean.fill(0);
-      for (let r = from; r < to; r++) for (let a = 0; a < k; a++) mean[a] += X[r * q + candidates[a]] - shift[candidates[a]];
+      for (let r = from; r < to; r++) {
+        const base = r * q;
+        for (let a = 0; a < k; a++) mean[a] += X[base + column[a]] - by[a];
+      }
       const size = to - from;
       for (let a = 0; a < k; a++) {
         const ma = mean[a] / size;
@@ -159,6 +162,23 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   // report in column order
   const order = new Map(names.map((name, c) => [name, c]));
   return dropped.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+}
+
+/** Σx², Σx and the number of nonzero values of each column of the n × q row-major X. */
+function columnStats(X: Float64Array, n: number, q: number): { raw: Float64Array; sum: Float64Array; nonzero: Float64Array } {
+  const raw = new Float64Array(q);
+  const sum = new Float64Array(q);
+  const nonzero = new Float64Array(q);
+  for (let r = 0; r < n; r++) {
+    const base = r * q;
+    for (let c = 0; c < q; c++) {
+      const v = X[base + c];
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
+    }
+  }
+  return { raw, sum, nonzero };
 }
 
 /** Solves Lᵀ b = l for the lower-triangular L given by rows. */

@@ -3,7 +3,7 @@
 // a multinomial in the group's total; η is shifted by its group maximum, so a group constant (in the offset or in X)
 // cancels exactly and exp never overflows. Globally concave.
 import { lnGamma } from '../special-functions.js';
-import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, toSparseRows, type Objective } from './objective.js';
+import { addDenseOuter, linearIndex, linearIndexReach, symmetrize, toSparseRows, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 /** The conditional FE Poisson likelihood of `data` restricted to `columns` (default: all of them). */
@@ -19,18 +19,26 @@ export function fePoissonObjective(data: PreparedData, columns?: number[]): Obje
   // The Hessian is accumulated as -Σ_g Y_g [Σ_t p_t x_t x_t' - x̄_g x̄_g'] over sparse rows. Shifting a column by a
   // constant changes neither score nor Hessian (Σ_t p_t = 1), so mostly-nonzero columns are centred on their overall
   // mean first, which keeps the subtraction accurate; mostly-zero columns (dummies) stay sparse.
+  // (column sums and nonzero counts from prepare(), summed in row order)
   const shift = new Float64Array(p);
+  const shiftedColumns: number[] = [];
+  const shiftedBy: number[] = [];
+  let nonzeros = 0;
   for (let c = 0; c < p; c++) {
-    let sum = 0;
-    let nonzero = 0;
-    for (let r = 0; r < n; r++) {
-      const v = X[r * stride + used[c]];
-      sum += v;
-      if (v !== 0) nonzero++;
-    }
-    if (nonzero > n / 2) shift[c] = sum / n;
+    const nonzero = data.columnNonzero[used[c]];
+    if (nonzero > n / 2) {
+      shift[c] = data.columnSum[used[c]] / n;
+      shiftedColumns.push(used[c]);
+      shiftedBy.push(shift[c]);
+    } else nonzeros += nonzero;
   }
-  const rows = toSparseRows(X, n, stride, used, shift);
+  // a shifted column is nonzero where x ≠ shift: count those (row-major, only over the shifted columns)
+  for (let r = 0; r < n; r++) {
+    const base = r * stride;
+    for (let k = 0; k < shiftedColumns.length; k++) if (X[base + shiftedColumns[k]] !== shiftedBy[k]) nonzeros++;
+  }
+  const rows = toSparseRows(X, n, stride, used, shift, nonzeros);
+  const { rowStart, colIndex, values } = rows;
   // η uses the shifted columns too: that moves every η by the same constant, which cancels within each group
   const shifted = { ...data, p, rows } as PreparedData;
   let constant = 0;
@@ -74,10 +82,21 @@ export function fePoissonObjective(data: PreparedData, columns?: number[]): Obje
       const Y = groupTotal[g];
       // score Σ_t x_t (y_t - Y p_t); Hessian -Y [Σ_t p_t x_t x_t' - x̄x̄'], x̄ = Σ_t p_t x_t
       mean.fill(0);
-      for (let r = groupStart[g]; r < groupStart[g + 1]; r++) {
-        addRow(gradient, rows, r, y[r] - Y * share[r]);
-        addRow(mean, rows, r, share[r]);
-        addOuter(hessian, p, rows, r, -Y * share[r]);
+      // one pass over each row's nonzeros: gradient += (y - Y p) x, x̄ += p x, H += -Y p x x' (upper triangle)
+      for (let r = groupStart[g], last = groupStart[g + 1]; r < last; r++) {
+        const s = share[r];
+        const first = y[r] - Y * s;
+        const second = -Y * s;
+        const end = rowStart[r + 1];
+        for (let i = rowStart[r]; i < end; i++) {
+          const v = values[i];
+          const c = colIndex[i];
+          gradient[c] += first * v;
+          mean[c] += s * v;
+          const wa = second * v;
+          const row = c * p;
+          for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
+        }
       }
       addDenseOuter(hessian, p, mean, p, Y);
     }

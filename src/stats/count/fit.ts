@@ -1,6 +1,6 @@
 // fitCountModel: prepares the design, chooses start values, maximises the likelihood, and reports the fit with
 // observed-information standard errors (the inverse of minus the analytic Hessian at the maximum).
-import { CholeskyDecomposition, inverse, Matrix } from './matrix.js';
+import { cholesky, choleskyInverse, choleskySolve } from './matrix.js';
 import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';
@@ -10,7 +10,7 @@ import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
 import { poissonObjective } from './poisson.js';
 import { CONSTANT, prepare, type PreparedData } from './prepare.js';
-import type { CountDesign, FitOptions, FitResult } from './types.js';
+import type { CountDesign, FitOptions, FitResult, PackedCountDesign } from './types.js';
 
 export const DEFAULTS = { maxIterations: 200, tolerance: 1e-12, gradientTolerance: 1e-16 } as const;
 
@@ -78,9 +78,12 @@ function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult
   let poissonLoglik: number;
   const start = new Float64Array(data.p);
   if (varying.length > 0) {
-    // start values need no more than 1e-10 in the scaled gradient; ℓ_P is then within ~1e-10 of its maximum
-    const poisson = fitFePoisson(data, { ...options, tolerance: 1e-10, gradientTolerance: 1e-10 }, varying);
-    poissonLoglik = poisson.loglik;
+    // Start values need no more than a scaled gradient s = g'(-H)⁻¹g below 1e-8 (Newton converges quadratically, so that
+    // saves the last one or two evaluations of the derivatives). ℓ_P is then the value there plus the gain Newton's
+    // quadratic model predicts for the next step, s/2 (the FE Poisson likelihood is concave): what is left is third
+    // order, about s^1.5 ≈ 1e-12, against ≈ s/2 ≈ 5e-9 without it.
+    const poisson = fitFePoisson(data, { ...options, tolerance: 1, gradientTolerance: 1e-8 }, varying);
+    poissonLoglik = poisson.loglik + (poisson.converged ? poisson.scaledGradient / 2 : 0);
     varying.forEach((c, k) => (start[c] = poisson.theta[k]));
   } else {
     poissonLoglik = fePoissonObjective(data, []).loglik(new Float64Array(0));
@@ -142,7 +145,7 @@ export function nearFlatVerdict(lr: number, constantSe: number | null, overdispe
 }
 
 /** Fits a count-panel model (hhg-fenb, fe-poisson, nb2); see docs/estimators.md. */
-export function fitCountModel(design: CountDesign, options: FitOptions): FitResult {
+export function fitCountModel(design: CountDesign | PackedCountDesign, options: FitOptions): FitResult {
   const data = prepare(design, options);
   const newton = newtonOptions(options);
   let run: NewtonResult;
@@ -185,20 +188,16 @@ export function fitCountModel(design: CountDesign, options: FitOptions): FitResu
 
 function buildResult(model: FitOptions['model'], data: PreparedData, run: NewtonResult, warnings: string[]): FitResult {
   const dim = run.theta.length;
-  const information = new Matrix(dim, dim);
-  for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) information.set(a, b, -run.hessian[a * dim + b]);
-  let covariance: Matrix | null = null;
+  const information = new Float64Array(dim * dim);
+  for (let a = 0; a < dim * dim; a++) information[a] = -run.hessian[a];
+  // the observed information is positive definite where Newton ended concave: invert it through its Cholesky factor
+  let covariance: Float64Array | null = null;
   if (!run.notConcave) {
-    try {
-      const raw = inverse(information);
-      // the LU inverse is symmetric only to rounding; make it exactly so
-      covariance = raw.add(raw.transpose()).div(2);
-    } catch {
-      covariance = null;
-    }
+    const factor = cholesky(information, dim);
+    if (factor.positiveDefinite) covariance = choleskyInverse(factor);
   }
   if (covariance === null) warnings.push('the observed information is not invertible: standard errors are unavailable');
-  const variance = (a: number): number => (covariance ? covariance.get(a, a) : NaN);
+  const variance = (a: number): number => (covariance ? covariance[a * dim + a] : NaN);
 
   const coef: Record<string, number> = {};
   const se: Record<string, number> = {};
@@ -223,7 +222,7 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
     ancillary.alpha = Math.exp(lnAlpha);
     ancillary.se_alpha = Math.exp(lnAlpha) * seLnAlpha;
   }
-  const matrix = data.names.map((_, a) => data.names.map((__, b) => (covariance ? covariance.get(a, b) : NaN)));
+  const matrix = data.names.map((_, a) => data.names.map((__, b) => (covariance ? covariance[a * dim + b] : NaN)));
   const k = dim;
   const result: FitResult = {
     model,
@@ -247,19 +246,22 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
     convergence: { loglik_change: run.loglikChange, gradient_norm: run.scaledGradient },
     warnings,
   };
-  const wald = waldTest(data, covariance, run.theta);
+  const wald = waldTest(data, covariance, dim, run.theta);
   if (wald) result.wald = wald;
   return result;
 }
 
 /** Wald χ² that every coefficient except _cons is zero, b'V⁻¹b (Stata's header "Wald chi2(df)"), by a Cholesky solve. */
-function waldTest(data: PreparedData, covariance: Matrix | null, theta: Float64Array): FitResult['wald'] | undefined {
+function waldTest(data: PreparedData, covariance: Float64Array | null, dim: number, theta: Float64Array): FitResult['wald'] | undefined {
   if (!covariance) return undefined;
   const slopes = data.names.map((_, c) => c).filter((c) => data.names[c] !== CONSTANT);
   if (slopes.length === 0) return undefined;
-  const cholesky = new CholeskyDecomposition(new Matrix(slopes.map((a) => slopes.map((b) => covariance.get(a, b)))));
-  if (!cholesky.isPositiveDefinite()) return undefined;
-  const solved = cholesky.solve(Matrix.columnVector(slopes.map((c) => theta[c])));
-  const chi2 = slopes.reduce((sum, c, k) => sum + theta[c] * solved.get(k, 0), 0);
+  const m = slopes.length;
+  const sub = new Float64Array(m * m);
+  slopes.forEach((a, i) => slopes.forEach((b, j) => (sub[i * m + j] = covariance[a * dim + b])));
+  const factor = cholesky(sub, m);
+  if (!factor.positiveDefinite) return undefined;
+  const solved = choleskySolve(factor, slopes.map((c) => theta[c]));
+  const chi2 = slopes.reduce((sum, c, k) => sum + theta[c] * solved[k], 0);
   return { chi2, df: slopes.length };
 }

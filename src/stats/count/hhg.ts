@@ -3,11 +3,12 @@
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
 import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
-import { addDenseOuter, addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addDenseOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
   const { n, p, y, groupStart, groupTotal, rows } = data;
+  const { rowStart, colIndex, values } = rows;
   const G = groupStart.length - 1;
   const lambda = new Float64Array(n);
   /** x̄ = Σ_t λ_t x_t / Λ of the current group */
@@ -60,9 +61,18 @@ export function hhgObjective(data: PreparedData): Objective {
         ll += differences[0];
         const first = l * (groupFirst + differences[1]);
         const second = first + differences[2];
-        addRow(gradient, rows, r, first);
-        addRow(groupScore, rows, r, l / total);
-        addOuter(hessian, p, rows, r, second);
+        const share = l / total;
+        // one pass over the row's nonzeros: gradient += first·x, x̄ += (λ/Λ)·x, H += second·x x' (upper triangle)
+        const end = rowStart[r + 1];
+        for (let i = rowStart[r]; i < end; i++) {
+          const v = values[i];
+          const c = colIndex[i];
+          gradient[c] += first * v;
+          groupScore[c] += share * v;
+          const wa = second * v;
+          const row = c * p;
+          for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
+        }
       }
       addDenseOuter(hessian, p, groupScore, p, groupSecond);
     }

@@ -5,7 +5,7 @@
 //   ∂²/∂η² = -μ(1 + αy)/(1 + αμ)²;  ∂²/∂η∂θ = -(y - μ)αμ/(1 + αμ)²;
 //   ∂²/∂θ² = r[D1 - ln(1 + αμ)] + μ/(1 + αμ) + r² D2 - (y - μ)αμ/(1 + αμ)².
 import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
-import { addOuter, addRow, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 /** ln α below which the model is Poisson for every practical purpose (α < 2e-9) */
@@ -13,6 +13,7 @@ export const LN_ALPHA_FLOOR = -20;
 
 export function nb2Objective(data: PreparedData): Objective {
   const { n, p, y, rows } = data;
+  const { rowStart, colIndex, values } = rows;
   const dim = p + 1;
   const eta = new Float64Array(n);
   /** ∂²ℓ/∂β∂θ */
@@ -61,9 +62,18 @@ export function nb2Objective(data: PreparedData): Objective {
       const cross = -(yi - mu) * am * inv * inv;
       gTheta += size * (log1pAm - d1) + score;
       hThetaTheta += size * (d1 - log1pAm) + mu * inv + differences[2] + cross;
-      addRow(gradient, rows, i, score);
-      addRow(crossColumn, rows, i, cross);
-      addOuter(hessian, dim, rows, i, -mu * (1 + alpha * yi) * inv * inv);
+      const weight = -mu * (1 + alpha * yi) * inv * inv;
+      // one pass over the row's nonzeros: gradient += score·x, ∂²ℓ/∂β∂θ += cross·x, H += weight·x x' (upper triangle)
+      const end = rowStart[i + 1];
+      for (let k = rowStart[i]; k < end; k++) {
+        const v = values[k];
+        const c = colIndex[k];
+        gradient[c] += score * v;
+        crossColumn[c] += cross * v;
+        const wa = weight * v;
+        const row = c * dim;
+        for (let j = k; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
+      }
     }
     for (let c = 0; c < p; c++) hessian[c * dim + p] = crossColumn[c];
     gradient[p] = gTheta;

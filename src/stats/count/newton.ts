@@ -1,6 +1,6 @@
 // Newton-Raphson maximisation with step-halving and a Levenberg-Marquardt correction where the Hessian is not
 // negative definite (Nocedal & Wright 2006, §3.4 "Newton's method with Hessian modification"; cf. Stata's ml "not concave").
-import { CholeskyDecomposition, Matrix } from './matrix.js';
+import { cholesky, choleskySolve } from './matrix.js';
 import type { Objective } from './objective.js';
 
 export interface NewtonOptions {
@@ -35,35 +35,29 @@ const MAX_REACH = 10;
 /** relative size of the rounding noise in a log-likelihood */
 const ROUNDING = 1e-13;
 
-function toMatrix(values: Float64Array, dim: number, scale: number): Matrix {
-  const m = new Matrix(dim, dim);
-  for (let a = 0; a < dim; a++) for (let b = 0; b < dim; b++) m.set(a, b, scale * values[a * dim + b]);
-  return m;
-}
-
 /** Cholesky of -H, or of -H + τ·diag(max(|H_jj|, 1e-12·max)) with the smallest τ = 10^k·1e-8 that makes it positive definite. */
 export function ascentDirection(
   hessian: Float64Array,
   gradient: Float64Array,
   dim: number,
 ): { direction: Float64Array; concave: boolean; scaledGradient: number } {
-  const information = toMatrix(hessian, dim, -1);
-  const g = Matrix.columnVector(Array.from(gradient));
-  let chol = new CholeskyDecomposition(information);
-  let concave = chol.isPositiveDefinite();
+  const information = new Float64Array(dim * dim);
+  for (let a = 0; a < dim * dim; a++) information[a] = -1 * hessian[a];
+  let chol = cholesky(information, dim);
+  const concave = chol.positiveDefinite;
   if (concave) {
-    const direction = Float64Array.from(chol.solve(g).getColumn(0));
+    const direction = choleskySolve(chol, gradient);
     return { direction, concave, scaledGradient: dot(direction, gradient) };
   }
   let maxDiag = 0;
   for (let a = 0; a < dim; a++) maxDiag = Math.max(maxDiag, Math.abs(hessian[a * dim + a]));
   const floor = Math.max(maxDiag * 1e-12, 1e-300);
   for (let tau = 1e-8; tau < 1e12; tau *= 10) {
-    const damped = information.clone();
-    for (let a = 0; a < dim; a++) damped.set(a, a, information.get(a, a) + tau * Math.max(Math.abs(hessian[a * dim + a]), floor));
-    chol = new CholeskyDecomposition(damped);
-    if (chol.isPositiveDefinite()) {
-      const direction = Float64Array.from(chol.solve(g).getColumn(0));
+    const damped = Float64Array.from(information);
+    for (let a = 0; a < dim; a++) damped[a * dim + a] = information[a * dim + a] + tau * Math.max(Math.abs(hessian[a * dim + a]), floor);
+    chol = cholesky(damped, dim);
+    if (chol.positiveDefinite) {
+      const direction = choleskySolve(chol, gradient);
       return { direction, concave: false, scaledGradient: dot(direction, gradient) };
     }
   }

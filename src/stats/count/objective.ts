@@ -21,16 +21,21 @@ export interface SparseRows {
   values: Float64Array;
 }
 
-/** Sparse rows of the columns `columns` (default all) of the n × stride row-major X, column j shifted by shift[j]. */
-export function toSparseRows(X: Float64Array, n: number, stride: number, columns?: number[], shift?: Float64Array): SparseRows {
+/**
+ * Sparse rows of the columns `columns` (default all) of the n × stride row-major X, column j shifted by shift[j].
+ * `nonzeros`, when the caller knows it (the number of entries x - shift ≠ 0), saves the counting pass.
+ */
+export function toSparseRows(X: Float64Array, n: number, stride: number, columns?: number[], shift?: Float64Array, nonzeros = -1): SparseRows {
   const used = Int32Array.from(columns ?? Array.from({ length: stride }, (_, c) => c));
   const p = used.length;
   const by = shift ?? new Float64Array(p);
   const rowStart = new Int32Array(n + 1);
-  let nonzeros = 0;
-  for (let r = 0; r < n; r++) {
-    const base = r * stride;
-    for (let c = 0; c < p; c++) if (X[base + used[c]] !== by[c]) nonzeros++;
+  if (nonzeros < 0) {
+    nonzeros = 0;
+    for (let r = 0; r < n; r++) {
+      const base = r * stride;
+      for (let c = 0; c < p; c++) if (X[base + used[c]] !== by[c]) nonzeros++;
+    }
   }
   const colIndex = new Int32Array(nonzeros);
   const values = new Float64Array(nonzeros);
@@ -47,6 +52,7 @@ export function toSparseRows(X: Float64Array, n: number, stride: number, columns
     }
   }
   rowStart[n] = k;
+  if (k !== nonzeros) throw new Error(`toSparseRows: ${k} nonzeros for ${nonzeros} counted`);
   return { rowStart, colIndex, values };
 }
 
@@ -78,23 +84,6 @@ export function linearIndexReach(data: PreparedData, direction: Float64Array): n
   }
   for (let j = data.p; j < direction.length; j++) reach = Math.max(reach, Math.abs(direction[j]));
   return reach;
-}
-
-/** vector[c] += w · x_rc over row r's nonzeros */
-export function addRow(vector: Float64Array, rows: SparseRows, r: number, w: number): void {
-  const { rowStart, colIndex, values } = rows;
-  for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) vector[colIndex[k]] += w * values[k];
-}
-
-/** Adds w·x_r x_rᵀ to the upper triangle of the dim × dim row-major `hessian` (x_r = row r, first p parameters). */
-export function addOuter(hessian: Float64Array, dim: number, rows: SparseRows, r: number, w: number): void {
-  const { rowStart, colIndex, values } = rows;
-  const end = rowStart[r + 1];
-  for (let i = rowStart[r]; i < end; i++) {
-    const wa = w * values[i];
-    const row = colIndex[i] * dim;
-    for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
-  }
 }
 
 /** Adds w·v vᵀ (v dense, length p) to the upper triangle of the dim × dim `hessian`. */

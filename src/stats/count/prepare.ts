@@ -3,7 +3,7 @@
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
 import { toSparseRows, type SparseRows } from './objective.js';
-import type { CountDesign, FitOptions } from './types.js';
+import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
 
@@ -50,6 +50,9 @@ export interface PreparedData {
   droppedColumns: { name: string; reason: string }[];
   /** per kept column: does it vary within at least one group? */
   variesWithinGroups: boolean[];
+  /** per kept column: Σ x over the observations kept, and the number of nonzero values */
+  columnSum: Float64Array;
+  columnNonzero: Float64Array;
   warnings: string[];
 }
 
@@ -57,19 +60,31 @@ function invalid(message: string, details: { row?: number; field?: string; expec
   return new SpillwayError('invalidInput', message, details);
 }
 
+function packedRows(X: (CountDesign | PackedCountDesign)['X']): PackedRows | undefined {
+  return Array.isArray(X) ? undefined : (X as PackedRows);
+}
+
 /** Checks types and values; rows in messages are 1-based observation numbers of the design. */
-function validate(design: CountDesign, grouped: boolean): void {
+function validate(design: CountDesign | PackedCountDesign, grouped: boolean): void {
   const n = design.y.length;
-  if (design.X.length !== n) {
-    throw invalid(`design has ${n} outcomes but ${design.X.length} regressor rows`, { expected: 'one X row per outcome' });
+  const packed = packedRows(design.X);
+  if (packed) {
+    if (packed.width !== design.names.length) {
+      throw invalid(`packed regressors have ${packed.width} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
+    }
+    if (packed.values.length !== n * packed.width) {
+      throw invalid(`design has ${n} outcomes but ${packed.values.length / packed.width} packed regressor rows`, { expected: 'one X row per outcome' });
+    }
+  } else if ((design.X as ArrayLike<number>[]).length !== n) {
+    throw invalid(`design has ${n} outcomes but ${(design.X as ArrayLike<number>[]).length} regressor rows`, { expected: 'one X row per outcome' });
   }
   for (let i = 0; i < n; i++) {
     const y = design.y[i];
     if (!(Number.isInteger(y) && y >= 0)) {
       throw invalid(`outcome ${String(y)} is not a count`, { row: i + 1, field: 'y', expected: 'a non-negative integer' });
     }
-    const row = design.X[i];
-    if (row.length !== design.names.length) {
+    const row = packed ? undefined : (design.X as ArrayLike<number>[])[i];
+    if (row && row.length !== design.names.length) {
       throw invalid(`regressor row has ${row.length} values for ${design.names.length} names`, { row: i + 1, expected: `${design.names.length} values` });
     }
     if (design.offset && !Number.isFinite(design.offset[i])) {
@@ -88,45 +103,66 @@ function validate(design: CountDesign, grouped: boolean): void {
   }
 }
 
-export function prepare(design: CountDesign, options: FitOptions): PreparedData {
+export function prepare(design: CountDesign | PackedCountDesign, options: FitOptions): PreparedData {
   const grouped = options.model !== 'nb2';
   validate(design, grouped);
+  const packed = packedRows(design.X);
+  const rowsX = packed ? undefined : (design.X as ArrayLike<number>[]);
   const n0 = design.y.length;
   const warnings: string[] = [];
   const droppedColumns: { name: string; reason: string }[] = [];
 
-  // observation order: by group (first appearance), keeping the original order within a group
-  let order: number[];
+  // observation order: by group (first appearance), keeping the original order within a group (a stable counting
+  // sort on a group number per row: one Map lookup per row, no per-group arrays)
+  let order: Int32Array;
   let groupStarts: number[];
   let droppedGroups = 0;
   let droppedObservations = 0;
   if (grouped) {
-    const members = new Map<string | number, number[]>();
+    const numberOf = new Map<string | number, number>();
+    const groupOf = new Int32Array(n0);
+    const size: number[] = [];
+    const total: number[] = [];
+    const groups = design.groups!;
     for (let i = 0; i < n0; i++) {
-      const g = design.groups![i];
-      let list = members.get(g);
-      if (!list) members.set(g, (list = []));
-      list.push(i);
+      const g = groups[i];
+      let k = numberOf.get(g);
+      if (k === undefined) {
+        k = size.length;
+        numberOf.set(g, k);
+        size.push(0);
+        total.push(0);
+      }
+      groupOf[i] = k;
+      size[k]++;
+      total[k] += design.y[i];
     }
-    order = [];
     groupStarts = [0];
+    const cursor = new Int32Array(size.length).fill(-1);
+    let kept = 0;
     let singletons = 0;
-    for (const rows of members.values()) {
-      const total = rows.reduce((s, i) => s + design.y[i], 0);
-      if (total === 0 || rows.length === 1) {
+    for (let k = 0; k < size.length; k++) {
+      if (total[k] === 0 || size[k] === 1) {
         droppedGroups++;
-        droppedObservations += rows.length;
-        if (total !== 0) singletons++;
+        droppedObservations += size[k];
+        if (total[k] !== 0) singletons++;
         continue;
       }
-      order.push(...rows);
-      groupStarts.push(order.length);
+      cursor[k] = kept;
+      kept += size[k];
+      groupStarts.push(kept);
+    }
+    order = new Int32Array(kept);
+    for (let i = 0; i < n0; i++) {
+      const k = groupOf[i];
+      if (cursor[k] >= 0) order[cursor[k]++] = i;
     }
     const allZero = droppedGroups - singletons;
     if (allZero > 0) warnings.push(`${allZero} group(s) (${droppedObservations - singletons} obs) dropped because all outcomes are zero`);
     if (singletons > 0) warnings.push(`${singletons} group(s) dropped because they have only one observation`);
   } else {
-    order = Array.from({ length: n0 }, (_, i) => i);
+    order = new Int32Array(n0);
+    for (let i = 0; i < n0; i++) order[i] = i;
     groupStarts = [0, n0];
   }
   const n = order.length;
@@ -134,11 +170,11 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     // rows of dropped groups are not packed below; their regressors must still be valid numbers
     const kept = new Uint8Array(n0);
     for (const i of order) kept[i] = 1;
+    const width = design.names.length;
     for (let i = 0; i < n0; i++) {
       if (kept[i]) continue;
-      const row = design.X[i];
-      for (let j = 0; j < row.length; j++) {
-        const problem = regressorProblem(row[j], i + 1, design.names[j]);
+      for (let j = 0; j < width; j++) {
+        const problem = regressorProblem(packed ? packed.values[i * width + j] : rowsX![i][j], i + 1, design.names[j]);
         if (problem) throw problem;
       }
     }
@@ -155,16 +191,32 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const q = candidateNames.length;
   const given = design.names.length;
   const all = new Float64Array(n * q);
+  // per column, in the same pass: Σx², Σx and the number of nonzeros (for the collinearity check, the sparse rows and
+  // the FE Poisson centring)
+  const raw = new Float64Array(q);
+  const sum = new Float64Array(q);
+  const nonzero = new Float64Array(q);
+  const source = packed ? packed.values : undefined;
   for (let r = 0; r < n; r++) {
-    const row = design.X[order[r]];
+    const row = source ? undefined : rowsX![order[r]];
+    const from = order[r] * given;
     const base = r * q;
     for (let c = 0; c < given; c++) {
-      const v = row[c];
+      const v = source ? source[from + c] : row![c];
       if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
       all[base + c] = v;
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
     }
-    if (wantConstant) all[base + given] = 1;
   }
+  if (wantConstant) {
+    for (let r = 0; r < n; r++) all[r * q + given] = 1;
+    raw[given] = n;
+    sum[given] = n;
+    nonzero[given] = n;
+  }
+  const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
     droppedColumns.push({ name: CONSTANT, reason: 'absorbed by the group fixed effects' });
@@ -179,6 +231,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     groupStart,
     centering,
     constantIndex: candidateIndex.indexOf(constantIndex),
+    stats: { raw: pick(raw, candidateIndex), sum: pick(sum, candidateIndex), nonzero: pick(nonzero, candidateIndex) },
   });
   droppedColumns.push(...dropped);
   const droppedNames = new Set(droppedColumns.map((d) => d.name));
@@ -198,6 +251,10 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
   const groupTotal = new Float64Array(G);
   for (let g = 0; g < G; g++) for (let r = groupStart[g]; r < groupStart[g + 1]; r++) groupTotal[g] += y[r];
 
+  const columnSum = pick(sum, kept);
+  const columnNonzero = pick(nonzero, kept);
+  let nonzeros = 0;
+  for (let c = 0; c < p; c++) nonzeros += columnNonzero[c];
   const variesWithinGroups = kept.map((_, c) => {
     for (let g = 0; g < G; g++) {
       const first = X[groupStart[g] * p + c];
@@ -211,7 +268,7 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     p,
     names: kept.map((j) => candidateNames[j]),
     X,
-    rows: toSparseRows(X, n, p),
+    rows: toSparseRows(X, n, p, undefined, undefined, nonzeros),
     y,
     offset,
     groupStart,
@@ -221,6 +278,8 @@ export function prepare(design: CountDesign, options: FitOptions): PreparedData 
     droppedObservations,
     droppedColumns,
     variesWithinGroups,
+    columnSum,
+    columnNonzero,
     warnings,
   };
 }

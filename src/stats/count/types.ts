@@ -15,6 +15,16 @@ export interface CountDesign {
   offset?: ArrayLike<number>;
 }
 
+/** A CountDesign whose regressors are packed in one array (no array per row: for large designs). */
+export type PackedCountDesign = Omit<CountDesign, 'X'> & { X: PackedRows };
+
+/** The regressors of every observation in one row-major array: observation i's value of column j is values[i · width + j]. */
+export interface PackedRows {
+  values: Float64Array;
+  /** the number of columns (must equal names.length) */
+  width: number;
+}
+
 export interface FitOptions {
   model: CountModel;
   /** add a `_cons` column (hhg-fenb and nb2 identify it; fe-poisson drops it as collinear with the group effects) */

@@ -1,0 +1,90 @@
+// The bundled CLI (dist/cli.bundle.cjs, built by `npm run build`) and its V8 code cache (dist/cli.bundle.cache):
+// it runs stages (workers, dynamic imports of packages) like the unbundled dist/, a damaged or foreign cache is
+// ignored and rewritten, and a dist/ compiled after the bundle is run unbundled instead of the older bundle.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { bin, cleanupProjects, fixtures, repoRoot, writeProject } from './helpers.js';
+
+afterAll(cleanupProjects);
+
+const bundle = join(repoRoot, 'dist/cli.bundle.cjs');
+const cache = join(repoRoot, 'dist/cli.bundle.cache');
+
+function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const traceFile = join(cwd, 'trace.txt');
+  rmSync(traceFile, { force: true });
+  const r = spawnSync(process.execPath, ['--import', join(fixtures, 'trace/register.mjs'), bin, ...args], {
+    cwd,
+    env: { ...process.env, SPILLWAY_NO_BUNDLE: '', SPILLWAY_TRACE_FILE: traceFile, ...env },
+    encoding: 'utf8',
+  });
+  const trace = readFileSync(traceFile, 'utf8').split('\n');
+  return { ...r, bundled: trace.some((l) => l.startsWith('require:') && l.endsWith('/dist/cli.bundle.cjs')) };
+}
+
+const project = () =>
+  writeProject({
+    'schemas/any.schema.json': '{ "type": "object", "required": ["n"] }\n',
+    'data/in.txt': 'three\n',
+    'stages/a.ts': "import { readFileSync } from 'node:fs';\nexport default (ctx: any) => ({ out: { n: readFileSync(ctx.deps[0], 'utf8').trim().length } });\n",
+    'stages/b.ts': 'export default (ctx: any) => ({ out: { n: ctx.inputs.a.n * 2 } });\n',
+    'pipeline.yaml': 'stages:\n  a: { run: stages/a.ts, deps: [data/in.txt], outs: { out: { schema: schemas/any.schema.json } } }\n  b: { run: stages/b.ts, inputs: { a: a.out }, outs: { out: { schema: schemas/any.schema.json } } }\n',
+  });
+
+it('`npm run build` bundles the CLI, and the bundle runs a pipeline as the unbundled CLI does', () => {
+  expect(existsSync(bundle)).toBe(true);
+  const outputs: Record<string, unknown>[] = [];
+  for (const noBundle of ['', '1']) {
+    const dir = project();
+    const r = cli(dir, ['run', '--json'], { SPILLWAY_NO_BUNDLE: noBundle });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.bundled).toBe(noBundle === '');
+    expect(r.stderr).not.toMatch(/Warning/); // no experimental-feature warning from the loader
+    const report = JSON.parse(r.stdout) as { stages: { stage: string; status: string; outputs: Record<string, string> }[] };
+    expect(report.stages.map((s) => s.status)).toEqual(['ran', 'ran']);
+    expect(JSON.parse(readFileSync(join(dir, 'artifacts/out/b/out.json'), 'utf8'))).toEqual({ n: 10 });
+    outputs.push(Object.fromEntries(report.stages.map((s) => [s.stage, s.outputs])));
+    // an invalid pipeline is reported the same way (the YAML parser and ajv are loaded through import())
+    writeFileSync(join(dir, 'pipeline.yaml'), 'stages:\n  a: { run: 3 }\n');
+    const bad = cli(dir, ['status', '--json'], { SPILLWAY_NO_BUNDLE: noBundle });
+    expect(bad.status).toBe(3);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ error: 'invalidPipeline', exit_code: 3 });
+  }
+  expect(outputs[0]).toEqual(outputs[1]);
+});
+
+it('a damaged or foreign code cache is not used, and is rewritten', () => {
+  const dir = project();
+  expect(cli(dir, ['run']).status).toBe(0);
+  expect(existsSync(cache)).toBe(true);
+  const good = readFileSync(cache);
+  const header = good.subarray(0, good.indexOf(10) + 1);
+  expect(header.toString()).toContain(`${statSync(bundle).size}`);
+  // the right header over bytes that are no V8 code cache; then a header of another bundle over the real cache
+  for (const damaged of [Buffer.concat([header, Buffer.alloc(good.length - header.length, 0x5a)]), Buffer.concat([Buffer.from('spillway-code-cache 1 2 3 v0 x\n'), good.subarray(header.length)])]) {
+    writeFileSync(cache, damaged);
+    const r = cli(dir, ['run', '--force', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.bundled).toBe(true);
+    expect((JSON.parse(r.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['ran', 'ran']);
+    expect(readFileSync(cache).equals(damaged)).toBe(false);
+  }
+});
+
+it('a dist/ compiled after the bundle runs unbundled (the bundle would be older code)', () => {
+  const dir = project();
+  const main = join(repoRoot, 'dist/cli/main.js');
+  const { atime, mtime } = statSync(main);
+  try {
+    const later = new Date(statSync(bundle).mtimeMs + 60_000);
+    utimesSync(main, later, later);
+    const r = cli(dir, ['run']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.bundled).toBe(false);
+  } finally {
+    utimesSync(main, atime, mtime);
+  }
+  expect(cli(dir, ['run']).bundled).toBe(true);
+});
