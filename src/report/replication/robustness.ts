@@ -159,8 +159,45 @@ export function robustnessState(summary: RobustnessSummary | null, models: unkno
   else if (def.modelsContent !== contentHash(models)) {
     reasons.push(`the default variant's Table 4 models (${def.modelsContent.slice(7, 19)}…) are not the ones this report renders (${contentHash(models).slice(7, 19)}…): the sweep was computed on other data, code or parameters`);
   }
+  else {
+    const edited = metricsNotIn(def, models);
+    if (edited.length > 0) {
+      reasons.push(`the default variant's metrics are not the numbers of its own models (${edited.slice(0, 3).join('; ')}${edited.length > 3 ? `; ${edited.length - 3} more` : ''}): the summary was edited or damaged after the sweep wrote it`);
+    }
+  }
   if (reasons.length > 0 || def === undefined) return { kind: 'stale', summary, reasons };
   return { kind: 'current', summary, defaultVariant: def };
+}
+
+/**
+ * The default variant's metrics that differ from the models this report renders (which its models hash was just found
+ * equal to): the curves' default mark and Table A3's default column come from the metrics, so a summary edited by hand
+ * with its hash left alone must not pass as current.
+ */
+function metricsNotIn(def: SummaryVariant, models: unknown): string[] {
+  const list = isMap(models) && Array.isArray(models.models) ? (models.models as unknown[]) : [];
+  const fitOf = (name: string): Record<string, unknown> | undefined => {
+    const m = list.find((x) => isMap(x) && String(x.name) === name) as Record<string, unknown> | undefined;
+    return m && isMap(m.fit) ? m.fit : undefined;
+  };
+  const at = (fit: Record<string, unknown> | undefined, field: string, variable: string): unknown => {
+    const table = fit?.[field];
+    return isMap(table) ? table[variable] : undefined;
+  };
+  const differ: string[] = [];
+  for (const c of COEFFICIENTS)
+    for (const sample of SAMPLES) {
+      const fit = fitOf(c.models[sample]);
+      for (const [name, want] of [
+        [c.coef, at(fit, 'coef', c.variable)],
+        [c.se, at(fit, 'se', c.variable)],
+      ] as const) {
+        const got = def.metrics[metric(name, sample)];
+        // a metric the sweep could not read is null; the model's value is then absent too
+        if ((got ?? undefined) !== want) differ.push(`${metric(name, sample)} = ${show(got)}, models ${show(want)}`);
+      }
+    }
+  return differ;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
