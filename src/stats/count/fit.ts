@@ -22,12 +22,28 @@ function newtonOptions(options: FitOptions): NewtonOptions {
   };
 }
 
-/** Maximum of the conditional FE Poisson likelihood on the given data (slopes and log-likelihood). */
-function fitFePoisson(data: PreparedData, options: NewtonOptions, columns?: number[]): NewtonResult {
-  return maximize(fePoissonObjective(data, columns), new Float64Array(columns?.length ?? data.p), options);
+/** The caller's start values (FitOptions.start) for the kept columns `columns` (default all), 0 where not given. */
+function startValues(data: PreparedData, start: FitOptions['start'], columns?: number[]): Float64Array {
+  const used = columns ?? data.names.map((_, c) => c);
+  const values = new Float64Array(used.length);
+  if (start) {
+    used.forEach((c, k) => {
+      if (!Object.hasOwn(start, data.names[c])) return;
+      const value = start[data.names[c]];
+      if (!Number.isFinite(value)) throw new SpillwayError('usage', `start value ${String(value)} for ${data.names[c]} is not a finite number`, { field: data.names[c] });
+      values[k] = value;
+    });
+  }
+  return values;
 }
 
-function fitPooledPoisson(data: PreparedData, options: NewtonOptions): NewtonResult {
+/** Maximum of the conditional FE Poisson likelihood on the given data (slopes and log-likelihood). */
+function fitFePoisson(data: PreparedData, options: NewtonOptions, columns?: number[], start?: FitOptions['start']): NewtonResult {
+  return maximize(fePoissonObjective(data, columns), startValues(data, start, columns), options);
+}
+
+function fitPooledPoisson(data: PreparedData, options: NewtonOptions, warm?: FitOptions['start']): NewtonResult {
+  if (warm) return maximize(poissonObjective(data), startValues(data, warm), options);
   const start = new Float64Array(data.p);
   const cons = data.names.indexOf(CONSTANT);
   if (cons >= 0) {
@@ -42,8 +58,8 @@ function fitPooledPoisson(data: PreparedData, options: NewtonOptions): NewtonRes
   return maximize(poissonObjective(data), start, options);
 }
 
-function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[] } {
-  const poisson = fitPooledPoisson(data, { ...options, maxIterations: 50, tolerance: 1e-8, gradientTolerance: 1e-8 });
+function fitNb2(data: PreparedData, options: NewtonOptions, warm?: FitOptions['start']): { run: NewtonResult; warnings: string[] } {
+  const poisson = fitPooledPoisson(data, { ...options, maxIterations: 50, tolerance: 1e-8, gradientTolerance: 1e-8 }, warm);
   // start ln α from the moment estimate Σ[(y-μ)² - y] / Σ μ² (Cameron & Trivedi 2013, §3.2.4), floored at 0.01
   const eta = poisson.theta;
   let num = 0;
@@ -71,7 +87,7 @@ function fitNb2(data: PreparedData, options: NewtonOptions): { run: NewtonResult
   return { run, warnings };
 }
 
-function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult; warnings: string[]; poissonLoglik: number } {
+function fitHhg(data: PreparedData, options: NewtonOptions, warm?: FitOptions['start']): { run: NewtonResult; warnings: string[]; poissonLoglik: number } {
   // As the constant → +∞ the HHG likelihood tends to the conditional FE Poisson one (the time-invariant columns
   // drop out), so the FE Poisson maximum ℓ_P bounds the likelihood "at infinity": an HHG maximum not above it is flat.
   const varying = data.names.map((_, c) => c).filter((c) => data.variesWithinGroups[c]);
@@ -82,7 +98,7 @@ function fitHhg(data: PreparedData, options: NewtonOptions): { run: NewtonResult
     // saves the last one or two evaluations of the derivatives). ℓ_P is then the value there plus the gain Newton's
     // quadratic model predicts for the next step, s/2 (the FE Poisson likelihood is concave): what is left is third
     // order, about s^1.5 ≈ 1e-12, against ≈ s/2 ≈ 5e-9 without it.
-    const poisson = fitFePoisson(data, { ...options, tolerance: 1, gradientTolerance: 1e-8 }, varying);
+    const poisson = fitFePoisson(data, { ...options, tolerance: 1, gradientTolerance: 1e-8 }, varying, warm);
     poissonLoglik = poisson.loglik + (poisson.converged ? poisson.scaledGradient / 2 : 0);
     varying.forEach((c, k) => (start[c] = poisson.theta[k]));
   } else {
@@ -152,14 +168,14 @@ export function fitCountModel(design: CountDesign | PackedCountDesign, options: 
   let poissonLimit: number | undefined;
   const warnings = [...data.warnings];
   if (options.model === 'fe-poisson') {
-    run = fitFePoisson(data, newton);
+    run = fitFePoisson(data, newton, undefined, options.start);
   } else if (options.model === 'hhg-fenb') {
-    const fit = fitHhg(data, newton);
+    const fit = fitHhg(data, newton, options.start);
     run = fit.run;
     poissonLimit = fit.poissonLoglik;
     warnings.push(...fit.warnings);
   } else if (options.model === 'nb2') {
-    const fit = fitNb2(data, newton);
+    const fit = fitNb2(data, newton, options.start);
     run = fit.run;
     warnings.push(...fit.warnings);
   } else {

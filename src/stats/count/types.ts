@@ -34,6 +34,13 @@ export interface FitOptions {
   tolerance?: number;
   /** … and scaled gradient norm below this */
   gradientTolerance?: number;
+  /**
+   * Warm start: start values by column name (e.g. from a related fit of the same data). Columns not named start where
+   * the model starts them; names that are not kept columns are ignored. fe-poisson starts there; nb2 starts its Poisson
+   * start fit there; hhg-fenb starts its FE Poisson start fit there. These likelihoods are concave, so the maximum does
+   * not depend on the start, only the number of iterations (the HHG one is not, and starts where its FE Poisson fit ends).
+   */
+  start?: Record<string, number>;
 }
 
 export interface FitResult {
