@@ -66,4 +66,4 @@ for (const i of dynamic(text).sort((a, b) => b.ss - a.ss)) {
 }
 if (dynamic(text).length > 0) throw new Error('bundle-cli: a dynamic import() is left in the bundle');
 await writeFile(outfile, text);
-console.log(`bundle-cli: ${relative(root, outfile)} (${(text.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);
+console.error(`bundle-cli: ${relative(root, outfile)} (${(text.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);
