@@ -30,6 +30,7 @@ export function remove(dir) {
 
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const timeFile = join(tmpdir(), `spillway-bench-time-${process.pid}`);
+process.on('exit', () => rmSync(timeFile, { force: true }));
 
 /**
  * Runs a command; returns wall milliseconds and, where GNU time exists, CPU milliseconds (user + sys of the process
