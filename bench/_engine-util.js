@@ -30,6 +30,7 @@ export function remove(dir) {
 
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const timeFile = join(tmpdir(), `spillway-bench-time-${process.pid}`);
+process.on('exit', () => rmSync(timeFile, { force: true }));
 
 /**
  * Runs a command; returns wall milliseconds and, where GNU time exists, CPU milliseconds (user + sys of the process
@@ -49,12 +50,28 @@ export function timed(command, args, cwd, env = {}) {
   return { ms, cpu, stdout: r.stdout, stderr: r.stderr };
 }
 
+function summary(results) {
+  const wall = results.map((r) => r.ms);
+  const cpu = results.map((r) => r.cpu);
+  // cpu: median; cpuMean: the mean, finer than GNU time's 10 ms steps
+  return { median: median(wall), min: Math.min(...wall), max: Math.max(...wall), cpu: median(cpu), cpuMean: cpu.reduce((a, b) => a + b, 0) / cpu.length, runs: results.length };
+}
+
 /** Median wall and CPU of `runs` calls of fn (which returns a `timed` result). */
 export function sample(runs, fn) {
   const results = [];
   for (let i = 0; i < runs; i++) results.push(fn());
-  const wall = results.map((r) => r.ms);
-  return { median: median(wall), min: Math.min(...wall), max: Math.max(...wall), cpu: median(results.map((r) => r.cpu)), runs };
+  return summary(results);
+}
+
+/**
+ * `sample` of several commands taken in turn (a, b, c, a, b, c, …), so that a load that changes while measuring (a
+ * shared machine) weighs on all of them alike: the figures to compare side by side.
+ */
+export function interleaved(runs, fns) {
+  const results = fns.map(() => []);
+  for (let i = 0; i < runs; i++) fns.forEach((fn, j) => results[j].push(fn()));
+  return results.map(summary);
 }
 
 export function loadAverage() {

@@ -74,4 +74,4 @@ const inputs = Object.keys(result.metafile.inputs)
 const firstLine = text.indexOf('\n') + 1;
 text = `${text.slice(0, firstLine)}// spillway-bundle-inputs ${JSON.stringify(inputs)}\n${text.slice(firstLine)}`;
 await writeFile(outfile, text);
-console.log(`bundle-cli: ${relative(root, outfile)} (${(text.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);
+console.error(`bundle-cli: ${relative(root, outfile)} (${(text.length / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules)`);

@@ -191,9 +191,12 @@ export class StatCache {
     if (cacheFile) {
       try {
         // Sealed with a checksum: a damaged or edited cache is discarded (costing a re-hash), never believed.
-        const text = unsealBytes(readFileSync(cacheFile));
+        const bytes = readFileSync(cacheFile);
+        const text = unsealBytes(bytes);
         const parsed = text === undefined ? undefined : (JSON.parse(text) as StatCacheFile);
         if (parsed !== undefined && wellFormed(parsed)) {
+          // sealed the older, slower way: written again (once) the faster way
+          if (!bytes.subarray(0, SEALED.length).equals(Buffer.from(SEALED))) this.dirty = true;
           // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key
           this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles) };
         }

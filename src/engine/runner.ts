@@ -195,7 +195,29 @@ class PipelineRun {
     return new LocalExecutor(this.root);
   }
 
+  private executorStarting: Promise<Executor> | undefined;
+
+  /** The executor, created (once) on first use. */
+  private async executorInUse(): Promise<Executor> {
+    if (this.executor !== undefined) return this.executor;
+    this.executorStarting ??= this.localExecutor().then((e) => (this.executor = e));
+    return this.executorStarting;
+  }
+
+  /**
+   * A cold start: a module stage with no lockfile entry will run whatever its key, so the first stage process is
+   * started now, while the engine still takes the lock and decides, instead of after the first decision.
+   */
+  prewarm(): void {
+    if (this.options.executor !== undefined) return;
+    this.executorInUse().then(
+      (executor) => executor.warm?.(1),
+      () => {},
+    );
+  }
+
   async closeExecutor(): Promise<void> {
+    await this.executorStarting?.catch(() => undefined);
     if (this.executor !== undefined && this.executor !== this.options.executor) await this.executor.close();
   }
 
@@ -381,13 +403,13 @@ class PipelineRun {
       mkdirSync(workDir, { recursive: true });
       const job = await this.jobFor(stage, fp, inputs, workDir);
       timings.inputs_ms = since(preparing);
-      this.executor ??= await this.localExecutor();
+      const executor = await this.executorInUse();
       const { prepareValidators, collectOutputs, adoptPublished } = await import('./outputs.js');
       const executing = performance.now();
       const onTimings = (t: { import_ms: number; code_ms: number; write_ms: number }) => Object.assign(timings, { import_ms: t.import_ms, code_ms: t.code_ms, write_ms: t.write_ms });
-      const execution = this.executor.execute(job, { onLog, onTimings, signal: this.options.signal });
+      const execution = executor.execute(job, { onLog, onTimings, signal: this.options.signal });
       // Start the next stage process while this one runs, if a module stage is still to come.
-      if (stage.run !== undefined && this.modulesToStart > 0) this.executor.warm?.(1);
+      if (stage.run !== undefined && this.modulesToStart > 0) executor.warm?.(1);
       prepareValidators(this.pipeline, fp);
       const outcome: ExecutionOutcome = await execution;
       timings.executor_ms = since(executing);
@@ -476,6 +498,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const writer = options.dryRun ? undefined : new LockWriter(pipeline.root, lockFile, pipeline.order, pipelineRef, previous);
     run = new PipelineRun(pipeline, options, previous, writer);
     run.lockfileTrusted = previous !== undefined && run.cache.lockfileTrusted(lockFile);
+    if (!options.dryRun && selected.some((n) => pipeline.stages[n].run !== undefined && previous?.stages[n] === undefined)) run.prewarm();
     run.emit({ type: 'plan', stages: selected, jobs });
 
     // Scheduler, in O(stages + edges): a stage is ready once its last upstream stage is done; ready stages start in

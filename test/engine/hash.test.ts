@@ -1,5 +1,5 @@
 // The stat cache: unchanged files are not re-read, racy (recently modified) entries are, and content is what counts.
-import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -142,5 +142,28 @@ describe('sealed caches', () => {
     expect(unseal(v1)).toBe(text);
     expect(unsealBytes(Buffer.from(v1, 'utf8'))).toBe(text);
     expect(unsealBytes(Buffer.from(`spillway-sealed ${checksum(text)}\n${text} `, 'utf8'))).toBeUndefined();
+  });
+
+  it('a stat cache sealed the older way is believed, and written again the new way', () => {
+    const root = mkdtempSync(join(tmpdir(), 'spillway-seal-'));
+    try {
+      const file = join(root, 'a.txt');
+      writeFileSync(file, 'abc');
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(file, past, past);
+      const first = new StatCache(root);
+      const hash = first.hashFile(file).hash;
+      first.save();
+      const cacheFile = join(root, '.spillway', 'stat-cache.json');
+      const text = unseal(readFileSync(cacheFile, 'utf8')) as string;
+      writeFileSync(cacheFile, `spillway-sealed ${checksum(text)}\n${text}`);
+      const second = new StatCache(root);
+      expect(second.hashFile(file).hash).toBe(hash);
+      expect(second.hashedCount).toBe(0); // the old seal was accepted: nothing re-read
+      second.save();
+      expect(readFileSync(cacheFile, 'utf8').startsWith('spillway-sealed2 ')).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -58,7 +58,7 @@ beforeAll(async () => {
   // A copy of what `npm pack` reads, with the repository's node_modules for the build tools.
   const source = path.join(work, 'source');
   mkdirSync(source);
-  for (const entry of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json', 'bin', 'src', 'schemas', 'templates', 'docs']) {
+  for (const entry of ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.types.json', 'bin', 'scripts', 'src', 'schemas', 'templates', 'docs']) {
     cpSync(path.join(repo, entry), path.join(source, entry), { recursive: true });
   }
   symlinkSync(path.join(repo, 'node_modules'), path.join(source, 'node_modules'), 'dir');
