@@ -1,8 +1,9 @@
 // pipeline.yaml → a validated Pipeline. Syntax and schema errors point at file:line:column; references, duplicate
 // outputs and cycles are checked after the schema. The parsed result is cached with the file's text so that a no-op
 // run loads neither the YAML parser nor ajv.
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SpillwayError } from '../errors.js';
 import { expandStages, finishExpansion, resolveTargets, type InstanceInfo, type MetricDecl } from './expand.js';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -115,8 +116,10 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       // It is sealed with a checksum, so an edited or damaged cache is parsed afresh instead of believed; the output
       // schemas were checked when it was written: any schema file changed since means check again.
       const sealed = unsealBytes(readFileSync(cacheFile));
-      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
-      if (cached?.format === ENGINE_FORMAT && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
+      // The parser is part of the key too: a pipeline parsed by an engine built differently (an upgrade, or a developer's
+      // rebuild that adds a key) is parsed again rather than read back without what the new parser would have found.
+      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; engine?: string; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
+      if (cached?.format === ENGINE_FORMAT && cached.engine === engineBuild() && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
     } catch {
       /* no cache */
     }
@@ -125,7 +128,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, file: abs, source: text, pipeline: base, schemas: schemaStamps(root, base.stages) })), { sync: false });
+        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, engine: engineBuild(), file: abs, source: text, pipeline: base, schemas: schemaStamps(root, base.stages) })), { sync: false });
       } catch {
         /* a read-only project still runs */
       }
@@ -140,6 +143,36 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   });
   if (options.overrides && options.overrides.length > 0) await applyOverrides(pipeline, options.overrides);
   return pipeline;
+}
+
+let engineBuildMemo: string | undefined;
+/**
+ * Which build of the engine's parser is running: size and mtime of every module beside this one (src/engine or
+ * dist/engine: a partial rebuild rewrites only the modules that changed) and of the pipeline schema. A few dozen stats.
+ * Two builds with equal sizes and mtimes everywhere are taken to be the same (as make and tsc --incremental do).
+ */
+export function engineBuild(): string {
+  if (engineBuildMemo !== undefined) return engineBuildMemo;
+  const parts: string[] = [];
+  const stamp = (file: string) => {
+    try {
+      const st = statSync(file);
+      parts.push(`${st.size}:${st.mtimeMs}`);
+    } catch {
+      parts.push('-');
+    }
+  };
+  try {
+    const here = fileURLToPath(import.meta.url);
+    const dir = dirname(here);
+    for (const name of readdirSync(dir).sort()) if (/\.(js|ts|cjs|mjs)$/.test(name)) stamp(join(dir, name));
+  } catch {
+    parts.push('?');
+  }
+  stamp(fileURLToPath(new URL('../../schemas/pipeline.schema.json', import.meta.url)));
+  // kept as text, not hashed: a no-op loads no crypto (test/engine/noop-lean.test.ts)
+  engineBuildMemo = parts.join(' ');
+  return engineBuildMemo;
 }
 
 /** Strict UTF-8: a byte sequence that is not UTF-8 is an error naming its byte offset, not a silent U+FFFD. */
