@@ -75,6 +75,12 @@ const ingest: StageFunction = async (ctx) => {
     let outside = 0;
     let ofExcluded = 0;
     const inYears = (v: Values) => yearAt < 0 || ((v[yearAt] as number) >= firstYear && (v[yearAt] as number) <= lastYear);
+    // Rows with an id are counted in batches: the batch's ids go through the filter together (their cache misses
+    // overlap, src/data/bounded.ts) and its rows are counted in their order, those the filter holds back left out.
+    // The rows are copied, as the reader reuses its array.
+    const batch = ids ? Array.from({ length: DuplicateIds.BATCH }, () => new Array<string | number>(columns.length)) : [];
+    const countQueued = (slot: number) => handler.count(batch[slot]);
+    const flush = () => ids?.flush(countQueued);
     const summary: CsvReadSummary = await readCsvRows(path, options, (v, row) => {
       if (!inYears(v)) {
         outside++;
@@ -85,11 +91,22 @@ const ingest: StageFunction = async (ctx) => {
         ofExcluded++;
         return;
       }
-      if (result) return result;
+      if (result) {
+        flush(); // the rows before a bad one are settled first, as one by one
+        return result;
+      }
       handler.observe?.(v);
-      if (ids?.offer(v[idAt] as string, row)) return; // held back: settled in the second pass
+      if (ids) {
+        // held back by the filter: settled in the second pass
+        const slot = ids.queue(v[idAt] as string, row);
+        const copy = batch[slot];
+        for (let j = 0; j < copy.length; j++) copy[j] = v[j];
+        if (slot === DuplicateIds.BATCH - 1) flush();
+        return;
+      }
       handler.count(v);
     });
+    flush();
     const extra = handler.secondPass?.();
     if (ids?.needsSecondPass || extra) {
       const duplicates: BadRow[] = [];

@@ -29,6 +29,21 @@ export function byteHashes(keys: Iterable<string>): Set<number> {
   return hashes;
 }
 
+let hashA = 0;
+let hashB = 0;
+/** The two 32-bit FNV-1a hashes of `key` that BloomFilter uses, into hashA and hashB. */
+function keyHashes(key: string): void {
+  let a = 0x811c9dc5;
+  let b = 0x6c62272e;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  hashA = a;
+  hashB = b;
+}
+
 /**
  * Blocked Bloom filter (Bloom 1970; one cache line per key, Putze, Sanders & Singler 2007): the first hash picks a
  * 512-bit block, `probes` bits inside it come from a second hash by double hashing (Kirsch & Mitzenmacher 2006).
@@ -49,13 +64,11 @@ export class BloomFilter {
   }
   /** Adds `key`; true when it may have been added before (every probed bit was already set). */
   add(key: string): boolean {
-    let a = 0x811c9dc5;
-    let b = 0x6c62272e;
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-    }
+    keyHashes(key);
+    return this.addHashes(hashA, hashB);
+  }
+  /** add() of a key whose keyHashes() were `a` and `b`. */
+  addHashes(a: number, b: number): boolean {
     const h1 = fmix32(a);
     const h2 = fmix32(b ^ 0x9e3779b9) | 1;
     const base = (h1 & this.blockMask) << 4; // first of the block's 16 words
@@ -70,6 +83,13 @@ export class BloomFilter {
       }
     }
     return present;
+  }
+  /**
+   * Reads (and returns) the first word of the block of a key whose first keyHash is `a`, changing nothing: touching
+   * the blocks of many keys in a tight loop lets their cache misses overlap, so that addHashes on them then hits.
+   */
+  touch(a: number): number {
+    return this.bits[(fmix32(a) & this.blockMask) << 4];
   }
   get byteLength(): number {
     return this.bits.byteLength;
@@ -105,6 +125,11 @@ export class DuplicateIds {
   /** Pass 1: true when the row may be a duplicate and is held back for pass 2. */
   offer(id: string, row: number): boolean {
     if (!this.filter.add(id)) return false;
+    this.hold(id, row);
+    return true;
+  }
+
+  private hold(id: string, row: number): void {
     if (this.heldRows.size >= this.maxCandidates) {
       throw new SpillwayError('invalidInput', `more than ${this.maxCandidates} ${this.what} ids may repeat; the duplicate check's fixed-size filter is saturated`, {
         row,
@@ -114,7 +139,49 @@ export class DuplicateIds {
     }
     this.candidateIds.add(id);
     this.heldRows.add(row);
-    return true;
+  }
+
+  /** ids queued by queue(), not yet offered */
+  static readonly BATCH = 64;
+  private readonly queuedIds: string[] = new Array<string>(DuplicateIds.BATCH);
+  private readonly queuedRows = new Float64Array(DuplicateIds.BATCH);
+  private readonly queuedA = new Int32Array(DuplicateIds.BATCH);
+  private readonly queuedB = new Int32Array(DuplicateIds.BATCH);
+  private queued = 0;
+  private touched = 0;
+
+  /**
+   * Pass 1 in batches: queues `id` (of data row `row`) and returns its slot, 0..BATCH−1; when the slot is BATCH − 1
+   * the caller must call flush() (and may call it earlier). flush() offers the queued ids in their order — exactly as
+   * offer() one by one would — and calls `accepted(slot)` for each one that is not held back. The batch lets the
+   * filter's memory be read for all its ids before any is needed: a 32 MiB filter costs a cache miss per id, and
+   * misses that overlap cost little more than one.
+   */
+  queue(id: string, row: number): number {
+    const k = this.queued++;
+    if (k >= DuplicateIds.BATCH) throw new RangeError('DuplicateIds.queue: flush() was not called after a full batch');
+    keyHashes(id);
+    this.queuedIds[k] = id;
+    this.queuedRows[k] = row;
+    this.queuedA[k] = hashA;
+    this.queuedB[k] = hashB;
+    return k;
+  }
+
+  flush(accepted: (slot: number) => void): void {
+    const n = this.queued;
+    if (n === 0) return;
+    const filter = this.filter;
+    let sink = 0;
+    for (let k = 0; k < n; k++) sink |= filter.touch(this.queuedA[k]);
+    this.touched ^= sink; // kept, so that the reads are not optimized away
+    this.queued = 0;
+    for (let k = 0; k < n; k++) {
+      const id = this.queuedIds[k];
+      this.queuedIds[k] = '';
+      if (filter.addHashes(this.queuedA[k], this.queuedB[k])) this.hold(id, this.queuedRows[k]);
+      else accepted(k);
+    }
   }
 
   get needsSecondPass(): boolean {

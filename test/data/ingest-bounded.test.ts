@@ -63,6 +63,33 @@ describe('ingest duplicate ids', () => {
     // every held row but the repeat is counted in pass 2, and no row is counted twice
     expect([...verdicts].filter(([, v]) => v === 'count').map(([r]) => r)).toEqual(held.filter((r) => r !== n));
   });
+  it('offered in batches (queue, flush), ids get the verdicts, candidates and filter bits of one-by-one offers, in row order', () => {
+    // a half-saturated 2^12-bit filter, so that both verdicts occur often; the repeats are true duplicates
+    const idOf = (row: number) => (row % 97 === 0 ? `W-${row - 50}` : `W-${row}`);
+    const n = 1500;
+    const single = new DuplicateIds('publication', { log2Bits: 12, probes: 4 });
+    const acceptedSingle: number[] = [];
+    for (let row = 1; row <= n; row++) if (!single.offer(idOf(row), row)) acceptedSingle.push(row);
+    const batched = new DuplicateIds('publication', { log2Bits: 12, probes: 4 });
+    const acceptedBatched: number[] = [];
+    const slots: number[] = [];
+    for (let row = 1; row <= n; row++) {
+      const slot = batched.queue(idOf(row), row);
+      slots[slot] = row;
+      // flush at full batches and, as ingest does before a bad row, at some rows in between
+      if (slot === DuplicateIds.BATCH - 1 || row % 211 === 0) batched.flush((k) => acceptedBatched.push(slots[k]));
+    }
+    batched.flush((k) => acceptedBatched.push(slots[k]));
+    expect(acceptedSingle.length).toBeGreaterThan(n / 10);
+    expect(acceptedSingle.length).toBeLessThan(n - n / 10);
+    expect(acceptedBatched).toEqual(acceptedSingle);
+    expect([...batched.heldRows]).toEqual([...single.heldRows]);
+    expect([...batched.candidateIds]).toEqual([...single.candidateIds]);
+    expect(batched.filter.bits).toEqual(single.filter.bits);
+    expect(() => {
+      for (let k = 0; k <= DuplicateIds.BATCH; k++) batched.queue(`X${k}`, k);
+    }).toThrow(/flush/);
+  });
 });
 
 describe('bounded structures', () => {
