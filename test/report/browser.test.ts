@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
 import { contentHash } from '../../src/report/replication/robustness.js';
 import report from '../../stages/report.js';
+import { modelsAgreeingWithDefault } from './robustness-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = join(import.meta.dirname, '..', '..');
@@ -28,9 +29,10 @@ let url: string;
 describe.skipIf(!existsSync(CHROMIUM))('report/index.html in headless chromium', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'spillway-browser-'));
-    // the hand-made sweep summary, made current for the fixture's models (test/report/robustness.test.ts)
+    // the hand-made sweep summary, made current: models that agree with its default variant, and their hash
     const summary = fixture('robustness-summary');
-    summary.variants[0].stages.estimate.outputs.models.content = contentHash(fixture('models'));
+    const models = modelsAgreeingWithDefault();
+    summary.variants[0].stages.estimate.outputs.models.content = contentHash(models);
     mkdirSync(join(tmp, 'results'));
     writeFileSync(join(tmp, 'results/robustness.json'), JSON.stringify(summary));
     const ctx = createStageContext({
@@ -40,7 +42,7 @@ describe.skipIf(!existsSync(CHROMIUM))('report/index.html in headless chromium',
       outs: { site: 'dir' },
       params: { classify: { criterion: 'total_publications', top_share: 0.25 }, weights: { spatial_standardization: 'eq4' }, lag: { years: 1 } },
       deps: ['data/paper/published.json', 'test/fixtures/report/truth.json', join(tmp, 'results/robustness.json')],
-      inputs: { panel: fixture('panel'), ingest_report: fixture('ingest_report'), groups: fixture('groups'), spillovers: fixture('spillovers'), design: fixture('design'), models: fixture('models') },
+      inputs: { panel: fixture('panel'), ingest_report: fixture('ingest_report'), groups: fixture('groups'), spillovers: fixture('spillovers'), design: fixture('design'), models },
       log: () => {},
     });
     await report(ctx);

@@ -20,36 +20,16 @@ import {
   robustnessCurves,
   robustnessState,
   robustnessTable,
-  SAMPLES,
   specCurve,
   specCurveSpec,
   Z95,
 } from '../../src/report/replication/robustness.js';
 import report from '../../stages/report.js';
+import { modelsAgreeingWithDefault } from './robustness-fixture.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const raw = () => JSON.parse(readFileSync(join(root, 'test/fixtures/report/robustness-summary.json'), 'utf8'));
 
-/**
- * The models fixture made to agree with the hand-made summary's default variant, as a real sweep's default variant
- * agrees with the report's Table 4: each coefficient of interest and its SE set from the default's metrics, or removed
- * where the default has none (the honesty check compares them, not only the models hash).
- */
-function modelsAgreeingWithDefault(): { models: { name: string; fit: Record<string, Record<string, number>> | null }[] } {
-  const models = fixture('models');
-  const metrics = raw().variants[0].metrics as Record<string, number | null | undefined>;
-  for (const c of COEFFICIENTS)
-    for (const sample of SAMPLES) {
-      const fit = models.models.find((m: { name: string }) => m.name === c.models[sample])?.fit;
-      if (!fit) continue;
-      for (const [field, name] of [['coef', c.coef], ['se', c.se]] as const) {
-        const v = metrics[`estimate.${name}_${sample}`];
-        if (v === undefined || v === null) delete fit[field][c.variable];
-        else fit[field][c.variable] = v;
-      }
-    }
-  return models;
-}
 const fixture = (name: string) => JSON.parse(readFileSync(join(root, 'test/fixtures/report', `${name}.json`), 'utf8'));
 const summary = readSummary(raw(), 'fixture');
 const funding = COEFFICIENTS[0];
