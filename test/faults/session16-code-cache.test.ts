@@ -10,21 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { repoRoot } from '../engine/helpers.js';
+import { Rng } from '../../src/stats/random.js';
 
 const copy = mkdtempSync(join(tmpdir(), 'spillway-codecache-'));
 afterAll(() => rmSync(copy, { recursive: true, force: true }));
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** seeded uniform draws in [0, 1) (the project's generator, src/stats/random.ts) */
+const rng = (seed: number): (() => number) => {
+  const g = Rng.fromSeed(seed);
+  return () => g.uniform();
+};
 
 it('a damaged code cache (flipped bit, truncation, random bytes) is not used, and is rewritten', () => {
   expect(existsSync(join(repoRoot, 'dist/cli.bundle.cjs'))).toBe(true);

@@ -14,6 +14,7 @@ import ajvModule from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCsvRows, type RowSchema } from '../../src/data/csv.js';
 import { SpillwayError } from '../../src/errors.js';
+import { Rng } from '../../src/stats/random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-csvfuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,17 +34,11 @@ const schema: RowSchema = {
 const columns = Object.keys(schema.properties);
 const numeric = new Set(['year', 'x', 'w']);
 
-/** mulberry32: a small seeded generator */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** seeded uniform draws in [0, 1) (the project's generator, src/stats/random.ts) */
+const rng = (seed: number): (() => number) => {
+  const g = Rng.fromSeed(seed);
+  return () => g.uniform();
+};
 
 const NUMBERS = [
   '0', '-0', '+0', '1', '+5', '-5', '.5', '5.', '-.5', '+.5', '1e3', '1E-3', '-1e+2', '1e400', '-1e400', '1e-400',

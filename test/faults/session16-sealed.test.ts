@@ -4,17 +4,13 @@
 // the previous format ('spillway-sealed') is still read, and a damaged one is refused too.
 import { describe, expect, it } from 'vitest';
 import { checksum, seal, unseal, unsealBytes } from '../../src/engine/hash.js';
+import { Rng } from '../../src/stats/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** seeded uniform draws in [0, 1) (the project's generator, src/stats/random.ts) */
+const rng = (seed: number): (() => number) => {
+  const g = Rng.fromSeed(seed);
+  return () => g.uniform();
+};
 
 const text = JSON.stringify({ files: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`data/raw/f${i}.csv`, { size: 1000 + i, mtime: 1.7e12 + i * 0.25, hash: `sha256:${'ab'.repeat(32)}`, name: '中文é' }])) });
 
