@@ -1,6 +1,7 @@
 // node:util parseArgs with errors turned into usage errors (exit code 2) and a --help text per command.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SpillwayError } from '../errors.js';
+import type { Executor } from '../engine/executor.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -35,4 +36,12 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** The executor `--executor NAME` names (run, sweep); undefined for the engine's default (warm workers). Loaded lazily. */
+export async function executorNamed(name: string, projectRoot: string, command: string): Promise<(Executor & { maxParallel?: number }) | undefined> {
+  if (name === 'workers') return undefined;
+  if (name === 'local') return new (await import('../engine/executors/local.js')).LocalExecutor(projectRoot);
+  if (name === 'slurm') return (await import('../engine/executors/slurm.js')).SlurmExecutor.create(projectRoot);
+  throw new SpillwayError('usage', `--executor expects workers, local or slurm, got "${name}"`, { hint: `see spillway ${command} --help` });
 }

@@ -1,11 +1,10 @@
 // spillway run [STAGE...]: run the targets and what they need, re-using every stage whose key is unchanged.
 import { dirname, resolve } from 'node:path';
 import { ExitCode, SpillwayError } from '../../errors.js';
-import type { Executor } from '../../engine/executor.js';
 import { expandGlob } from '../../engine/glob.js';
 import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
-import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
+import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 
 export const help = `usage: spillway run [STAGE...] [options]
 
@@ -48,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   const json = values.json === true;
-  const executor = await executorNamed(values.executor as string, dirname(resolve(values.file as string)));
+  const executor = await executorNamed(values.executor as string, dirname(resolve(values.file as string)), 'run');
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -128,10 +127,3 @@ async function emptyGlobs(pipeline: Pipeline, name: string): Promise<Warning[]> 
   return found;
 }
 
-/** The executor --executor names; undefined for the engine's default (warm workers). */
-async function executorNamed(name: string, projectRoot: string): Promise<Executor | undefined> {
-  if (name === 'workers') return undefined;
-  if (name === 'local') return new (await import('../../engine/executors/local.js')).LocalExecutor(projectRoot);
-  if (name === 'slurm') return (await import('../../engine/executors/slurm.js')).SlurmExecutor.create(projectRoot);
-  throw new SpillwayError('usage', `--executor expects workers, local or slurm, got "${name}"`, { hint: 'see spillway run --help' });
-}

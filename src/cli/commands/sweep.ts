@@ -4,7 +4,7 @@ import { ExitCode, SpillwayError } from '../../errors.js';
 import type { Executor } from '../../engine/executor.js';
 import type { ExperimentRecord } from '../../engine/experiments.js';
 import { loadSweepFile, parseGridArg, parseValue, parseVariantArg, runSweep, type SweepEvent, type SweepSpec } from '../../engine/sweep.js';
-import { colorEnabled, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
+import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 
 export const help = `usage: spillway sweep [SWEEP_FILE] [options]
 
@@ -116,13 +116,12 @@ export async function main(argv: string[]): Promise<number> {
 
 /** --executor: one SLURM executor for the whole sweep; a local executor per variant (its workspace); undefined for workers. */
 async function sweepExecutor(name: string, projectRoot: string): Promise<(Executor & { maxParallel?: number }) | ((root: string) => Executor) | undefined> {
-  if (name === 'workers') return undefined;
+  // local: a fresh process per stage, rooted in each variant's own workspace
   if (name === 'local') {
     const { LocalExecutor } = await import('../../engine/executors/local.js');
     return (root: string) => new LocalExecutor(root);
   }
-  if (name === 'slurm') return (await import('../../engine/executors/slurm.js')).SlurmExecutor.create(projectRoot);
-  throw new SpillwayError('usage', `--executor expects workers, local or slurm, got "${name}"`, { hint: 'see spillway sweep --help' });
+  return executorNamed(name, projectRoot, 'sweep');
 }
 
 /** Live status line on a terminal (variants done/running/cached/failed, executions saved, ETA); plain lines otherwise. */
