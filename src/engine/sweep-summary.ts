@@ -2,7 +2,7 @@
 // declare as a dep, so a pipeline can report on a whole sweep without reading the store. Written atomically at the end
 // of every sweep, also a partial or failed one (each variant's status says what happened to it). Format:
 // schemas/sweep-summary.schema.json, described in docs/variants.md.
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import type { ExperimentRecord } from './experiments.js';
@@ -153,6 +153,14 @@ export function summaryPath(root: string, path: string): string {
         hint: 'write the summary to a directory of the project that is not a link to another place',
       });
     }
+  }
+  try {
+    if (statSync(abs).isDirectory()) {
+      throw new SpillwayError('usage', `sweep summary ${path} is a directory`, { expected: 'the path of a JSON file, e.g. results/robustness.json' });
+    }
+  } catch (e) {
+    if (e instanceof SpillwayError) throw e;
+    /* not there yet: written at the end */
   }
   return abs;
 }

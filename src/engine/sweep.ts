@@ -133,7 +133,7 @@ export async function loadSweepFile(file: string): Promise<SweepSpec> {
   for (const k of Object.keys(doc)) if (!['description', 'targets', 'grid', 'variants', 'name', 'set', 'summary'].includes(k)) bad(`unknown key "${k}"`, 'one of: name, description, targets, set, grid, variants, summary');
   if (doc.summary !== undefined && (typeof doc.summary !== 'string' || doc.summary === '')) bad('summary must be a project-relative file path', 'summary: results/robustness.json');
   if (doc.set !== undefined && !isMap(doc.set)) bad('set must be a mapping of param key → value', 'set: { lag.years: 2 }');
-  const grid: Record<string, unknown[]> = {};
+  const grid: Record<string, unknown[]> = Object.create(null);
   if (doc.grid !== undefined) {
     if (!isMap(doc.grid)) bad('grid must be a mapping of param key → list of values', 'grid: { classify.top_share: [0.2, 0.25] }');
     for (const [key, values] of Object.entries(doc.grid as Record<string, unknown>)) {
@@ -184,7 +184,8 @@ export async function parseGridArg(text: string): Promise<[string, unknown[]]> {
 
 /** `--variant 'k=v,k2=v2'`. */
 export async function parseVariantArg(text: string): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = {};
+  // no prototype: a key "__proto__" is an own key, refused later as an unknown param, not a silent prototype change
+  const out: Record<string, unknown> = Object.create(null);
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new SpillwayError('usage', `--variant expects k=v,k2=v2, got "${text}"`, { hint: "e.g. --variant 'classify.criterion=nano_patents,lag.years=2'" });

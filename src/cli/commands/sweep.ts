@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   if (positionals.length > 1) throw new SpillwayError('usage', 'sweep takes at most one SWEEP_FILE', { hint: 'see `spillway sweep --help`' });
-  const spec: SweepSpec = positionals.length === 1 ? await loadSweepFile(resolve(positionals[0])) : { name: 'cli', grid: {}, variants: [], targets: [] };
+  const spec: SweepSpec = positionals.length === 1 ? await loadSweepFile(resolve(positionals[0])) : { name: 'cli', grid: Object.create(null) as Record<string, unknown[]>, variants: [], targets: [] };
   for (const g of values.grid as string[]) {
     const [key, list] = await parseGridArg(g);
     spec.grid[key] = list;

@@ -89,11 +89,15 @@ export function readSummary(value: unknown, path: string): RobustnessSummary {
   }
   const sf = doc.sweep_file;
   const sweepFile = isMap(sf) && typeof sf.path === 'string' && typeof sf.sha256 === 'string' ? { path: sf.path, sha256: sf.sha256 } : null;
+  const ids = new Set<string>();
   const variants = (doc.variants as unknown[]).map((v, i): SummaryVariant => {
     const at = `/variants/${i}`;
     if (!isMap(v)) bad(path, at, 'a variant object');
     const x = v as Record<string, unknown>;
     if (typeof x.id !== 'string') bad(path, `${at}/id`, 'the experiment id');
+    // a sweep writes each experiment once (its id is the hash of its overrides): a repeat would be counted twice
+    if (ids.has(x.id as string)) bad(path, `${at}/id`, `an experiment id not already listed (${x.id as string} is repeated)`);
+    ids.add(x.id as string);
     if (!isMap(x.params)) bad(path, `${at}/params`, 'an object of param key → value');
     if (!Array.isArray(x.changed)) bad(path, `${at}/changed`, 'a list of param keys');
     if (typeof x.status !== 'string') bad(path, `${at}/status`, 'ok, failed, interrupted or not_run');
