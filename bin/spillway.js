@@ -5,32 +5,33 @@
 // missing or stale. Without the bundle, when any module of dist/ in it was compiled after it (tsc, or tsc --watch,
 // without the bundling step), or with
 // SPILLWAY_NO_BUNDLE=1, the unbundled dist/cli/main.js runs.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+// This file is CommonJS (bin/package.json): an ES module entry costs node its ESM loader before the first line runs.
+'use strict';
+const { createRequire } = module.constructor; // Module.createRequire: require('node:module') would load the ESM loader
+const path = require('node:path');
 
 const run = (main) => main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 const bundled = process.env.SPILLWAY_NO_BUNDLE ? undefined : loadBundle();
-if (bundled) await run(bundled);
-else await run((await importCompiled()).main);
+if (bundled) run(bundled);
+else importCompiled().then((compiled) => run(compiled.main));
 
 /** dist/cli/main.js; when it is missing (dist/ removed, or npm install skipped its build), a clear message and exit 70. */
 async function importCompiled() {
-  const url = new URL('../dist/cli/main.js', import.meta.url);
+  const file = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+  const url = require('node:url').pathToFileURL(file).href;
   try {
-    return await import(url.href);
+    return await import(url);
   } catch (error) {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || error.url !== url.href) throw error;
-    process.stderr.write(`spillway: the compiled CLI ${fileURLToPath(url)} is missing: run \`npm run build\` in ${fileURLToPath(new URL('..', import.meta.url))} (npm install runs it)\n`);
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || error.url !== url) throw error;
+    process.stderr.write(`spillway: the compiled CLI ${file} is missing: run \`npm run build\` in ${path.join(__dirname, '..')} (npm install runs it)\n`);
     process.exit(70);
   }
 }
 
 /** The bundle's `main`, compiled with the code cache when one matches; undefined when there is no bundle. */
 function loadBundle() {
-  const require = createRequire(import.meta.url);
   const fs = require('node:fs');
-  const path = require('node:path');
-  const file = fileURLToPath(new URL('../dist/cli.bundle.cjs', import.meta.url));
+  const file = path.join(__dirname, '..', 'dist', 'cli.bundle.cjs');
   let source, stat;
   try {
     stat = fs.statSync(file);

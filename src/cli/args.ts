@@ -21,7 +21,7 @@ export function parseJobs(value: string | undefined): number | undefined {
 }
 
 /** Colors only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function colorEnabled(stream: NodeJS.WriteStream): boolean {
+export function colorEnabled(stream: { readonly isTTY?: boolean }): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
   if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
   return stream.isTTY === true;

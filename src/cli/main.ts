@@ -1,5 +1,7 @@
 // The CLI boundary: dispatches to one command module, turns errors into one message and an exit code.
+import { readFileSync } from 'node:fs';
 import { ExitCode, isSpillwayError } from '../errors.js';
+import { onStdout, writeStdout } from './output.js';
 
 export type CommandMain = (argv: string[]) => Promise<number>;
 
@@ -29,20 +31,22 @@ export function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // `spillway status | head`: a closed pipe ends the command quietly instead of crashing it.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+  // `spillway status | head`: a closed pipe ends the command quietly instead of crashing it (on the stream's first
+  // use: a no-op run does not create it, see output.ts).
+  onStdout((stdout) =>
+    stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    }),
+  );
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
   if (name === '--version' || name === '-V') {
-    const { readFile } = await import('node:fs/promises');
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`spillway ${pkg.version}\n`);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    writeStdout(`spillway ${pkg.version}\n`);
     return ExitCode.ok;
   }
   const command = commands[name];

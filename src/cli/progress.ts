@@ -1,6 +1,7 @@
 // Run progress: a live table on a terminal (stage states and timings, redrawn in place), plain lines otherwise.
 import type { RunEvent, StageReport } from '../engine/runner.js';
 import { colorEnabled, formatDuration, paint } from './args.js';
+import type { TextSink } from './output.js';
 
 type Row = { stage: string; state: 'waiting' | 'checking' | 'running' | StageReport['status']; started?: number; duration?: number; reason?: string };
 
@@ -9,7 +10,7 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, options: { live?: boolean } = {}): Progress {
+export function createProgress(stream: TextSink = process.stderr, options: { live?: boolean } = {}): Progress {
   const color = paint(colorEnabled(stream));
   const live = options.live ?? (stream.isTTY === true && process.env.TERM !== 'dumb');
   const rows = new Map<string, Row>();
@@ -42,7 +43,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, opti
     running: '▶ running',
   };
   const line = (row: Row): string => {
-    const time = row.duration !== undefined ? formatDuration(row.duration) : row.started !== undefined ? formatDuration(performance.now() - row.started) : '';
+    const time = row.duration !== undefined ? formatDuration(row.duration) : row.started !== undefined ? formatDuration(process.uptime() * 1000 - row.started) : '';
     const label = (labels[row.state] ?? '  waiting').padEnd(11);
     const head = `${row.stage.padEnd(width)}  ${label}  ${time.padStart(8)}`;
     let reason = row.reason && row.state !== 'cached' ? row.reason : '';
@@ -80,7 +81,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, opti
           break;
         case 'stage-start': {
           const row = rows.get(event.stage);
-          if (row) Object.assign(row, { state: 'running', started: performance.now(), reason: event.reason });
+          if (row) Object.assign(row, { state: 'running', started: process.uptime() * 1000, reason: event.reason });
           if (live) draw();
           else stream.write(`${event.stage}: running (${event.reason})\n`);
           break;

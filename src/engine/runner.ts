@@ -77,7 +77,10 @@ export interface StageTimings {
   record_ms?: number;
 }
 
-const clock = () => Math.round(performance.now() * 10) / 10;
+// Milliseconds since the process started, as now(), whose first use loads perf_hooks (about 1 ms of a
+// no-op run).
+const now = (): number => process.uptime() * 1000;
+const clock = () => Math.round(now() * 10) / 10;
 
 export interface RunReport {
   ok: boolean;
@@ -234,11 +237,11 @@ class PipelineRun {
   private async handle(name: string): Promise<void> {
     const stage = this.pipeline.stages[name];
     if (stage.run !== undefined) this.modulesToStart -= 1;
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
+    const started = now();
+    const elapsed = () => Math.round(now() - started);
     const timings: StageTimings = { start_ms: clock() };
     this.timings.set(name, timings);
-    const since = (t: number) => Math.round((performance.now() - t) * 10) / 10;
+    const since = (t: number) => Math.round((now() - t) * 10) / 10;
     const blocked = stage.upstream.find((u) => ['failed', 'skipped'].includes(this.done.get(u)?.status ?? ''));
     if (blocked) {
       const how = this.done.get(blocked)?.status === 'failed' ? 'failed' : 'was skipped';
@@ -267,7 +270,7 @@ class PipelineRun {
     if (this.options.dryRun) return this.finishDry(name, key, decision);
 
     // restore
-    const restoring = performance.now();
+    const restoring = now();
     if (decision.action !== 'run') {
       timings.restore_ms = 0;
       const problem = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
@@ -359,9 +362,9 @@ class PipelineRun {
   }
 
   private async execute(name: string, stage: StageDecl, fp: Fingerprint, entry: LockedStage | undefined, why: StaleReason[], startedAt: number, timings: StageTimings): Promise<void> {
-    const since = (t: number) => Math.round((performance.now() - t) * 10) / 10;
+    const since = (t: number) => Math.round((now() - t) * 10) / 10;
     const key = fp.key as string;
-    const elapsed = () => Math.round(performance.now() - startedAt);
+    const elapsed = () => Math.round(now() - startedAt);
     const reason = describeReasons(why);
     this.emit({ type: 'stage-start', stage: name, reason });
     const workDir = join(this.tmpRoot, `${name.replace(/[^A-Za-z0-9_.=@-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
@@ -394,7 +397,7 @@ class PipelineRun {
     };
     try {
       let inputs: { json: Record<string, string>; paths: Record<string, string> };
-      const preparing = performance.now();
+      const preparing = now();
       try {
         inputs = this.checkedInputs(stage);
       } catch (error) {
@@ -405,7 +408,7 @@ class PipelineRun {
       timings.inputs_ms = since(preparing);
       const executor = await this.executorInUse();
       const { prepareValidators, collectOutputs, adoptPublished } = await import('./outputs.js');
-      const executing = performance.now();
+      const executing = now();
       const onTimings = (t: { import_ms: number; code_ms: number; write_ms: number }) => Object.assign(timings, { import_ms: t.import_ms, code_ms: t.code_ms, write_ms: t.write_ms });
       const execution = executor.execute(job, { onLog, onTimings, signal: this.options.signal });
       // Start the next stage process while this one runs, if a module stage is still to come.
@@ -414,11 +417,11 @@ class PipelineRun {
       const outcome: ExecutionOutcome = await execution;
       timings.executor_ms = since(executing);
       if (outcome.failure) return failed(outcome.failure);
-      const collecting = performance.now();
+      const collecting = now();
       const collected = outcome.published ? adoptPublished(this.pipeline, stage, fp, outcome.published, this.cache) : await collectOutputs(this.pipeline, stage, fp, workDir, this.cache);
       timings.collect_ms = since(collecting);
       if (!('outs' in collected)) return failed(collected);
-      const recording = performance.now();
+      const recording = now();
       const ended = new Date();
       const recorded = lockedEntryFor(fp, collected.outs, outcome.place.started ? new Date(outcome.place.started) : started, outcome.place.ended ? new Date(outcome.place.ended) : ended, outcome.place);
       writeRunCache(this.root, recorded);

@@ -61,3 +61,28 @@ it('a no-op run loads none of the heavy modules', async () => {
     }
   }
 });
+
+it('the bundled no-op run, status and --version load none of the builtins that cost more than their work', () => {
+  // node's ESM loader (an ES module entry), streams (process.stdout/stderr on a pipe: net and stream), perf_hooks (the
+  // `performance` global), fs/promises: together about 15 ms of a no-op that spends less than that on its own work
+  const dir = copyFixture('basic');
+  expect(spawnSync(process.execPath, [bin, 'run'], { cwd: dir }).status).toBe(0);
+  const past = new Date(Date.now() - 60_000);
+  for (const f of spawnSync('find', ['.', '-type', 'f', '-not', '-path', './.spillway/*'], { cwd: dir, encoding: 'utf8' }).stdout.trim().split('\n')) utimesSync(join(dir, f), past, past);
+  expect(spawnSync(process.execPath, [bin, 'run'], { cwd: dir }).status).toBe(0);
+  const costly = /^builtin:(internal\/modules\/esm\/(translators|module_job)|stream|net|tty|internal\/streams\/(readable|writable|duplex)|internal\/fs\/promises|fs\/promises|perf_hooks|worker_threads|child_process|crypto)$/;
+  for (const args of [['run', '--json'], ['run'], ['status', '--json'], ['--version']]) {
+    const traceFile = join(dir, 'trace.txt');
+    rmSync(traceFile, { force: true });
+    // stdout and stderr are pipes, as under a benchmark or a script
+    const r = spawnSync(process.execPath, ['-r', join(fixtures, 'trace/builtins.cjs'), bin, ...args], { cwd: dir, env: { ...process.env, SPILLWAY_NO_BUNDLE: '', NO_COLOR: '1', SPILLWAY_TRACE_FILE: traceFile }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    if (args[0] === 'run' && args[1] === '--json') expect((JSON.parse(r.stdout) as { stages: { status: string }[] }).stages.every((s) => s.status === 'cached')).toBe(true);
+    if (args[0] === 'run' && args[1] === undefined) expect(r.stderr).toMatch(/stages?: \d+ cached/);
+    if (args[0] === 'status') expect(JSON.parse(r.stdout)).toMatchObject({ stale: 0 });
+    if (args[0] === '--version') expect(r.stdout).toMatch(/^spillway \d+\.\d+\.\d+\n$/);
+    const loaded = readFileSync(traceFile, 'utf8').trim().split('\n');
+    expect(loaded).toContain('builtin:vm'); // the bundle ran (through vm.Script and its code cache)
+    expect({ args, costly: loaded.filter((l) => costly.test(l)) }).toEqual({ args, costly: [] });
+  }
+});

@@ -5,6 +5,7 @@ import { expandGlob } from '../../engine/glob.js';
 import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
 import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
+import { stderrSink, writeStdout } from '../output.js';
 
 export const help = `usage: spillway run [STAGE...] [options]
 
@@ -52,9 +53,10 @@ export async function main(argv: string[]): Promise<number> {
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
-  const started = performance.now();
+  const started = process.uptime() * 1000;
   let progress: import('../progress.js').Progress | undefined;
-  if (!json) progress = (await import('../progress.js')).createProgress(process.stderr);
+  const stderr = json ? undefined : stderrSink();
+  if (stderr) progress = (await import('../progress.js')).createProgress(stderr);
   try {
     const pipeline = await loadPipeline(values.file as string, { overrides: values.set as string[] });
     const warnings: Warning[] = [];
@@ -81,18 +83,18 @@ export async function main(argv: string[]): Promise<number> {
     progress?.stop();
     if (json) {
       const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
-      process.stdout.write(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages, ...(warnings.length ? { warnings } : {}) })}\n`);
-    } else {
-      const color = paint(colorEnabled(process.stderr));
-      for (const w of warnings) process.stderr.write(`${color.yellow('warning:')} ${w.message}\n`);
+      writeStdout(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages, ...(warnings.length ? { warnings } : {}) })}\n`);
+    } else if (stderr) {
+      const color = paint(colorEnabled(stderr));
+      for (const w of warnings) stderr.write(`${color.yellow('warning:')} ${w.message}\n`);
       for (const s of report.stages.filter((x) => x.status === 'failed')) {
         const body = (s.error ?? '').split('\n').map((l) => `  ${l}`).join('\n');
-        process.stderr.write(`\n${color.red(`stage ${s.stage} failed:`)}\n${body}\n`);
+        stderr.write(`\n${color.red(`stage ${s.stage} failed:`)}\n${body}\n`);
       }
       const counts = new Map<string, number>();
       for (const s of report.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
       const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
-      process.stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(performance.now() - started)})\n`);
+      stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(process.uptime() * 1000 - started)})\n`);
     }
     if (report.interrupted) return ExitCode.interrupted;
     if (report.ok) return ExitCode.ok;

@@ -2,6 +2,7 @@
 import { ExitCode } from '../../errors.js';
 import { stageStatus } from '../../engine/status.js';
 import { colorEnabled, paint, parseCommandArgs } from '../args.js';
+import { writeStdout } from '../output.js';
 
 export const help = `usage: spillway status [STAGE...] [options]
 
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const report = await stageStatus(values.file as string, { overrides: values.set as string[], targets: positionals });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`);
+    writeStdout(`${JSON.stringify(report)}\n`);
   } else {
     const color = paint(colorEnabled(process.stdout));
     const width = Math.max(0, ...report.stages.map((s) => s.stage.length));

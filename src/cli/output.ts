@@ -1,0 +1,73 @@
+// Output without process.stdout/process.stderr: creating either stream loads node's stream machinery (and, for a
+// pipe, net), about 5 ms, more than a no-op `spillway run --json` spends on its own work. So what the fast commands
+// print (a run's or a status's JSON, --version, a run's lines on a pipe or file) is written to the file descriptor
+// directly, synchronously, as node itself writes to pipes and files on Linux. A descriptor that is non-blocking
+// (EAGAIN) hands the rest to the stream; a closed stdout (`spillway status --json | head -c 10`) ends the command
+// quietly, as main's EPIPE handler does for the stream.
+import { fstatSync, writeSync } from 'node:fs';
+
+export interface TextSink {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+function writeFd(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+        return;
+      }
+      if (code === 'EPIPE' && fd === 1) process.exit(0);
+      if (code === 'EPIPE') return;
+      throw error;
+    }
+  }
+}
+
+/** Writes `text` to standard output (see above). */
+export function writeStdout(text: string): void {
+  writeFd(1, text);
+}
+
+/**
+ * Standard error as something to write lines to: the stream itself on a terminal (colors, a live progress table, the
+ * width), a synchronous writer on a pipe or a file.
+ */
+export function stderrSink(): TextSink {
+  let plain = false;
+  try {
+    plain = !fstatSync(2).isCharacterDevice();
+  } catch {
+    /* closed: let the stream deal with it */
+  }
+  return plain ? { isTTY: false, write: (text: string) => writeFd(2, text) } : process.stderr;
+}
+
+/**
+ * Calls `setup` with process.stdout when something first uses it (at once if node's lazy getter is not there):
+ * listeners are added without creating the stream on a path that never uses it.
+ */
+export function onStdout(setup: (stream: NodeJS.WriteStream) => void): void {
+  const lazy = Object.getOwnPropertyDescriptor(process, 'stdout');
+  if (lazy?.get === undefined || lazy.configurable !== true) {
+    setup(process.stdout);
+    return;
+  }
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: lazy.enumerable,
+    get() {
+      Object.defineProperty(process, 'stdout', lazy);
+      const stream = process.stdout;
+      setup(stream);
+      return stream;
+    },
+  });
+}
