@@ -118,8 +118,8 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
       const sealed = unsealBytes(readFileSync(cacheFile));
       // The parser is part of the key too: a pipeline parsed by an engine built differently (an upgrade, or a developer's
       // rebuild that adds a key) is parsed again rather than read back without what the new parser would have found.
-      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; engine?: string; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
-      if (cached?.format === ENGINE_FORMAT && cached.engine === engineBuild() && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
+      const cached = sealed === undefined ? undefined : (JSON.parse(sealed) as { format: string; engine?: string | string[]; file: string; source: string; pipeline: Pipeline; schemas?: SchemaStamp[] });
+      if (cached?.format === ENGINE_FORMAT && [cached.engine].flat().includes(engineBuild()) && cached.file === abs && cached.source === text && sameStamps(root, cached.schemas)) base = cached.pipeline;
     } catch {
       /* no cache */
     }
@@ -128,7 +128,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {
-        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, engine: engineBuild(), file: abs, source: text, pipeline: base, schemas: schemaStamps(root, base.stages) })), { sync: false });
+        writeFileAtomic(cacheFile, seal(JSON.stringify({ format: ENGINE_FORMAT, engine: engineBuilds(), file: abs, source: text, pipeline: base, schemas: schemaStamps(root, base.stages) })), { sync: false });
       } catch {
         /* a read-only project still runs */
       }
@@ -146,33 +146,53 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
 }
 
 let engineBuildMemo: string | undefined;
+/** In the bundled CLI (scripts/bundle-cli.mjs), the SHA-256 of the bundle: every module in it at once. */
+declare const __spillwayBundleHash: string | undefined;
 /**
  * Which build of the engine's parser is running: size and mtime of every module beside this one (src/engine or
- * dist/engine: a partial rebuild rewrites only the modules that changed) and of the pipeline schema. A few dozen stats.
- * Two builds with equal sizes and mtimes everywhere are taken to be the same (as make and tsc --incremental do).
+ * dist/engine: a partial rebuild rewrites only the modules that changed) and of the pipeline schema: a few dozen stats.
+ * Two builds with equal sizes and mtimes everywhere are taken to be the same (as make and tsc --incremental do). The
+ * bundled CLI names its build by the bundle's hash instead, with no stat of the modules (the no-op path).
  */
 export function engineBuild(): string {
   if (engineBuildMemo !== undefined) return engineBuildMemo;
+  engineBuildMemo = typeof __spillwayBundleHash === 'string' ? `bundle:${__spillwayBundleHash} ${schemaStamp()}` : moduleBuild();
+  return engineBuildMemo;
+}
+
+/**
+ * The names of this build that a parsed pipeline is cached under: the bundled CLI runs only while the modules of dist/
+ * are those it was made from (bin/spillway.js), so its parse holds for the unbundled CLI too.
+ */
+function engineBuilds(): string[] {
+  return typeof __spillwayBundleHash === 'string' ? [engineBuild(), moduleBuild()] : [engineBuild()];
+}
+
+function statStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '-';
+  }
+}
+
+function schemaStamp(): string {
+  return statStamp(fileURLToPath(new URL('../../schemas/pipeline.schema.json', import.meta.url)));
+}
+
+function moduleBuild(): string {
   const parts: string[] = [];
-  const stamp = (file: string) => {
-    try {
-      const st = statSync(file);
-      parts.push(`${st.size}:${st.mtimeMs}`);
-    } catch {
-      parts.push('-');
-    }
-  };
   try {
     const here = fileURLToPath(import.meta.url);
     const dir = dirname(here);
-    for (const name of readdirSync(dir).sort()) if (/\.(js|ts|cjs|mjs)$/.test(name)) stamp(join(dir, name));
+    for (const name of readdirSync(dir).sort()) if (/\.(js|ts|cjs|mjs)$/.test(name)) parts.push(statStamp(join(dir, name)));
   } catch {
     parts.push('?');
   }
-  stamp(fileURLToPath(new URL('../../schemas/pipeline.schema.json', import.meta.url)));
+  parts.push(schemaStamp());
   // kept as text, not hashed: a no-op loads no crypto (test/engine/noop-lean.test.ts)
-  engineBuildMemo = parts.join(' ');
-  return engineBuildMemo;
+  return parts.join(' ');
 }
 
 /** Strict UTF-8: a byte sequence that is not UTF-8 is an error naming its byte offset, not a silent U+FFFD. */

@@ -1,10 +1,13 @@
 // The bundled CLI (dist/cli.bundle.cjs, built by `npm run build`) and its V8 code cache (dist/cli.bundle.cache):
 // it runs stages (workers, dynamic imports of packages) like the unbundled dist/, a damaged or foreign cache is
 // ignored and rewritten, and a dist/ compiled after the bundle is run unbundled instead of the older bundle.
+import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { unsealBytes } from '../../src/engine/hash.js';
 import { bin, cleanupProjects, fixtures, repoRoot, writeProject } from './helpers.js';
 
 afterAll(cleanupProjects);
@@ -35,6 +38,8 @@ const project = () =>
 
 it('`npm run build` bundles the CLI, and the bundle runs a pipeline as the unbundled CLI does', () => {
   expect(existsSync(bundle)).toBe(true);
+  // ASCII (bin/spillway.js reads it as latin1, not as UTF-8)
+  expect(isAscii(readFileSync(bundle))).toBe(true);
   const outputs: Record<string, unknown>[] = [];
   for (const noBundle of ['', '1']) {
     const dir = project();
@@ -87,4 +92,42 @@ it('a dist/ compiled after the bundle runs unbundled (the bundle would be older 
     utimesSync(main, atime, mtime);
   }
   expect(cli(dir, ['run']).bundled).toBe(true);
+});
+
+it('the bundled CLI names its build by the bundle hash in the parsed-pipeline cache, and the modules it was made from too', () => {
+  // on a copy of the CLI (bin/, dist/, schemas/, package.json), the repository's bundle left alone
+  const copy = mkdtempSync(join(tmpdir(), 'spillway-bundlehash-'));
+  try {
+    cpSync(join(repoRoot, 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(join(repoRoot, 'dist'), join(copy, 'dist'), { recursive: true, preserveTimestamps: true });
+    cpSync(join(repoRoot, 'package.json'), join(copy, 'package.json'));
+    cpSync(join(repoRoot, 'schemas'), join(copy, 'schemas'), { recursive: true });
+    symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
+    const copied = join(copy, 'dist/cli.bundle.cjs');
+    const built = /^const __spillwayBundleHash = "([0-9a-f]{64})";$/m.exec(readFileSync(copied, 'utf8'))?.[1] as string;
+    expect(built).toMatch(/^[0-9a-f]{64}$/);
+    const dir = project();
+    const cacheFile = join(dir, '.spillway/pipeline-cache.json');
+    const status = (noBundle: '' | '1') => {
+      const r = spawnSync(process.execPath, [join(copy, 'bin/spillway.js'), 'status', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SPILLWAY_NO_BUNDLE: noBundle } });
+      expect(r.status, r.stderr).toBe(0);
+      const text = readFileSync(cacheFile, 'utf8');
+      return { text, engine: [(JSON.parse(unsealBytes(Buffer.from(text)) as string) as { engine: string | string[] }).engine].flat() };
+    };
+    // unbundled first: the modules of dist/engine name the build
+    const unbundled = status('1');
+    expect(unbundled.engine).toHaveLength(1);
+    expect(unbundled.engine[0]).not.toMatch(/bundle:/);
+    // the bundle parses again and names both builds
+    const bundled = status('');
+    expect(bundled.engine).toEqual([expect.stringMatching(new RegExp(`^bundle:${built} \\d+:`)), unbundled.engine[0]]);
+    // so that neither CLI parses again after the other
+    expect(status('1').text).toBe(bundled.text);
+    expect(status('').text).toBe(bundled.text);
+    // another bundle (what `npm run build` writes after an edit) parses again, under its own name
+    writeFileSync(copied, readFileSync(copied, 'utf8').replace(built, 'f'.repeat(64)));
+    expect(status('').engine[0]).toMatch(new RegExp(`^bundle:${'f'.repeat(64)} `));
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,44 @@
+// The code cache's checksum (bin/spillway.js) runs its inner loop in WebAssembly, or in JavaScript where there is no
+// WebAssembly (node --jitless): both must give the same seal for the same bytes, at any length and offset, in place
+// in the WebAssembly memory or copied there; and one changed bit must change it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { Rng } from '../../src/stats/random.js';
+import { repoRoot } from './helpers.js';
+
+type Mix = { m: WebAssembly.Memory; mix: (...a: number[]) => bigint };
+/** mixer, memoryFor and checksum, as bin/spillway.js defines them (it exports nothing: it is the CLI's entry) */
+function binFunctions(): { mixer: () => Mix | undefined; memoryFor: (mix: Mix, size: number) => Uint8Array; checksum: (bytes: Uint8Array, mix?: Mix) => string } {
+  const source = readFileSync(join(repoRoot, 'bin/spillway.js'), 'utf8');
+  const pick = (name: string) => {
+    const start = source.indexOf(`\nfunction ${name}(`);
+    expect(start).toBeGreaterThan(0);
+    return source.slice(start, source.indexOf('\n}\n', start) + 3);
+  };
+  return new Function(`${pick('mixer')}${pick('memoryFor')}${pick('checksum')}return { mixer, memoryFor, checksum };`)();
+}
+
+it('the WebAssembly and the JavaScript checksum agree, and one flipped bit changes both', () => {
+  const { mixer, memoryFor, checksum } = binFunctions();
+  const mix = mixer();
+  expect(mix).toBeDefined();
+  const g = Rng.fromSeed(11);
+  for (const length of [0, 1, 3, 4, 5, 8, 1023, 65536, 65537, 300_001]) {
+    const offset = Math.floor(g.uniform() * 8);
+    const bytes = new Uint8Array(length + offset).subarray(offset);
+    for (let i = 0; i < length; i++) bytes[i] = Math.floor(g.uniform() * 256);
+    const js = checksum(bytes, undefined);
+    expect(js).toMatch(/^[0-9a-f]{16}$/);
+    expect(checksum(bytes, mix)).toBe(js);
+    const inPlace = memoryFor(mix as Mix, length + 16).subarray(offset + 1, offset + 1 + length);
+    inPlace.set(bytes);
+    expect(checksum(inPlace, mix)).toBe(js);
+    if (length > 0) {
+      const at = Math.floor(g.uniform() * length);
+      bytes[at] = (bytes[at] as number) ^ (1 << Math.floor(g.uniform() * 8));
+      expect(checksum(bytes, mix)).not.toBe(js);
+      expect(checksum(bytes, undefined)).toBe(checksum(bytes, mix));
+    }
+  }
+});
