@@ -6,11 +6,54 @@ import type { Executor } from '../engine/executor.js';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCommandArgs<O extends Options>(command: string, argv: string[], options: O, help: string) {
+  const config = { args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } as O & { help: { type: 'boolean'; short: 'h' } }, allowPositionals: true, strict: true } as const;
+  const quick = simpleParse(argv, config.options);
+  if (quick !== undefined) return quick as ReturnType<typeof parseArgs<typeof config>>;
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    return parseArgs(config);
   } catch (error) {
     throw new SpillwayError('usage', `spillway ${command}: ${(error as Error).message}`, { hint: `see \`spillway ${command} --help\``, context: { help } });
   }
+}
+
+/**
+ * What parseArgs (strict, positionals allowed) returns for the arguments a command is usually given (`--name`,
+ * `--name VALUE`, `-x VALUE`, positionals), or undefined for anything else (`--name=VALUE`, `-abc`, `--`, an unknown
+ * option, a value that starts with a dash, a missing value): parseArgs then parses them, and says what is wrong. Its
+ * first call costs about 1.5 ms (node compiles it on first use), a tenth of a no-op run's own work.
+ */
+export function simpleParse(argv: string[], options: Options): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } | undefined {
+  const values: Record<string, string | boolean | (string | boolean)[] | undefined> = Object.create(null) as Record<string, never>;
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-')) {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string | undefined;
+    if (arg.startsWith('--')) {
+      if (arg.length === 2 || arg.includes('=')) return undefined;
+      name = arg.slice(2);
+      if (!Object.hasOwn(options, name)) return undefined;
+    } else {
+      if (arg.length !== 2) return undefined;
+      name = Object.keys(options).find((k) => options[k]?.short === arg[1]);
+      if (name === undefined) return undefined;
+    }
+    const option = options[name] as NonNullable<Options[string]>;
+    let value: string | boolean = true;
+    if (option.type === 'string') {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('-')) return undefined;
+      value = next;
+      i += 1;
+    }
+    if (option.multiple) ((values[name] ??= []) as (string | boolean)[]).push(value);
+    else values[name] = value;
+  }
+  for (const [name, option] of Object.entries(options)) if (values[name] === undefined && option.default !== undefined) values[name] = option.default;
+  return { values, positionals };
 }
 
 export function parseJobs(value: string | undefined): number | undefined {
