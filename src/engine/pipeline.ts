@@ -756,9 +756,12 @@ export function durationMs(value: number | string): number {
  * through a symlink outside the project is code the project does not hold.
  */
 function checkFences(pipeline: Pipeline, fail: Fail): void {
+  // the system's realpath: one call per path, where node's JavaScript one takes an lstat per path component (on every
+  // load, the no-op included)
+  const realpath = realpathSync.native;
   let realRoot: string;
   try {
-    realRoot = realpathSync(pipeline.root);
+    realRoot = realpath(pipeline.root);
   } catch {
     return;
   }
@@ -773,7 +776,7 @@ function checkFences(pipeline: Pipeline, fail: Fail): void {
     let current = self ? abs : dirname(abs);
     for (;;) {
       try {
-        return realpathSync(current);
+        return realpath(current);
       } catch {
         const up = dirname(current);
         if (up === current) return undefined;
