@@ -45,8 +45,8 @@ function loadBundle() {
     const line = source.slice(start, source.indexOf('\n', start));
     const mark = '// spillway-bundle-inputs ';
     if (!line.startsWith(mark)) return undefined;
-    const dist = path.dirname(file);
-    for (const input of JSON.parse(line.slice(mark.length))) if (fs.statSync(path.join(dist, input)).mtimeMs > stat.mtimeMs) return undefined;
+    const dist = path.dirname(file) + path.sep; // the inputs are plain relative paths: no path.join (normalize) for each
+    for (const input of JSON.parse(line.slice(mark.length))) if (fs.statSync(dist + input).mtimeMs > stat.mtimeMs) return undefined;
   } catch {
     return undefined;
   }

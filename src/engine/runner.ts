@@ -5,7 +5,7 @@
 //   collect (outputs.ts)  validate, store and materialize what it produced;
 //   record  (record.ts)   the run-cache entry and the lockfile entry, derived from the stage's fingerprint.
 // A dry run (and `status`) takes the same decisions and stops before restoring.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
@@ -496,7 +496,8 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const lockFile = options.lockFile ?? pipeline.lockFile;
     const previous = readLockfile(pipeline.root, lockFile);
     const tmpRoot = join(pipeline.root, '.spillway', 'tmp');
-    if (!options.dryRun && !options.lockHeld) rmSync(tmpRoot, { recursive: true, force: true }); // leftovers of a killed run
+    // leftovers of a killed run (looked for first: a recursive rmSync loads node's rimraf, most of a millisecond)
+    if (!options.dryRun && !options.lockHeld && existsSync(tmpRoot)) rmSync(tmpRoot, { recursive: true, force: true });
     const pipelineRef = { path: relative(pipeline.root, pipeline.file).split(sep).join('/'), hash: pipeline.hash };
     const writer = options.dryRun ? undefined : new LockWriter(pipeline.root, lockFile, pipeline.order, pipelineRef, previous);
     run = new PipelineRun(pipeline, options, previous, writer);
@@ -553,6 +554,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     } finally {
       release();
     }
-    if (!options.dryRun && !options.lockHeld) rmSync(join(pipeline.root, '.spillway', 'tmp'), { recursive: true, force: true });
+    const tmp = join(pipeline.root, '.spillway', 'tmp');
+    if (!options.dryRun && !options.lockHeld && existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
   }
 }
