@@ -2,11 +2,17 @@
 // `go-<n>`, tries once to take the project lock, and writes `r-<n>-<id>` = "win" or "lose". A winner holds the lock
 // until `end-<n>` appears, then releases it and writes `rel-<n>-<id>`.
 // usage: node lock-contender.mjs MODULE_URL PROJECT_ROOT SYNC_DIR TRIALS ID
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [moduleUrl, root, sync, trialsText, id] = process.argv.slice(2);
 const { acquireProjectLock } = await import(moduleUrl);
+// The result is renamed into place: the race test reads a file as soon as it exists, and under load a plain write
+// could be seen empty between its open and its write (a winner counted as nobody).
+const report = (name, text) => {
+  writeFileSync(join(sync, `.${name}.tmp`), text);
+  renameSync(join(sync, `.${name}.tmp`), join(sync, name));
+};
 const until = async (file) => {
   while (!existsSync(file)) await new Promise((r) => setTimeout(r, 1));
 };
@@ -20,7 +26,7 @@ for (let n = 0; n < Number(trialsText); n++) {
   } catch (error) {
     if (error?.kind !== 'locked') result = `error ${error?.stack ?? error}`;
   }
-  writeFileSync(join(sync, `r-${n}-${id}`), result);
+  report(`r-${n}-${id}`, result);
   if (release) {
     await until(join(sync, `end-${n}`));
     release();
