@@ -1,10 +1,11 @@
-// Ingest in bounded memory: duplicate ids are still caught with file and row (through the Bloom filter and the exact
-// second pass), and the structures that track ids and applicants keep a fixed size however many records stream by.
+// Ingest in bounded memory: duplicate ids are still caught with file and row (through the exact fingerprint set, or
+// the Bloom filter past its cap, and the exact second pass), and the structures that track ids and applicants keep a
+// bounded size however many records stream by.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BloomFilter, DuplicateIds, HeavyHitters } from '../../src/data/bounded.js';
+import { BloomFilter, DuplicateIds, FingerprintSet, HeavyHitters } from '../../src/data/bounded.js';
 import { SpillwayError } from '../../src/errors.js';
 import { runStage, TINY_OVERRIDES, tinyDataset } from '../replication/helpers.js';
 
@@ -48,70 +49,115 @@ describe('ingest duplicate ids', () => {
     ]);
   });
 
-  it('settles Bloom-filter false positives exactly: a saturated 512-bit filter flags nearly every id, yet only true repeats are duplicates', () => {
-    const ids = new DuplicateIds('publication', { log2Bits: 9, probes: 4 });
-    const held: number[] = [];
-    const n = 2000;
-    const idOf = (row: number) => (row === n ? 'W-17' : `W-${row}`); // the last row repeats row 17
-    for (let row = 1; row <= n; row++) if (ids.offer(idOf(row), row)) held.push(row);
-    expect(held.length).toBeGreaterThan(n / 2); // saturated: most rows are candidates
-    const verdicts = new Map<number, ReturnType<DuplicateIds['confirm']>>();
-    for (let row = 1; row <= n; row++) verdicts.set(row, ids.confirm(idOf(row), row));
-    expect(verdicts.get(n)).toBe(17);
-    const duplicates = [...verdicts].filter(([, v]) => typeof v === 'number');
-    expect(duplicates).toEqual([[n, 17]]);
-    // every held row but the repeat is counted in pass 2, and no row is counted twice
-    expect([...verdicts].filter(([, v]) => v === 'count').map(([r]) => r)).toEqual(held.filter((r) => r !== n));
-  });
-  it('offered in batches (queue, flush), ids get the verdicts, candidates and filter bits of one-by-one offers, in row order', () => {
-    // a half-saturated 2^12-bit filter, so that both verdicts occur often; the repeats are true duplicates
-    const idOf = (row: number) => (row % 97 === 0 ? `W-${row - 50}` : `W-${row}`);
-    const n = 1500;
-    const single = new DuplicateIds('publication', { log2Bits: 12, probes: 4 });
-    const acceptedSingle: number[] = [];
-    for (let row = 1; row <= n; row++) if (!single.offer(idOf(row), row)) acceptedSingle.push(row);
-    const batched = new DuplicateIds('publication', { log2Bits: 12, probes: 4 });
-    const acceptedBatched: number[] = [];
-    const slots: number[] = [];
-    for (let row = 1; row <= n; row++) {
-      const slot = batched.queue(idOf(row), row);
-      slots[slot] = row;
-      // flush at full batches and, as ingest does before a bad row, at some rows in between
-      if (slot === DuplicateIds.BATCH - 1 || row % 211 === 0) batched.flush((k) => acceptedBatched.push(slots[k]));
-    }
-    batched.flush((k) => acceptedBatched.push(slots[k]));
-    expect(acceptedSingle.length).toBeGreaterThan(n / 10);
-    expect(acceptedSingle.length).toBeLessThan(n - n / 10);
-    expect(acceptedBatched).toEqual(acceptedSingle);
-    expect([...batched.heldRows]).toEqual([...single.heldRows]);
-    expect([...batched.candidateIds]).toEqual([...single.candidateIds]);
-    expect(batched.filter.bits).toEqual(single.filter.bits);
-    expect(() => {
-      for (let k = 0; k <= DuplicateIds.BATCH; k++) batched.queue(`X${k}`, k);
-    }).toThrow(/flush/);
+  // fingerprints cut to a few bits collide for most ids, as would a saturated fallback filter: both must cost work only
+  const crowded = {
+    'colliding fingerprints': { fingerprintMask: 0x7 },
+    'the fallback Bloom filter, saturated': { maxLog2Slots: 4, fallbackLog2Bits: 9, probes: 4 },
+  };
+  for (const [name, options] of Object.entries(crowded)) {
+    it(`settles candidates exactly (${name}): nearly every id is held back, yet only true repeats are duplicates`, () => {
+      const ids = new DuplicateIds('publication', options);
+      const held: number[] = [];
+      const n = 2000;
+      const idOf = (row: number) => (row === n ? 'W-17' : `W-${row}`); // the last row repeats row 17
+      for (let row = 1; row <= n; row++) if (ids.offer(idOf(row), row)) held.push(row);
+      expect(held.length).toBeGreaterThan(n / 2); // most rows are candidates
+      const verdicts = new Map<number, ReturnType<DuplicateIds['confirm']>>();
+      for (let row = 1; row <= n; row++) verdicts.set(row, ids.confirm(idOf(row), row));
+      expect(verdicts.get(n)).toBe(17);
+      const duplicates = [...verdicts].filter(([, v]) => typeof v === 'number');
+      expect(duplicates).toEqual([[n, 17]]);
+      // every held row but the repeat is counted in pass 2, and no row is counted twice
+      expect([...verdicts].filter(([, v]) => v === 'count').map(([r]) => r)).toEqual(held.filter((r) => r !== n));
+    });
+  }
+
+  const halfCrowded = {
+    'colliding fingerprints': { fingerprintMask: 0x1f },
+    'the fallback Bloom filter': { maxLog2Slots: 6, fallbackLog2Bits: 12, probes: 4 },
+  };
+  for (const [name, options] of Object.entries(halfCrowded)) {
+    it(`offered in batches (queue, flush), ids get the verdicts and candidates of one-by-one offers, in row order (${name})`, () => {
+      // both verdicts occur often; the repeats are true duplicates
+      const idOf = (row: number) => (row % 97 === 0 ? `W-${row - 50}` : `W-${row}`);
+      const n = 1500;
+      const single = new DuplicateIds('publication', options);
+      const acceptedSingle: number[] = [];
+      for (let row = 1; row <= n; row++) if (!single.offer(idOf(row), row)) acceptedSingle.push(row);
+      const batched = new DuplicateIds('publication', options);
+      const acceptedBatched: number[] = [];
+      const slots: number[] = [];
+      for (let row = 1; row <= n; row++) {
+        const slot = batched.queue(idOf(row), row);
+        slots[slot] = row;
+        // flush at full batches and, as ingest does before a bad row, at some rows in between
+        if (slot === DuplicateIds.BATCH - 1 || row % 211 === 0) batched.flush((k) => acceptedBatched.push(slots[k]));
+      }
+      batched.flush((k) => acceptedBatched.push(slots[k]));
+      expect(acceptedSingle.length).toBeGreaterThan(n / 10);
+      expect(acceptedSingle.length).toBeLessThan(n - n / 10);
+      expect(acceptedBatched).toEqual(acceptedSingle);
+      expect([...batched.heldRows]).toEqual([...single.heldRows]);
+      expect([...batched.candidateIds]).toEqual([...single.candidateIds]);
+      expect(batched.filter?.bits).toEqual(single.filter?.bits);
+      expect(() => {
+        for (let k = 0; k <= DuplicateIds.BATCH; k++) batched.queue(`X${k}`, k);
+      }).toThrow(/flush/);
+    });
+  }
+
+  it('a file without repeated ids has no candidate (the set is exact), whether an id comes as a string or as bytes', () => {
+    const ids = new DuplicateIds('application');
+    const n = 300_000;
+    for (let row = 1; row <= n; row++) expect(ids.offer(`SYN-PAT-2005-${String(row).padStart(7, '0')}`, row)).toBe(false);
+    expect(ids.needsSecondPass).toBe(false);
+    expect(ids.offer('SYN-PAT-2005-0000001', n + 1)).toBe(true);
+    expect(ids.offer('专利-1', n + 2)).toBe(false);
+    expect(ids.offer('专利-1', n + 3)).toBe(true);
+    expect([...ids.heldRows]).toEqual([n + 1, n + 3]);
   });
 });
 
 describe('bounded structures', () => {
-  it('the id filter keeps its size while 20× more ids stream through; candidates stay a tiny fraction', () => {
+  it('the id set grows with the ids up to its cap, then a fixed-size filter takes over: candidates stay a tiny fraction', () => {
     const sizes = [10_000, 200_000].map((n) => {
-      const ids = new DuplicateIds('application', { log2Bits: 24 });
+      const ids = new DuplicateIds('application', { maxLog2Slots: 12, fallbackLog2Bits: 24 });
       for (let row = 1; row <= n; row++) ids.offer(`SYN-PAT-2005-${String(row).padStart(7, '0')}`, row);
-      return { bytes: ids.filter.byteLength, held: ids.heldRows.size, candidates: ids.candidateIds.size };
+      return { bytes: ids.byteLength, held: ids.heldRows.size, candidates: ids.candidateIds.size, set: ids.set };
     });
+    // 2^12 slots hold 70 % of 4096 ids: past 2867 the fingerprints move into the 2^24-bit filter
+    expect(sizes[0].set).toBeUndefined();
     expect(sizes[0].bytes).toBe(2 ** 24 / 8);
     expect(sizes[1].bytes).toBe(sizes[0].bytes);
     // 2^24 bits for 200,000 ids: 84 bits per id, 8 probes → false positives ≪ 0.1 %
     expect(sizes[1].held).toBeLessThan(200);
     expect(sizes[1].candidates).toBe(sizes[1].held);
+    // uncapped, the set doubles at half full: 8 bytes a slot, at most 4 slots an id
+    const exact = new DuplicateIds('application');
+    for (let row = 1; row <= 200_000; row++) exact.offer(`A${row}`, row);
+    expect(exact.set).toBeDefined();
+    expect(exact.byteLength).toBe(2 ** 19 * 8);
   });
 
   it('the id filter refuses to grow its candidate list past the cap (an error, not unbounded memory)', () => {
-    const ids = new DuplicateIds('grant', { log2Bits: 9, probes: 2, maxCandidates: 50 });
+    const ids = new DuplicateIds('grant', { fingerprintMask: 0x3, maxCandidates: 50 });
     expect(() => {
       for (let row = 1; row <= 10_000; row++) ids.offer(`G${row}`, row);
     }).toThrow(/more than 50 grant ids may repeat/);
     expect(ids.heldRows.size).toBe(50);
+  });
+
+  it('a fingerprint set never forgets a fingerprint while it doubles, (0, 0) included', () => {
+    const set = new FingerprintSet(4, 20);
+    let x = 12345;
+    const next = () => (x = (Math.imul(x, 1103515245) + 12345) | 0);
+    const pairs: [number, number][] = [[0, 0], [1, 0], [-1, -1]];
+    for (let k = 0; k < 5000; k++) pairs.push([next(), next()]);
+    for (const [a, b] of pairs) expect(set.add(a, b)).toBe(false);
+    for (const [a, b] of pairs) expect(set.add(a, b)).toBe(true);
+    expect(set.size).toBe(pairs.length);
+    expect(set.add(0, 1)).toBe(true); // (0, 0) marks an empty slot and is stored as (0, 1): a collision, costing work only
+    expect(set.byteLength).toBe(2 ** 14 * 8);
   });
 
   it('Misra–Gries counters stay at capacity over 100,000 distinct applicants and keep one with a third of the filings', () => {
