@@ -250,6 +250,22 @@ const ingest: StageFunction = async (ctx) => {
   let nonMatching = 0;
   let patentRows = 0;
   const candidateFilings = new Map<number, Map<string, number[]>>(); // year → applicant → filings by region index
+  // While the year-applicant pairs of nano filings are few, every applicant's filings are counted exactly as the rows
+  // are counted, and the patents file is read once; past EXACT_PAIRS pairs (memory) those counts are given up for the
+  // Misra–Gries candidates and a second pass, as below. Either way the rule is applied to exact counts.
+  const EXACT_PAIRS = 100_000;
+  let exactPairs = ruleOn ? 0 : -1; // −1: not counting
+  let pass1Read = false; // from then on the exact counts are kept whatever their number (pass 2 adds only held-back rows)
+  const filingsOf = (year: number, applicant: string): number[] => {
+    let byApplicant = candidateFilings.get(year);
+    if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
+    let byRegion = byApplicant.get(applicant);
+    if (!byRegion) {
+      byApplicant.set(applicant, (byRegion = new Array<number>(nR).fill(0)));
+      if (exactPairs >= 0) exactPairs++;
+    }
+    return byRegion;
+  };
   const patentsRead = await read('patents', {
     check: regionCheck(pRegion),
     unique: { column: 'application_id', noun: 'application' },
@@ -259,7 +275,17 @@ const ingest: StageFunction = async (ctx) => {
         nonMatching++;
         return;
       }
-      nanoAll[regionAt(v[pRegion] as string)][yi(v[pYear] as number)]++;
+      const region = regionAt(v[pRegion] as string);
+      const year = v[pYear] as number;
+      nanoAll[region][yi(year)]++;
+      if (exactPairs >= 0) {
+        filingsOf(year, v[pApplicant] as string)[region]++;
+        if (exactPairs > EXACT_PAIRS && !pass1Read) {
+          exactPairs = -1;
+          candidateFilings.clear();
+          ctx.log(`outlier rule: more than ${EXACT_PAIRS} year-applicant pairs of nano filings; the candidates' filings are counted in a second pass`);
+        }
+      }
     },
     observe: (v) => {
       if (!ruleOn || exactApplicants || !isNano(v[pTitle] as string)) return;
@@ -271,18 +297,16 @@ const ingest: StageFunction = async (ctx) => {
     },
     secondPassKeys: () => (ruleOn && !exactApplicants ? { column: 'applicant', keys: [...heavy.values()].flatMap((hh) => hh.keys()) } : undefined),
     secondPass: () => {
-      if (!ruleOn) return undefined;
+      pass1Read = true;
+      // counted exactly in pass 1 (and in pass 2's count() of held-back rows, if any): no second pass for the rule
+      if (!ruleOn || exactPairs >= 0) return undefined;
       const candidates = new Map([...heavy].map(([year, hh]) => [year, new Set(hh.keys())]));
       return (v) => {
         const year = v[pYear] as number;
         const applicant = v[pApplicant] as string;
         if (!exactApplicants && !candidates.get(year)?.has(applicant)) return;
         if (!isNano(v[pTitle] as string)) return;
-        let byApplicant = candidateFilings.get(year);
-        if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
-        let byRegion = byApplicant.get(applicant);
-        if (!byRegion) byApplicant.set(applicant, (byRegion = new Array<number>(nR).fill(0)));
-        byRegion[regionAt(v[pRegion] as string)]++;
+        filingsOf(year, applicant)[regionAt(v[pRegion] as string)]++;
       };
     },
   });

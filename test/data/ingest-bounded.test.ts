@@ -4,6 +4,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BloomFilter, DuplicateIds, FingerprintSet, HeavyHitters } from '../../src/data/bounded.js';
 import { SpillwayError } from '../../src/errors.js';
@@ -180,6 +181,40 @@ describe('bounded structures', () => {
     const filter = new BloomFilter(12, 6);
     for (let k = 0; k < 300; k++) filter.add(`k${k}`);
     for (let k = 0; k < 300; k++) expect(filter.add(`k${k}`)).toBe(true);
+  });
+});
+
+describe('the outlier rule past its exact counts', () => {
+  it('with more than 100,000 year-applicant pairs finds the outlier through Misra–Gries and a second pass, exactly', async () => {
+    const dir = tinyCopy();
+    const patents = gunzipSync(readFileSync(join(tinyDataset, 'patents.csv.gz'))).toString('utf8').trimEnd().split('\n');
+    rmSync(join(dir, 'patents.csv.gz'));
+    // 1999: 100,500 applicants with one nano filing each in CN-SH, and "Big Applicant" with 101,000 in CN-GD
+    const extra: string[] = [];
+    for (let k = 0; k < 100_500; k++) extra.push(`X-A${k},1999,CN-SH,Applicant ${k},nano thing ${k}`);
+    for (let k = 0; k < 101_000; k++) extra.push(`X-B${k},1999,CN-GD,Big Applicant,nano film ${k % 7}`);
+    writeFileSync(join(dir, 'patents.csv'), [...patents, ...extra].join('\n') + '\n');
+    const regionYear = readFileSync(join(tinyDataset, 'region_year.csv'), 'utf8').split('\n');
+    const more = (line: string, add: number) => line.replace(/^(CN-\w+,1999,(?:[^,]*,){3})(\d+)/, (_, head: string, total: string) => head + (Number(total) + add));
+    writeFileSync(join(dir, 'region_year.csv'), regionYear.map((l) => (l.startsWith('CN-SH,1999,') ? more(l, 100_500) : l.startsWith('CN-GD,1999,') ? more(l, 101_000) : l)).join('\n'));
+    const logs: string[] = [];
+    const r = await runStage('ingest', { dataDir: dir, overrides: TINY_OVERRIDES, logs });
+    expect(logs.some((l) => l.startsWith('outlier rule: more than 100000 year-applicant pairs'))).toBe(true);
+    // national 1999 = 5 + 1 + 4 + 2 (the tiny file) + 100,500 + 101,000 = 201,512; 101,000 / 201,512 > 0.5
+    expect(r.ingest_report.outliers).toEqual([
+      { year: 1999, applicant: 'Big Applicant', filings: 101_000, national_total: 201_512, share: 101_000 / 201_512, by_region: { 'CN-GD': 101_000 } },
+      { year: 2000, applicant: 'Zhang Wei', filings: 60, national_total: 79, share: 60 / 79, by_region: { 'CN-BJ': 60 } },
+    ]);
+    const at = (region: string, year: number) => r.panel.rows.find((x: { region: string; year: number }) => x.region === region && x.year === year);
+    expect(at('CN-GD', 1999)).toMatchObject({ nano_patents: 2, nano_patents_outlier: 101_000 });
+    expect(at('CN-SH', 1999)).toMatchObject({ nano_patents: 4 + 100_500, nano_patents_outlier: 0 });
+  }, 60_000);
+
+  it('below that, counts every applicant in the one pass (no second pass is announced) with the same outliers', async () => {
+    const logs: string[] = [];
+    const r = await runStage('ingest', { overrides: TINY_OVERRIDES, logs });
+    expect(logs.some((l) => l.startsWith('outlier rule:'))).toBe(false);
+    expect(r.ingest_report.outliers.map((o: { applicant: string }) => o.applicant)).toEqual(['Zhang Wei']);
   });
 });
 
