@@ -71,6 +71,8 @@ const ingest: StageFunction = async (ctx) => {
     const idAt = handler.unique ? columns.indexOf(handler.unique.column) : -1;
     const displayPath = `data/raw/${basename(path)}`;
     const options = { schema, onBadRow, displayPath, policyParam: 'ingest.on_bad_row' };
+    // pass 1 takes the id column as bytes: they are hashed, and made a string only for an id held back
+    const byteColumns = handler.unique ? [handler.unique.column] : [];
     const ids = handler.unique ? new DuplicateIds(handler.unique.noun) : undefined;
     let outside = 0;
     let ofExcluded = 0;
@@ -81,7 +83,7 @@ const ingest: StageFunction = async (ctx) => {
     const batch = ids ? Array.from({ length: DuplicateIds.BATCH }, () => new Array<string | number>(columns.length)) : [];
     const countQueued = (slot: number) => handler.count(batch[slot]);
     const flush = () => ids?.flush(countQueued);
-    const summary: CsvReadSummary = await readCsvRows(path, options, (v, row) => {
+    const summary: CsvReadSummary = await readCsvRows(path, { ...options, byteColumns }, (v, row, _line, bytes) => {
       if (!inYears(v)) {
         outside++;
         return;
@@ -98,7 +100,7 @@ const ingest: StageFunction = async (ctx) => {
       handler.observe?.(v);
       if (ids) {
         // held back by the filter: settled in the second pass
-        const slot = ids.queue(v[idAt] as string, row);
+        const slot = ids.queueBytes(bytes.buf, bytes.starts[0], bytes.ends[0], row);
         const copy = batch[slot];
         for (let j = 0; j < copy.length; j++) copy[j] = v[j];
         if (slot === DuplicateIds.BATCH - 1) flush();

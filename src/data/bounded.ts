@@ -202,6 +202,9 @@ export class BloomFilter {
   }
 }
 
+/** ids up to this many bytes are queued as bytes (longer ones as strings) */
+const ID_BYTES = 64;
+
 /**
  * Duplicate-id detection. Pass 1 (`offer`, or `queue` and `flush`) adds each id's 64-bit fingerprint (two 32-bit
  * hashes of its UTF-8 bytes) to an exact FingerprintSet; an id whose fingerprint is there already is a *candidate*: its
@@ -288,6 +291,10 @@ export class DuplicateIds {
   static readonly BATCH = 64;
   private readonly queuedIds: string[] = new Array<string>(DuplicateIds.BATCH);
   private readonly queuedRows = new Float64Array(DuplicateIds.BATCH);
+  /** the bytes of ids queued by queueBytes (ID_BYTES a slot), made strings only for the ids held back */
+  private readonly queuedBytes = Buffer.alloc(DuplicateIds.BATCH * ID_BYTES);
+  /** the byte length of a queued id in queuedBytes, or −1 when its string is in queuedIds */
+  private readonly queuedLength = new Int32Array(DuplicateIds.BATCH);
   private readonly queuedA = new Int32Array(DuplicateIds.BATCH);
   private readonly queuedB = new Int32Array(DuplicateIds.BATCH);
   private queued = 0;
@@ -305,6 +312,31 @@ export class DuplicateIds {
     if (k >= DuplicateIds.BATCH) throw new RangeError('DuplicateIds.queue: flush() was not called after a full batch');
     keyHashes(id);
     this.queuedIds[k] = id;
+    this.queuedLength[k] = -1;
+    this.queuedRows[k] = row;
+    this.queuedA[k] = hashA & this.fingerprintMask;
+    this.queuedB[k] = hashB & this.fingerprintMask;
+    return k;
+  }
+
+  /**
+   * queue() of the id whose UTF-8 bytes are [start, end) of `buf` (the same hashes, so the same verdicts): no string is
+   * made unless the id is held back. The bytes are copied, so `buf` may change after the call.
+   */
+  queueBytes(buf: Uint8Array, start: number, end: number, row: number): number {
+    const k = this.queued++;
+    if (k >= DuplicateIds.BATCH) throw new RangeError('DuplicateIds.queue: flush() was not called after a full batch');
+    const n = end - start;
+    if (n > ID_BYTES) {
+      this.queuedIds[k] = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', start, end);
+      this.queuedLength[k] = -1;
+    } else {
+      const copy = this.queuedBytes;
+      const at = k * ID_BYTES;
+      for (let i = 0; i < n; i++) copy[at + i] = buf[start + i];
+      this.queuedLength[k] = n;
+    }
+    bytesHashes(buf, start, end);
     this.queuedRows[k] = row;
     this.queuedA[k] = hashA & this.fingerprintMask;
     this.queuedB[k] = hashB & this.fingerprintMask;
@@ -321,10 +353,12 @@ export class DuplicateIds {
     this.touched ^= sink; // kept, so that the reads are not optimized away
     this.queued = 0;
     for (let k = 0; k < n; k++) {
-      const id = this.queuedIds[k];
+      if (this.add(this.queuedA[k], this.queuedB[k])) {
+        const length = this.queuedLength[k];
+        const id = length < 0 ? this.queuedIds[k] : this.queuedBytes.toString('utf8', k * ID_BYTES, k * ID_BYTES + length);
+        this.hold(id, this.queuedRows[k]);
+      } else accepted(k);
       this.queuedIds[k] = '';
-      if (this.add(this.queuedA[k], this.queuedB[k])) this.hold(id, this.queuedRows[k]);
-      else accepted(k);
     }
   }
 

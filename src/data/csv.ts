@@ -82,6 +82,20 @@ export interface ReadCsvOptions {
    * to the caller; every other line (and every line csv-parse reads after a hand-over) goes the usual way.
    */
   keepIf?: { columns: string[]; test: (buf: Buffer, starts: Int32Array, ends: Int32Array) => boolean };
+  /**
+   * Text columns the caller takes as bytes (e.g. ids it only hashes): onRow's `bytes` gives the UTF-8 bytes of each,
+   * in this order, for every row. On a simple line no string is made for a byte column whose schema asks for nothing
+   * but a minLength (checked on the bytes): its entry in `values` is then undefined. Rows read otherwise (csv-parse, or
+   * a line judged by ajv) have both the string and the bytes.
+   */
+  byteColumns?: string[];
+}
+
+/** The bytes of a row's byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf`. Reused from row to row. */
+export interface RowBytes {
+  buf: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -162,11 +176,15 @@ function fastCheckOf(prop: RowSchema['properties'][string] | undefined): FastChe
 const UNSURE = 0;
 const TEXT = 1;
 const CHECKED_TEXT = 2;
-const NUMBER = 3;
-const INTEGER = 4;
+/** a byte column (ReadCsvOptions.byteColumns) with at most a minLength to check: no string is made */
+const BYTES = 3;
+const NUMBER = 4;
+const INTEGER = 5;
 
 interface CheckPlan {
   kind: Uint8Array;
+  /** minLength of a BYTES column (0 when none) */
+  minLength: Float64Array;
   min: Float64Array;
   max: Float64Array;
   /** exclusiveMinimum (−Infinity when none) */
@@ -175,9 +193,9 @@ interface CheckPlan {
 }
 
 /** The fast checks of the known columns in typed arrays: no call per numeric cell. Exactly what fastCheckOf decides. */
-function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckPlan {
+function planOf(schema: RowSchema, known: string[], checks: FastCheck[], byteColumns: string[] = []): CheckPlan {
   const n = known.length;
-  const plan: CheckPlan = { kind: new Uint8Array(n), min: new Float64Array(n).fill(-Infinity), max: new Float64Array(n).fill(Infinity), above: new Float64Array(n).fill(-Infinity), text: new Array(n) };
+  const plan: CheckPlan = { kind: new Uint8Array(n), minLength: new Float64Array(n), min: new Float64Array(n).fill(-Infinity), max: new Float64Array(n).fill(Infinity), above: new Float64Array(n).fill(-Infinity), text: new Array(n) };
   known.forEach((c, k) => {
     const prop = schema.properties[c];
     if (!prop || Object.keys(prop).some((key) => !FAST_KEYWORDS.has(key))) return;
@@ -185,6 +203,11 @@ function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckP
     if (types.length !== 1) return;
     if (types[0] === 'string') {
       const plain = typeof prop.pattern !== 'string' && !(typeof prop.minLength === 'number' && prop.minLength > 0);
+      if (byteColumns.includes(c) && typeof prop.pattern !== 'string') {
+        plan.kind[k] = BYTES;
+        if (typeof prop.minLength === 'number') plan.minLength[k] = prop.minLength;
+        return;
+      }
       plan.kind[k] = plain ? TEXT : CHECKED_TEXT;
       if (!plain) plan.text[k] = checks[k];
     } else if (types[0] === 'number' || types[0] === 'integer') {
@@ -264,6 +287,16 @@ class Interner {
   }
 }
 
+/** Whether bytes [start, end) of `buf` (valid UTF-8) hold at least `min` code points, as ajv's minLength counts them. */
+function hasCodePoints(buf: Buffer, start: number, end: number, min: number): boolean {
+  const n = end - start;
+  if (n >= 4 * min) return true; // a code point is at most 4 bytes
+  if (n < min) return false;
+  let points = 0;
+  for (let i = start; i < end; i++) if ((buf[i] & 0xc0) !== 0x80) points++;
+  return points >= min;
+}
+
 /** The fields of a scanned line as strings (the slow path, and the header). */
 function textsOf({ buf, starts, ends, count }: ScannedLine): string[] {
   const record = new Array<string>(count);
@@ -296,7 +329,7 @@ function toNumber(text: string): string | number {
 export async function readCsvRows(
   path: string,
   options: ReadCsvOptions,
-  onRow: (values: (string | number)[], row: number, line: number) => RowProblem | void,
+  onRow: (values: (string | number)[], row: number, line: number, bytes: RowBytes) => RowProblem | void,
 ): Promise<CsvReadSummary> {
   const file = options.displayPath ?? path;
   const policy = options.onBadRow ?? 'fail';
@@ -309,7 +342,29 @@ export async function readCsvRows(
     return types.includes('number') || types.includes('integer');
   });
   const checks = known.map((c) => fastCheckOf(schema.properties[c]));
-  const plan = planOf(schema, known, checks);
+  const byteColumns = options.byteColumns ?? [];
+  const plan = planOf(schema, known, checks, byteColumns);
+  // for each known column, its index in byteColumns (−1: not a byte column)
+  const byteIndex = Int32Array.from(known, (c) => byteColumns.indexOf(c));
+  const rowBytes: RowBytes = { buf: Buffer.alloc(0), starts: new Int32Array(byteColumns.length), ends: new Int32Array(byteColumns.length) };
+  const unknownBytes = byteColumns.filter((c) => !known.includes(c));
+  if (unknownBytes.length > 0) throw new RangeError(`byteColumns ${unknownBytes.join(', ')} not in the schema`);
+  /** rowBytes from the strings of a row read as text */
+  const bytesOfTexts = (): RowBytes => {
+    if (byteColumns.length === 0) return rowBytes;
+    const texts = byteColumns.map((c) => {
+      const v = values[known.indexOf(c)];
+      return typeof v === 'string' ? v : '';
+    });
+    rowBytes.buf = Buffer.from(texts.join(''), 'utf8');
+    let at = 0;
+    texts.forEach((t, j) => {
+      rowBytes.starts[j] = at;
+      at += Buffer.byteLength(t, 'utf8');
+      rowBytes.ends[j] = at;
+    });
+    return rowBytes;
+  };
   const policyHint = options.policyParam
     ? `fix the row, or drop and count rows like it with --set ${options.policyParam}=drop`
     : 'fix the row';
@@ -414,7 +469,7 @@ export async function readCsvRows(
         return;
       }
     }
-    const problem = onRow(values, row, line);
+    const problem = onRow(values, row, line, bytesOfTexts());
     if (problem) {
       bad(problem, { row, line });
       return;
@@ -462,12 +517,23 @@ export async function readCsvRows(
         return;
       }
     }
-    const { kind, min, max, above, text } = plan;
+    const { kind, min, max, above, text, minLength } = plan;
     for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
       const how = kind[k];
+      const j = byteIndex[k];
+      if (j >= 0) {
+        rowBytes.starts[j] = starts[at];
+        rowBytes.ends[j] = ends[at];
+      }
       if (how === TEXT) values[k] = interners[k].text(buf, starts[at], ends[at]);
-      else if (how >= NUMBER) {
+      else if (how === BYTES) {
+        if (minLength[k] > 0 && !hasCodePoints(buf, starts[at], ends[at], minLength[k])) {
+          onData(textsOf(scanned), line);
+          return;
+        }
+        values[k] = undefined as unknown as string;
+      } else if (how >= NUMBER) {
         const v = numbers[at];
         // NaN (not a plain decimal) and ±Infinity fail the first test; onData reads the text and says what is wrong
         if (!(v - v === 0 && v >= min[k] && v <= max[k] && v > above[k]) || (how === INTEGER && Math.floor(v) !== v)) {
@@ -494,7 +560,8 @@ export async function readCsvRows(
     }
     summary.rows_read++;
     const row = summary.rows_read;
-    const problem = onRow(values, row, line);
+    rowBytes.buf = buf;
+    const problem = onRow(values, row, line, rowBytes);
     if (problem) {
       bad(problem, { row, line });
       return;

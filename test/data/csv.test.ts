@@ -188,3 +188,32 @@ describe('readCsv: repeated values of a column (made into one string each, their
     expect(new Set(rows.map((r) => r.grant_id)).size).toBe(good.length);
   });
 });
+
+describe('readCsvRows byteColumns: text columns handed over as bytes', () => {
+  it('gives the UTF-8 bytes of each byte column on simple lines and on lines csv-parse reads, and checks minLength on the bytes', async () => {
+    const { readCsvRows } = await import('../../src/data/csv.js');
+    // grant_id has minLength 1: "" fails on the bytes with ajv's message; "专" is one code point in 3 bytes and passes
+    const text = 'grant_id,year,region,amount,title\nG1,2001,CN-BJ,1,t\n专,2001,CN-SH,2,多字节\n,2001,CN-BJ,3,t\nG4,2001,CN-BJ,4,"q,uoted"\n"G,5",2001,CN-BJ,5,t\n';
+    const seen: [unknown, string, string, number][] = [];
+    const summary = await readCsvRows(write('bytes.csv', text), { schema, onBadRow: 'drop', byteColumns: ['title', 'grant_id'] }, (v, row, _line, bytes) => {
+      seen.push([v[0], bytes.buf.toString('utf8', bytes.starts[1], bytes.ends[1]), bytes.buf.toString('utf8', bytes.starts[0], bytes.ends[0]), row]);
+    });
+    // simple lines: no string for grant_id (only a minLength) nor title (no check at all); from G4's quote on, csv-parse
+    // reads the rows, with their strings, and the bytes are those of the unquoted values
+    expect(seen).toEqual([
+      [undefined, 'G1', 't', 1],
+      [undefined, '专', '多字节', 2],
+      ['G4', 'G4', 'q,uoted', 4],
+      ['G,5', 'G,5', 't', 5],
+    ]);
+    expect(summary.dropped_examples).toEqual([{ row: 3, line: 4, column: 'grant_id', message: 'value "" must NOT have fewer than 1 characters', expected: 'grant number, unique' }]);
+    // a minLength of more code points than bytes/4: counted from the bytes, as ajv counts them in the string
+    const strict: RowSchema = { ...schema, properties: { ...schema.properties, grant_id: { type: 'string', minLength: 2 } } };
+    const ok: string[] = [];
+    const s2 = await readCsvRows(write('bytes2.csv', 'grant_id,year,region,amount,title\n专利,2001,CN-BJ,1,t\n专,2001,CN-BJ,1,t\nAB,2001,CN-BJ,1,t\n'), { schema: strict, onBadRow: 'drop', byteColumns: ['grant_id'] }, (_v, _row, _line, b) => {
+      ok.push(b.buf.toString('utf8', b.starts[0], b.ends[0]));
+    });
+    expect(ok).toEqual(['专利', 'AB']);
+    expect(s2.dropped_examples.map((d) => [d.row, d.column])).toEqual([[2, 'grant_id']]);
+  });
+});

@@ -101,6 +101,29 @@ describe('ingest duplicate ids', () => {
       expect([...batched.heldRows]).toEqual([...single.heldRows]);
       expect([...batched.candidateIds]).toEqual([...single.candidateIds]);
       expect(batched.filter?.bits).toEqual(single.filter?.bits);
+      // the same ids queued as bytes (in a buffer that is overwritten after each call; some longer than 64 bytes)
+      const long = (row: number) => (row % 5 === 0 ? `${idOf(row)}-${'x'.repeat(70)}` : idOf(row));
+      const asStrings = new DuplicateIds('publication', options);
+      const asBytes = new DuplicateIds('publication', options);
+      const [acceptedStrings, acceptedBytes]: number[][] = [[], []];
+      const scratch = Buffer.alloc(256);
+      for (let row = 1; row <= n; row++) {
+        const a = asStrings.queue(long(row), row);
+        const length = scratch.write(`..${long(row)}`);
+        const b = asBytes.queueBytes(scratch, 2, length, row);
+        scratch.fill(0x7a);
+        slots[a] = row;
+        expect(b).toBe(a);
+        if (a === DuplicateIds.BATCH - 1) {
+          asStrings.flush((k) => acceptedStrings.push(slots[k]));
+          asBytes.flush((k) => acceptedBytes.push(slots[k]));
+        }
+      }
+      asStrings.flush((k) => acceptedStrings.push(slots[k]));
+      asBytes.flush((k) => acceptedBytes.push(slots[k]));
+      expect(acceptedBytes).toEqual(acceptedStrings);
+      expect([...asBytes.candidateIds]).toEqual([...asStrings.candidateIds]);
+      expect([...asBytes.candidateIds].some((id) => id.length > 64)).toBe(true);
       expect(() => {
         for (let k = 0; k <= DuplicateIds.BATCH; k++) batched.queue(`X${k}`, k);
       }).toThrow(/flush/);
