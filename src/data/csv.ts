@@ -230,42 +230,49 @@ const INTERN_TRIAL = 4096;
  * before. The same string object each time also keeps its own hash, so the caller's Map lookups by it are cheaper.
  * A column that does not repeat (ids), or whose distinct values outgrow the table, is found out over a window of
  * INTERN_TRIAL values (most of them new) and read plainly from then on.
- * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes.
+ * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes. The table is open addressing over
+ * typed arrays (hashes, lengths and bytes side by side), so a lookup reads a few cache lines and allocates nothing.
  */
-interface Interned {
-  text: string;
-  bytes: Buffer;
-  /** the column's compiled check has passed this text */
-  passed: boolean;
-}
-
 class Interner {
-  private readonly entries = new Map<number, Interned>();
-  /** the entry of the string the last call returned, if it has one */
-  last: Interned | undefined;
+  /** slot → entry + 1 (0: empty); twice as many slots as entries */
+  private readonly table = new Int32Array(2 * INTERN_MAX_ENTRIES);
+  private readonly hashes = new Int32Array(INTERN_MAX_ENTRIES);
+  private readonly lengths = new Int32Array(INTERN_MAX_ENTRIES);
+  private readonly bytes = new Uint8Array(INTERN_MAX_ENTRIES * INTERN_MAX_BYTES);
+  private readonly texts: string[] = [];
+  /** the column's compiled check has passed entry e's text */
+  readonly passed = new Uint8Array(INTERN_MAX_ENTRIES);
+  /** the entry of the string the last call returned, or −1 when it has none */
+  last = -1;
+  private size = 0;
   private lookups = 0;
   private misses = 0;
   private on = true;
 
   text(buf: Buffer, start: number, end: number): string {
     const n = end - start;
-    this.last = undefined;
+    this.last = -1;
     if (!this.on || n > INTERN_MAX_BYTES) return buf.toString('utf8', start, end);
     this.lookups++;
     let h = 0x811c9dc5;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    h &= 0x3fffffff; // a small integer key
-    const entry = this.entries.get(h);
-    if (entry !== undefined) {
-      const bytes = entry.bytes;
-      if (bytes.length === n) {
-        let i = 0;
-        while (i < n && bytes[i] === buf[start + i]) i++;
-        if (i === n) {
-          this.last = entry;
-          return entry.text;
+    const table = this.table;
+    const mask = table.length - 1;
+    let slot = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const e = table[slot] - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === h && this.lengths[e] === n) {
+        const bytes = this.bytes;
+        const at = e * INTERN_MAX_BYTES - start;
+        let i = start;
+        while (i < end && bytes[at + i] === buf[i]) i++;
+        if (i === end) {
+          this.last = e;
+          return this.texts[e];
         }
       }
+      slot = (slot + 1) & mask;
     }
     const text = buf.toString('utf8', start, end);
     this.misses++;
@@ -273,15 +280,19 @@ class Interner {
       if (this.misses * 4 > this.lookups * 3) {
         // mostly new values in this window: a column of ids or free text
         this.on = false;
-        this.entries.clear();
         return text;
       }
       this.lookups = 0;
       this.misses = 0;
     }
-    if (entry === undefined && this.entries.size < INTERN_MAX_ENTRIES) {
-      this.last = { text, bytes: Buffer.from(buf.subarray(start, end)), passed: false };
-      this.entries.set(h, this.last);
+    if (this.size < INTERN_MAX_ENTRIES) {
+      const e = this.size++;
+      table[slot] = e + 1;
+      this.hashes[e] = h;
+      this.lengths[e] = n;
+      this.bytes.set(buf.subarray(start, end), e * INTERN_MAX_BYTES);
+      this.texts.push(text);
+      this.last = e;
     }
     return text;
   }
@@ -545,12 +556,12 @@ export async function readCsvRows(
         const interner = interners[k];
         const v = interner.text(buf, starts[at], ends[at]);
         const seen = interner.last;
-        if (seen === undefined || !seen.passed) {
+        if (seen < 0 || interner.passed[seen] === 0) {
           if (!text[k]!(v)) {
             onData(textsOf(scanned), line);
             return;
           }
-          if (seen !== undefined) seen.passed = true; // the check is a pure function of the text
+          if (seen >= 0) interner.passed[seen] = 1; // the check is a pure function of the text
         }
         values[k] = v;
       } else {

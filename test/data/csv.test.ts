@@ -217,3 +217,13 @@ describe('readCsvRows byteColumns: text columns handed over as bytes', () => {
     expect(s2.dropped_examples.map((d) => [d.row, d.column])).toEqual([[2, 'grant_id']]);
   });
 });
+
+describe('readCsv: interned values whose bytes hash alike', () => {
+  it('two titles with the same 32-bit FNV-1a hash (WOSX64197, WOSX337400) each come back as themselves', async () => {
+    const header = 'grant_id,year,region,amount,title\n';
+    const titles = ['WOSX64197', 'WOSX337400', 'WOSX64197x', 'WOSX337400'];
+    const lines = Array.from({ length: 400 }, (_, k) => `G${k + 1},2001,CN-BJ,1,${titles[k % 4]}\n`);
+    const { rows } = await collect(write('collide.csv', header + lines.join('')));
+    expect(rows.map((r) => r.title)).toEqual(lines.map((_, k) => titles[k % 4]));
+  });
+});
