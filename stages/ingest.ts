@@ -47,12 +47,17 @@ const ingest: StageFunction = async (ctx) => {
   const EXCLUDED = 'excluded region';
   type Values = (string | number)[];
   interface FileHandler {
+    /**
+     * what check and count need to know of a row, derived once (e.g. its parsed region list, kept by the reader's
+     * codes of repeated values, RowFields.codes)
+     */
+    memo?: (v: Values, codes: Int32Array) => unknown;
     /** a reason to reject the row, EXCLUDED, or nothing; must not count anything (pass 2 calls it again) */
-    check?: (v: Values, row: number) => RowProblem | typeof EXCLUDED | void;
+    check?: (v: Values, row: number, memo: unknown) => RowProblem | typeof EXCLUDED | void;
     /** sees every checked row of pass 1, duplicates included (the outlier rule's candidate search) */
     observe?: (v: Values) => void;
     /** adds an accepted row to the aggregates */
-    count: (v: Values) => void;
+    count: (v: Values, memo: unknown) => void;
     /** the id column whose values must be unique, with what the id is called in messages */
     unique?: { column: string; noun: string };
     /** a second pass over the accepted rows (duplicates removed), when asked for after the first */
@@ -81,14 +86,16 @@ const ingest: StageFunction = async (ctx) => {
     // overlap, src/data/bounded.ts) and its rows are counted in their order, those the filter holds back left out.
     // The rows are copied, as the reader reuses its array.
     const batch = ids ? Array.from({ length: DuplicateIds.BATCH }, () => new Array<string | number>(columns.length)) : [];
-    const countQueued = (slot: number) => handler.count(batch[slot]);
+    const batchMemo = new Array<unknown>(DuplicateIds.BATCH);
+    const countQueued = (slot: number) => handler.count(batch[slot], batchMemo[slot]);
     const flush = () => ids?.flush(countQueued);
-    const summary: CsvReadSummary = await readCsvRows(path, { ...options, byteColumns }, (v, row, _line, bytes) => {
+    const summary: CsvReadSummary = await readCsvRows(path, { ...options, byteColumns }, (v, row, _line, fields) => {
       if (!inYears(v)) {
         outside++;
         return;
       }
-      const result = handler.check?.(v, row);
+      const memo = handler.memo?.(v, fields.codes);
+      const result = handler.check?.(v, row, memo);
       if (result === EXCLUDED) {
         ofExcluded++;
         return;
@@ -100,13 +107,14 @@ const ingest: StageFunction = async (ctx) => {
       handler.observe?.(v);
       if (ids) {
         // held back by the filter: settled in the second pass
-        const slot = ids.queueBytes(bytes.buf, bytes.starts[0], bytes.ends[0], row);
+        const slot = ids.queueBytes(fields.buf, fields.starts[0], fields.ends[0], row);
         const copy = batch[slot];
         for (let j = 0; j < copy.length; j++) copy[j] = v[j];
+        batchMemo[slot] = memo;
         if (slot === DuplicateIds.BATCH - 1) flush();
         return;
       }
-      handler.count(v);
+      handler.count(v, memo);
     });
     flush();
     const extra = handler.secondPass?.();
@@ -132,8 +140,10 @@ const ingest: StageFunction = async (ctx) => {
               return false;
             },
           };
-      await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line) => {
-        if (!inYears(v) || handler.check?.(v, row)) return;
+      await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line, fields) => {
+        if (!inYears(v)) return;
+        const memo = handler.memo?.(v, fields.codes);
+        if (handler.check?.(v, row, memo)) return;
         if (ids) {
           const id = v[idAt] as string;
           const verdict = ids.confirm(id, row);
@@ -145,7 +155,7 @@ const ingest: StageFunction = async (ctx) => {
             duplicates.push(problem);
             return;
           }
-          if (verdict === 'count') handler.count(v);
+          if (verdict === 'count') handler.count(v, memo);
         }
         extra?.(v);
       });
@@ -397,16 +407,31 @@ const ingest: StageFunction = async (ctx) => {
     if (partnerLists.size < CACHE_LIMIT) partnerLists.set(text, parsed);
     return parsed;
   };
+  // a row's two lists, kept by the reader's codes of the two columns' values (a few thousand pairs: bounded)
+  type Lists = { list: ReturnType<typeof regionListOf>; partners: ReturnType<typeof partnerListOf> };
+  const listsByCodes = new Map<number, Lists>();
+  const listsOf = (v: Values, codes: Int32Array): Lists => {
+    const rc = codes[uRegions];
+    const cc = codes[uCountries];
+    const key = rc >= 0 && cc >= 0 ? rc * 4096 + cc : -1;
+    let lists = key >= 0 ? listsByCodes.get(key) : undefined;
+    if (lists === undefined) {
+      lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
+      if (key >= 0 && listsByCodes.size < CACHE_LIMIT) listsByCodes.set(key, lists);
+    }
+    return lists;
+  };
   const publicationsRead = await read('publications', {
-    check: (v) => {
-      const list = regionListOf(v[uRegions] as string);
+    memo: listsOf,
+    check: (_v, _row, memo) => {
+      const { list } = memo as Lists;
       if (list.kept.length === 0 && list.unknown === undefined) return EXCLUDED;
       if (list.unknown !== undefined) return unknownRegion(list.unknown, 'regions');
     },
     unique: { column: 'id', noun: 'publication' },
-    count: (v) => {
-      const list = regionListOf(v[uRegions] as string);
-      const { known, other } = partnerListOf(v[uCountries] as string);
+    count: (v, memo) => {
+      const { list, partners } = memo as Lists;
+      const { known, other } = partners;
       pubRows++;
       const y = yi(v[uYear] as number);
       const idx = list.kept;
@@ -426,6 +451,7 @@ const ingest: StageFunction = async (ctx) => {
   });
   regionLists.clear();
   partnerLists.clear();
+  listsByCodes.clear();
 
   // funding
   const F = Object.keys(schemaOf('funding').properties);

@@ -91,11 +91,19 @@ export interface ReadCsvOptions {
   byteColumns?: string[];
 }
 
-/** The bytes of a row's byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf`. Reused from row to row. */
-export interface RowBytes {
+/** What onRow gets besides the typed values. Reused from row to row. */
+export interface RowFields {
+  /** the bytes of the byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf` */
   buf: Buffer;
   starts: Int32Array;
   ends: Int32Array;
+  /**
+   * For each column of the schema (in values' order): when the column repeats, a small integer (0..4095) standing for
+   * its value — the same value always has the same code within one read, different values different codes — so that a
+   * caller can keep what it derives from a value in an array by code; −1 when the value has none (a column that does
+   * not repeat, a long value, a number, or a row not read from a simple line).
+   */
+  codes: Int32Array;
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -254,7 +262,7 @@ class Interner {
     this.last = -1;
     if (!this.on || n > INTERN_MAX_BYTES) return buf.toString('utf8', start, end);
     this.lookups++;
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0; // an int32 throughout (as hashes[] holds it), the empty text's too
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
     const table = this.table;
     const mask = table.length - 1;
@@ -340,7 +348,7 @@ function toNumber(text: string): string | number {
 export async function readCsvRows(
   path: string,
   options: ReadCsvOptions,
-  onRow: (values: (string | number)[], row: number, line: number, bytes: RowBytes) => RowProblem | void,
+  onRow: (values: (string | number)[], row: number, line: number, fields: RowFields) => RowProblem | void,
 ): Promise<CsvReadSummary> {
   const file = options.displayPath ?? path;
   const policy = options.onBadRow ?? 'fail';
@@ -357,24 +365,25 @@ export async function readCsvRows(
   const plan = planOf(schema, known, checks, byteColumns);
   // for each known column, its index in byteColumns (−1: not a byte column)
   const byteIndex = Int32Array.from(known, (c) => byteColumns.indexOf(c));
-  const rowBytes: RowBytes = { buf: Buffer.alloc(0), starts: new Int32Array(byteColumns.length), ends: new Int32Array(byteColumns.length) };
+  const rowFields: RowFields = { buf: Buffer.alloc(0), starts: new Int32Array(byteColumns.length), ends: new Int32Array(byteColumns.length), codes: new Int32Array(known.length).fill(-1) };
   const unknownBytes = byteColumns.filter((c) => !known.includes(c));
   if (unknownBytes.length > 0) throw new RangeError(`byteColumns ${unknownBytes.join(', ')} not in the schema`);
-  /** rowBytes from the strings of a row read as text */
-  const bytesOfTexts = (): RowBytes => {
-    if (byteColumns.length === 0) return rowBytes;
+  /** rowFields of a row read as text: the bytes from its strings, no codes */
+  const fieldsOfTexts = (): RowFields => {
+    rowFields.codes.fill(-1);
+    if (byteColumns.length === 0) return rowFields;
     const texts = byteColumns.map((c) => {
       const v = values[known.indexOf(c)];
       return typeof v === 'string' ? v : '';
     });
-    rowBytes.buf = Buffer.from(texts.join(''), 'utf8');
+    rowFields.buf = Buffer.from(texts.join(''), 'utf8');
     let at = 0;
     texts.forEach((t, j) => {
-      rowBytes.starts[j] = at;
+      rowFields.starts[j] = at;
       at += Buffer.byteLength(t, 'utf8');
-      rowBytes.ends[j] = at;
+      rowFields.ends[j] = at;
     });
-    return rowBytes;
+    return rowFields;
   };
   const policyHint = options.policyParam
     ? `fix the row, or drop and count rows like it with --set ${options.policyParam}=drop`
@@ -480,7 +489,7 @@ export async function readCsvRows(
         return;
       }
     }
-    const problem = onRow(values, row, line, bytesOfTexts());
+    const problem = onRow(values, row, line, fieldsOfTexts());
     if (problem) {
       bad(problem, { row, line });
       return;
@@ -529,16 +538,20 @@ export async function readCsvRows(
       }
     }
     const { kind, min, max, above, text, minLength } = plan;
+    const codes = rowFields.codes;
     for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
       const how = kind[k];
       const j = byteIndex[k];
       if (j >= 0) {
-        rowBytes.starts[j] = starts[at];
-        rowBytes.ends[j] = ends[at];
+        rowFields.starts[j] = starts[at];
+        rowFields.ends[j] = ends[at];
       }
-      if (how === TEXT) values[k] = interners[k].text(buf, starts[at], ends[at]);
-      else if (how === BYTES) {
+      if (how === TEXT) {
+        const interner = interners[k];
+        values[k] = interner.text(buf, starts[at], ends[at]);
+        codes[k] = interner.last;
+      } else if (how === BYTES) {
         if (minLength[k] > 0 && !hasCodePoints(buf, starts[at], ends[at], minLength[k])) {
           onData(textsOf(scanned), line);
           return;
@@ -564,6 +577,7 @@ export async function readCsvRows(
           if (seen >= 0) interner.passed[seen] = 1; // the check is a pure function of the text
         }
         values[k] = v;
+        codes[k] = seen;
       } else {
         onData(textsOf(scanned), line);
         return;
@@ -571,8 +585,8 @@ export async function readCsvRows(
     }
     summary.rows_read++;
     const row = summary.rows_read;
-    rowBytes.buf = buf;
-    const problem = onRow(values, row, line, rowBytes);
+    rowFields.buf = buf;
+    const problem = onRow(values, row, line, rowFields);
     if (problem) {
       bad(problem, { row, line });
       return;

@@ -227,3 +227,36 @@ describe('readCsv: interned values whose bytes hash alike', () => {
     expect(rows.map((r) => r.title)).toEqual(lines.map((_, k) => titles[k % 4]));
   });
 });
+
+describe('readCsvRows codes: a small integer per distinct value of a repeating column', () => {
+  it('the same value has the same code, another value another; numbers, ids and rows read by csv-parse have −1', async () => {
+    const { readCsvRows } = await import('../../src/data/csv.js');
+    const header = 'grant_id,year,region,amount,title\n';
+    const regions = ['CN-BJ', 'CN-SH', 'CN-GD', 'CN-SH'];
+    const titles = ['', 'nano', 'ü nano', ''];
+    const lines = Array.from({ length: 6000 }, (_, k) => `G${k + 1},2001,${regions[k % 4]},${k % 7},${titles[(k >> 2) % 4]}\n`);
+    const seen: { region: string; title: string; codes: number[] }[] = [];
+    await readCsvRows(write('codes.csv', header + lines.join('') + 'G9,2001,CN-BJ,1,"quoted"\n'), { schema }, (v, _row, _line, fields) => {
+      seen.push({ region: v[2] as string, title: v[4] as string, codes: [...fields.codes] });
+    });
+    expect(seen).toHaveLength(6001);
+    const byValue = (column: 2 | 4, key: 'region' | 'title') => {
+      const codes = new Map<string, Set<number>>();
+      for (const r of seen.slice(0, 6000)) codes.set(r[key], (codes.get(r[key]) ?? new Set()).add(r.codes[column]));
+      return codes;
+    };
+    for (const [column, key, distinct] of [[2, 'region', 3], [4, 'title', 3]] as const) {
+      const codes = byValue(column, key);
+      expect(codes.size).toBe(distinct);
+      for (const set of codes.values()) expect(set.size).toBe(1); // one code per value, for all 6,000 rows
+      const all = [...codes.values()].map((set) => [...set][0]);
+      expect(new Set(all).size).toBe(distinct); // different values, different codes
+      expect(all.every((c) => c >= 0 && c < 4096)).toBe(true);
+    }
+    // ids stop being interned once they prove not to repeat (after 4,096); numbers never have a code
+    expect(seen[5999].codes[0]).toBe(-1);
+    expect(seen.every((r) => r.codes[1] === -1 && r.codes[3] === -1)).toBe(true);
+    // the last row has a quote: csv-parse reads it, without codes
+    expect(seen[6000]).toEqual({ region: 'CN-BJ', title: 'quoted', codes: [-1, -1, -1, -1, -1] });
+  });
+});
