@@ -66,10 +66,10 @@ function keyHashes(key: string): void {
 
 /**
  * An exact set of 64-bit fingerprints (the two 32-bit hashes of a key): open addressing with linear probing over pairs
- * of 32-bit words in one Int32Array, so that a lookup reads one cache line. It starts small and doubles at half full,
- * up to 2^maxLog2Slots slots (8 bytes each), where it may fill to 70 %; past that `full` is set and it accepts no more.
- * A slot's home is given by the top bits of the mixed first hash, so that doubling moves entries in the order of their
- * slots (the new table is written almost sequentially).
+ * of 32-bit words in one Int32Array, so that a lookup reads one cache line. It starts small and grows fourfold at half
+ * full, up to 2^maxLog2Slots slots (8 bytes each), where it may fill to 70 %; past that `full` is set and it accepts no
+ * more. A slot's home is given by the top bits of the mixed first hash, so that growing moves entries in the order of
+ * their slots (the new table is written almost sequentially).
  */
 export class FingerprintSet {
   private slots: Int32Array;
@@ -131,7 +131,8 @@ export class FingerprintSet {
   }
   private grow(): void {
     const old = this.slots;
-    this.log2++;
+    // by 4: a quarter of the moves of doubling (and of the fresh pages to fault in), at a lower load in between
+    this.log2 = Math.min(this.log2 + 2, this.maxLog2Slots);
     this.slots = new Int32Array(2 << this.log2);
     this.mask = (1 << this.log2) - 1;
     this.limit = this.limitFor(this.log2);
@@ -201,9 +202,6 @@ export class BloomFilter {
     return this.bits.byteLength;
   }
 }
-
-/** ids up to this many bytes are queued as bytes (longer ones as strings) */
-const ID_BYTES = 64;
 
 /**
  * Duplicate-id detection. Pass 1 (`offer`, or `queue` and `flush`) adds each id's 64-bit fingerprint (two 32-bit
@@ -291,10 +289,10 @@ export class DuplicateIds {
   static readonly BATCH = 64;
   private readonly queuedIds: string[] = new Array<string>(DuplicateIds.BATCH);
   private readonly queuedRows = new Float64Array(DuplicateIds.BATCH);
-  /** the bytes of ids queued by queueBytes (ID_BYTES a slot), made strings only for the ids held back */
-  private readonly queuedBytes = Buffer.alloc(DuplicateIds.BATCH * ID_BYTES);
-  /** the byte length of a queued id in queuedBytes, or −1 when its string is in queuedIds */
-  private readonly queuedLength = new Int32Array(DuplicateIds.BATCH);
+  /** the buffers of ids queued by queueBytes (undefined: its string is in queuedIds), made strings only when held back */
+  private readonly queuedBufs: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(DuplicateIds.BATCH);
+  private readonly queuedStarts = new Int32Array(DuplicateIds.BATCH);
+  private readonly queuedEnds = new Int32Array(DuplicateIds.BATCH);
   private readonly queuedA = new Int32Array(DuplicateIds.BATCH);
   private readonly queuedB = new Int32Array(DuplicateIds.BATCH);
   private queued = 0;
@@ -312,7 +310,7 @@ export class DuplicateIds {
     if (k >= DuplicateIds.BATCH) throw new RangeError('DuplicateIds.queue: flush() was not called after a full batch');
     keyHashes(id);
     this.queuedIds[k] = id;
-    this.queuedLength[k] = -1;
+    this.queuedBufs[k] = undefined;
     this.queuedRows[k] = row;
     this.queuedA[k] = hashA & this.fingerprintMask;
     this.queuedB[k] = hashB & this.fingerprintMask;
@@ -321,21 +319,15 @@ export class DuplicateIds {
 
   /**
    * queue() of the id whose UTF-8 bytes are [start, end) of `buf` (the same hashes, so the same verdicts): no string is
-   * made unless the id is held back. The bytes are copied, so `buf` may change after the call.
+   * made unless the id is held back. `buf` is kept until flush(), not copied: its bytes must not change until then
+   * (readCsvRows' RowFields.buf never does).
    */
   queueBytes(buf: Uint8Array, start: number, end: number, row: number): number {
     const k = this.queued++;
     if (k >= DuplicateIds.BATCH) throw new RangeError('DuplicateIds.queue: flush() was not called after a full batch');
-    const n = end - start;
-    if (n > ID_BYTES) {
-      this.queuedIds[k] = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', start, end);
-      this.queuedLength[k] = -1;
-    } else {
-      const copy = this.queuedBytes;
-      const at = k * ID_BYTES;
-      for (let i = 0; i < n; i++) copy[at + i] = buf[start + i];
-      this.queuedLength[k] = n;
-    }
+    this.queuedBufs[k] = buf;
+    this.queuedStarts[k] = start;
+    this.queuedEnds[k] = end;
     bytesHashes(buf, start, end);
     this.queuedRows[k] = row;
     this.queuedA[k] = hashA & this.fingerprintMask;
@@ -354,11 +346,12 @@ export class DuplicateIds {
     this.queued = 0;
     for (let k = 0; k < n; k++) {
       if (this.add(this.queuedA[k], this.queuedB[k])) {
-        const length = this.queuedLength[k];
-        const id = length < 0 ? this.queuedIds[k] : this.queuedBytes.toString('utf8', k * ID_BYTES, k * ID_BYTES + length);
+        const buf = this.queuedBufs[k];
+        const id = buf === undefined ? this.queuedIds[k] : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', this.queuedStarts[k], this.queuedEnds[k]);
         this.hold(id, this.queuedRows[k]);
       } else accepted(k);
       this.queuedIds[k] = '';
+      this.queuedBufs[k] = undefined;
     }
   }
 

@@ -93,7 +93,11 @@ export interface ReadCsvOptions {
 
 /** What onRow gets besides the typed values. Reused from row to row. */
 export interface RowFields {
-  /** the bytes of the byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf` */
+  /**
+   * the bytes of the byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf`.
+   * The bytes of a `buf` are never changed afterwards (each is a chunk of the stream or a fresh copy), so a caller may
+   * keep a reference to it, with the offsets, instead of copying the bytes.
+   */
   buf: Buffer;
   starts: Int32Array;
   ends: Int32Array;
