@@ -48,10 +48,11 @@ const ingest: StageFunction = async (ctx) => {
   type Values = (string | number)[];
   interface FileHandler {
     /**
-     * what check and count need to know of a row, derived once (e.g. its parsed region list, kept by the reader's
-     * codes of repeated values, RowFields.codes)
+     * For each read of the file (pass 1, pass 2): what check and count need to know of a row, derived once (e.g. its
+     * parsed region list, kept by the reader's codes of repeated values, RowFields.codes — which are those of one read:
+     * what is kept by code must not outlive it)
      */
-    memo?: (v: Values, codes: Int32Array) => unknown;
+    memoFor?: () => (v: Values, codes: Int32Array) => unknown;
     /** a reason to reject the row, EXCLUDED, or nothing; must not count anything (pass 2 calls it again) */
     check?: (v: Values, row: number, memo: unknown) => RowProblem | typeof EXCLUDED | void;
     /** sees every checked row of pass 1, duplicates included (the outlier rule's candidate search) */
@@ -89,12 +90,13 @@ const ingest: StageFunction = async (ctx) => {
     const batchMemo = new Array<unknown>(DuplicateIds.BATCH);
     const countQueued = (slot: number) => handler.count(batch[slot], batchMemo[slot]);
     const flush = () => ids?.flush(countQueued);
+    let memoOf = handler.memoFor?.();
     const summary: CsvReadSummary = await readCsvRows(path, { ...options, byteColumns }, (v, row, _line, fields) => {
       if (!inYears(v)) {
         outside++;
         return;
       }
-      const memo = handler.memo?.(v, fields.codes);
+      const memo = memoOf?.(v, fields.codes);
       const result = handler.check?.(v, row, memo);
       if (result === EXCLUDED) {
         ofExcluded++;
@@ -140,9 +142,10 @@ const ingest: StageFunction = async (ctx) => {
               return false;
             },
           };
+      memoOf = handler.memoFor?.();
       await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line, fields) => {
         if (!inYears(v)) return;
-        const memo = handler.memo?.(v, fields.codes);
+        const memo = memoOf?.(v, fields.codes);
         if (handler.check?.(v, row, memo)) return;
         if (ids) {
           const id = v[idAt] as string;
@@ -407,22 +410,24 @@ const ingest: StageFunction = async (ctx) => {
     if (partnerLists.size < CACHE_LIMIT) partnerLists.set(text, parsed);
     return parsed;
   };
-  // a row's two lists, kept by the reader's codes of the two columns' values (a few thousand pairs: bounded)
+  // a row's two lists, kept by the reader's codes of the two columns' values (a few thousand pairs: bounded), per read
   type Lists = { list: ReturnType<typeof regionListOf>; partners: ReturnType<typeof partnerListOf> };
-  const listsByCodes = new Map<number, Lists>();
-  const listsOf = (v: Values, codes: Int32Array): Lists => {
-    const rc = codes[uRegions];
-    const cc = codes[uCountries];
-    const key = rc >= 0 && cc >= 0 ? rc * 4096 + cc : -1;
-    let lists = key >= 0 ? listsByCodes.get(key) : undefined;
-    if (lists === undefined) {
-      lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
-      if (key >= 0 && listsByCodes.size < CACHE_LIMIT) listsByCodes.set(key, lists);
-    }
-    return lists;
+  const listsOf = () => {
+    const listsByCodes = new Map<number, Lists>();
+    return (v: Values, codes: Int32Array): Lists => {
+      const rc = codes[uRegions];
+      const cc = codes[uCountries];
+      const key = rc >= 0 && cc >= 0 ? rc * 4096 + cc : -1;
+      let lists = key >= 0 ? listsByCodes.get(key) : undefined;
+      if (lists === undefined) {
+        lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
+        if (key >= 0 && listsByCodes.size < CACHE_LIMIT) listsByCodes.set(key, lists);
+      }
+      return lists;
+    };
   };
   const publicationsRead = await read('publications', {
-    memo: listsOf,
+    memoFor: listsOf,
     check: (_v, _row, memo) => {
       const { list } = memo as Lists;
       if (list.kept.length === 0 && list.unknown === undefined) return EXCLUDED;
@@ -451,7 +456,6 @@ const ingest: StageFunction = async (ctx) => {
   });
   regionLists.clear();
   partnerLists.clear();
-  listsByCodes.clear();
 
   // funding
   const F = Object.keys(schemaOf('funding').properties);

@@ -35,6 +35,18 @@ describe('ingest duplicate ids', () => {
     expect(e.message).toBe('publication WOS002 appears twice (first at row 2)');
   });
 
+  it('judges the rows of the second pass by their own values, not by what the first pass derived from the same value codes', async () => {
+    // pass 1 meets CN-XZ (excluded) first; pass 2 reads only WOS001's rows, whose CN-BJ is then the first value seen
+    const dir = tinyCopy();
+    writeFileSync(join(dir, 'publications.csv'), [PUBS[0], 'X1,1999,CN-XZ,U.S.A.', ...PUBS.slice(1), PUBS[1]].join('\n') + '\n');
+    const error = await runStage('ingest', { dataDir: dir, overrides: TINY_OVERRIDES }).then(
+      () => undefined,
+      (e: unknown) => e as SpillwayError,
+    );
+    expect(error?.message).toBe('publication WOS001 appears twice (first at row 2)');
+    expect(error?.details).toMatchObject({ row: PUBS.length + 1, field: 'id' });
+  });
+
   it('in drop mode drops the repeat only: counts equal those of the file without it', async () => {
     const clean = await runStage('ingest', { overrides: TINY_OVERRIDES });
     const dir = tinyCopy();
