@@ -56,7 +56,7 @@ const ingest: StageFunction = async (ctx) => {
     /** a reason to reject the row, EXCLUDED, or nothing; must not count anything (pass 2 calls it again) */
     check?: (v: Values, row: number, memo: unknown) => RowProblem | typeof EXCLUDED | void;
     /** sees every checked row of pass 1, duplicates included (the outlier rule's candidate search) */
-    observe?: (v: Values) => void;
+    observe?: (v: Values, memo: unknown) => void;
     /** adds an accepted row to the aggregates */
     count: (v: Values, memo: unknown) => void;
     /** the id column whose values must be unique, with what the id is called in messages */
@@ -106,7 +106,7 @@ const ingest: StageFunction = async (ctx) => {
         flush(); // the rows before a bad one are settled first, as one by one
         return result;
       }
-      handler.observe?.(v);
+      handler.observe?.(v, memo);
       if (ids) {
         // held back by the filter: settled in the second pass
         const slot = ids.queueBytes(fields.buf, fields.starts[0], fields.ends[0], row);
@@ -236,10 +236,23 @@ const ingest: StageFunction = async (ctx) => {
   }
   // the region of a code as an index (−1 unknown); region codes are few, so this map stays small
   const regionAt = (code: string) => regionIndex.get(code) ?? -1;
-  const regionCheck = (column: number) => (v: Values) => {
-    const code = v[column] as string;
-    if (excluded.has(code)) return EXCLUDED;
-    return unknownRegion(code);
+  // the region of a row as a number, kept by the reader's code of the column's value for one read (memoFor):
+  // its index, −1 unknown, −2 excluded
+  const regionMemoFor = (column: number) => () => {
+    const byCode = new Int32Array(4096).fill(-3); // −3: not seen yet
+    const regionOf = (code: string) => (excluded.has(code) ? -2 : regionAt(code));
+    return (v: Values, codes: Int32Array): number => {
+      const c = codes[column];
+      if (c < 0) return regionOf(v[column] as string);
+      let r = byCode[c];
+      if (r === -3) byCode[c] = r = regionOf(v[column] as string);
+      return r;
+    };
+  };
+  const regionCheck = (column: number, region: (memo: unknown) => number) => (v: Values, _row: number, memo: unknown) => {
+    const r = region(memo);
+    if (r === -2) return EXCLUDED;
+    if (r === -1) return unknownRegion(v[column] as string);
   };
 
   // patents: nano by title, then the outlier rule per year on the national nano total. Applicants are as many as the
@@ -281,16 +294,32 @@ const ingest: StageFunction = async (ctx) => {
     }
     return byRegion;
   };
+  // a patent's memo: 2 × its region (regionMemoFor) + 1 when its title is nano, the verdict kept by the title's code
+  const patentMemoFor = () => {
+    const regionOf = regionMemoFor(pRegion)();
+    const nanoByCode = new Int8Array(4096).fill(-1);
+    return (v: Values, codes: Int32Array): number => {
+      const c = codes[pTitle];
+      let nano: number;
+      if (c < 0) nano = isNano(v[pTitle] as string) ? 1 : 0;
+      else {
+        nano = nanoByCode[c];
+        if (nano < 0) nanoByCode[c] = nano = isNano(v[pTitle] as string) ? 1 : 0;
+      }
+      return 2 * regionOf(v, codes) + nano;
+    };
+  };
   const patentsRead = await read('patents', {
-    check: regionCheck(pRegion),
+    memoFor: patentMemoFor,
+    check: regionCheck(pRegion, (memo) => (memo as number) >> 1),
     unique: { column: 'application_id', noun: 'application' },
-    count: (v) => {
+    count: (v, memo) => {
       patentRows++;
-      if (!isNano(v[pTitle] as string)) {
+      if (((memo as number) & 1) === 0) {
         nonMatching++;
         return;
       }
-      const region = regionAt(v[pRegion] as string);
+      const region = (memo as number) >> 1;
       const year = v[pYear] as number;
       nanoAll[region][yi(year)]++;
       if (exactPairs >= 0) {
@@ -302,8 +331,8 @@ const ingest: StageFunction = async (ctx) => {
         }
       }
     },
-    observe: (v) => {
-      if (!ruleOn || exactApplicants || !isNano(v[pTitle] as string)) return;
+    observe: (v, memo) => {
+      if (!ruleOn || exactApplicants || ((memo as number) & 1) === 0) return;
       const year = v[pYear] as number;
       let hh = heavy.get(year);
       // one counter more than 1/s leaves room for repeated ids seen here before the duplicate check removes them
@@ -464,12 +493,13 @@ const ingest: StageFunction = async (ctx) => {
   let fundingRows = 0;
   let fundingTotal = 0;
   const fundingRead = await read('funding', {
-    check: regionCheck(fRegion),
+    memoFor: regionMemoFor(fRegion),
+    check: regionCheck(fRegion, (memo) => memo as number),
     unique: { column: 'grant_id', noun: 'grant' },
-    count: (v) => {
+    count: (v, memo) => {
       fundingRows++;
       fundingTotal += v[fAmount] as number;
-      funding[regionAt(v[fRegion] as string)][yi(v[fYear] as number)] += v[fAmount] as number;
+      funding[memo as number][yi(v[fYear] as number)] += v[fAmount] as number;
     },
   });
 
