@@ -108,7 +108,7 @@ export interface SplitDesign {
 }
 
 /** a column with nonzeros in more than this share of the rows is stored dense */
-const DENSE_SHARE = 0.5;
+export const DENSE_SHARE = 0.5;
 
 /**
  * Splits the columns `columns` of the n × stride row-major X (column j of the result is X's column columns[j]): those
