@@ -106,12 +106,14 @@ class NotSimple extends Error {}
 const SPACE = 32;
 /** The columns and rows of a table as the readers give them to buildDesign. */
 interface Columns {
-  y: number[];
+  y: ArrayLike<number>;
   /** the --x values, row after row (args.x.length per row): no array per row */
-  X: number[];
-  groups: string[];
-  offset: number[];
-  factorValues: string[][];
+  X: ArrayLike<number>;
+  /** the panel id of each row as a number: ids numbered in order of first appearance */
+  groups: ArrayLike<number>;
+  offset: ArrayLike<number>;
+  /** per --factor column: each row's level as a number, and the levels' texts in order of first appearance */
+  factors: TextCodes[];
   missingRows: number;
 }
 
@@ -122,7 +124,13 @@ interface Columns {
  * gets its message from there. Same values as that reader (plainDecimal is exactly Number() of the text).
  */
 async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> {
-  const out: Columns = { y: [], X: [], groups: [], offset: [], factorValues: args.factors.map(() => []), missingRows: 0 };
+  const out = { missingRows: 0 };
+  const groups = new TextCodes();
+  const factors = args.factors.map(() => new TextCodes());
+  // numbers straight into typed arrays (a JS array of 600,000 numbers is copied as it grows and moved by the GC)
+  const ys = new Floats();
+  const xs = new Floats();
+  const offsets = new Floats();
   let width = -1;
   let yAt = -1;
   let idAt = -1;
@@ -132,9 +140,14 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
   let neededAt: number[] = [];
   const keepGroups = args.model !== 'nb2' && args.id !== undefined;
   const cells = new CellText();
-  const text = (buf: Buffer, start: number, end: number): string => {
+  const text = (buf: Buffer, start: number, end: number, slot = -1): string => {
     if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-    return cells.get(buf, start, end);
+    return cells.get(buf, start, end, slot);
+  };
+  // the numeric columns' values come parsed from the scanner (numbers[i], NaN when not a plain decimal)
+  const numberAt = (line: ScannedLine, i: number): number => {
+    const value = line.numbers[i];
+    return value === value ? value : number(line.buf, line.starts[i], line.ends[i]);
   };
   const number = (buf: Buffer, start: number, end: number): number => {
     let value = plainDecimal(buf, start, end);
@@ -148,7 +161,8 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     if (n === 1) return buf[start] === 46; // "."
     return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
   };
-  const onLine = ({ buf, starts, ends, count }: ScannedLine): void => {
+  const onLine = (line: ScannedLine): void => {
+    const { buf, starts, ends, count } = line;
     if (width < 0) {
       const names: string[] = [];
       for (let i = 0; i < count; i++) names.push(text(buf, starts[i], ends[i]));
@@ -165,6 +179,9 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
       if (keepGroups) idAt = at(args.id!);
       const extra = args.exposure ?? args.offset;
       if (extra) extraAt = at(extra);
+      const numeric = new Uint8Array(width);
+      for (const i of [yAt, ...xAt, ...(extra ? [extraAt] : [])]) numeric[i] = 1;
+      scanner.numeric = numeric;
       return;
     }
     if (count !== width) throw new NotSimple();
@@ -174,24 +191,24 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
         return;
       }
     }
-    const count_ = number(buf, starts[yAt], ends[yAt]);
+    const count_ = numberAt(line, yAt);
     if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
-    const X = out.X;
+    const X = xs;
     for (let j = 0; j < xAt.length; j++) {
-      const value = number(buf, starts[xAt[j]], ends[xAt[j]]);
+      const value = numberAt(line, xAt[j]);
       if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
       X.push(value);
     }
     let offset = 0;
     if (args.exposure) {
-      const exposure = number(buf, starts[extraAt], ends[extraAt]);
+      const exposure = numberAt(line, extraAt);
       if (!(exposure > 0)) throw new NotSimple();
       offset = Math.log(exposure);
-    } else if (args.offset) offset = number(buf, starts[extraAt], ends[extraAt]);
-    out.y.push(count_);
-    if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt]));
-    for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]]));
-    if (args.exposure || args.offset) out.offset.push(offset);
+    } else if (args.offset) offset = numberAt(line, extraAt);
+    ys.push(count_);
+    if (keepGroups) groups.push(text(buf, starts[idAt], ends[idAt], 0));
+    for (let k = 0; k < factorAt.length; k++) factors[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]], k + 1));
+    if (args.exposure || args.offset) offsets.push(offset);
   };
   const scanner = new LineScanner(onLine);
   const utf8 = new Utf8Check();
@@ -207,8 +224,62 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     input.destroy();
   }
   if (utf8.invalidAt !== undefined || scanner.push(Buffer.alloc(0), true) || width < 0 || data === 0) throw new NotSimple();
-  if (out.y.length + out.missingRows === 0) throw new NotSimple();
-  return out;
+  if (ys.length + out.missingRows === 0) throw new NotSimple();
+  return { ...out, y: ys.values(), X: xs.values(), offset: offsets.values(), groups: groups.codes(), factors };
+}
+
+/** Texts numbered in order of first appearance: each row's number, and the distinct texts. */
+class TextCodes {
+  readonly levels: string[] = [];
+  private readonly numberOf = new Map<string, number>();
+  private list = new Int32Array(1024);
+  private length = 0;
+  private lastText: string | undefined;
+  private lastCode = -1;
+
+  push(text: string): void {
+    let code = this.lastCode;
+    if (text !== this.lastText) {
+      const known = this.numberOf.get(text);
+      if (known === undefined) {
+        code = this.levels.length;
+        this.numberOf.set(text, code);
+        this.levels.push(text);
+      } else code = known;
+      this.lastText = text;
+      this.lastCode = code;
+    }
+    if (this.length === this.list.length) {
+      const bigger = new Int32Array(this.list.length * 2);
+      bigger.set(this.list);
+      this.list = bigger;
+    }
+    this.list[this.length++] = code;
+  }
+
+  codes(): Int32Array {
+    return this.list.subarray(0, this.length);
+  }
+}
+
+/** A growing list of numbers in a Float64Array. */
+class Floats {
+  private buffer = new Float64Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.buffer.length) {
+      const bigger = new Float64Array(this.buffer.length * 2);
+      bigger.set(this.buffer);
+      this.buffer = bigger;
+    }
+    this.buffer[this.length++] = value;
+  }
+
+  /** the numbers pushed (a view of the buffer) */
+  values(): Float64Array {
+    return this.buffer.subarray(0, this.length);
+  }
 }
 
 /** Reads the CSV and builds the design: the fast read when the file is simple, else the full reader. */
@@ -344,51 +415,111 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
   }
   if (utf8.invalidAt !== undefined) throw notUtf8();
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
-  return { y, X, groups, offset, factorValues, missingRows };
+  const groupCodes = new TextCodes();
+  for (const id of groups) groupCodes.push(id);
+  const factors = factorValues.map((values) => {
+    const codes = new TextCodes();
+    for (const value of values) codes.push(value);
+    return codes;
+  });
+  return { y, X, groups: groupCodes.codes(), offset, factors, missingRows };
 }
 
-function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, missingRows }: Columns): LoadedTable {
+function buildDesign(args: ParsedArgs, { y, X, groups, offset, factors, missingRows }: Columns): LoadedTable {
   const names = [...args.x];
   const baseLevels: string[] = [];
   // levels, names and base depend only on the distinct values: expand those, then set each row's one indicator
-  const columnOf: Map<string, number>[] = [];
+  const columnOf: Int32Array[] = [];
   for (let k = 0; k < args.factors.length; k++) {
-    const distinct = [...new Set(factorValues[k])];
+    const distinct = factors[k].levels;
     const factor = expandFactor(distinct, { name: args.factors[k] });
-    const at = new Map<string, number>();
-    factor.columns.forEach((column, j) => at.set(distinct[column.indexOf(1)], names.length + j));
+    const at = new Int32Array(distinct.length).fill(-1);
+    factor.columns.forEach((column, j) => (at[column.indexOf(1)] = names.length + j));
     names.push(...factor.names);
     baseLevels.push(factor.base);
     columnOf.push(at);
   }
-  // all rows at their full width in one row-major array (no array per row)
+  // the --x numbers as read (n × k, row-major), the factors as one indicator column number per row (-1: base level)
+  const indicators = columnOf.map((at, f) => {
+    const codes = factors[f].codes();
+    const first = at.reduce((lowest, c) => (c >= 0 && c < lowest ? c : lowest), Infinity);
+    const columns = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) columns[i] = at[codes[i]] < 0 ? -1 : at[codes[i]] - first;
+    return { codes: columns, count: at.filter((c) => c >= 0).length };
+  });
   const n = y.length;
   const k = args.x.length;
-  const width = names.length;
-  const values = new Float64Array(n * width);
-  for (let i = 0; i < n; i++) {
-    const base = i * width;
-    for (let j = 0; j < k; j++) values[base + j] = X[i * k + j];
-    for (let f = 0; f < columnOf.length; f++) {
-      const at = columnOf[f].get(factorValues[f][i]);
-      if (at !== undefined) values[base + at] = 1;
-    }
-  }
-  const design: PackedCountDesign = { y, X: { values, width }, names };
+  const values = X instanceof Float64Array && X.length === n * k ? X : Float64Array.from(X);
+  const design: PackedCountDesign = { y, X: { values, width: k, indicators }, names };
   if (args.model !== 'nb2') design.groups = groups;
   if (args.exposure || args.offset) design.offset = offset;
   return { design, missingRows, baseLevels };
 }
 
 /**
- * The text of a cell without a new string for each row: a cell of up to 6 bytes (ids, years, codes) is looked up by its
- * bytes, packed exactly into one number with its length; longer cells, and any cell once 65,536 are known, are decoded.
+ * The text of a cell without a new string for each row: a cell of plain digits (years, numeric ids; no leading zero) is
+ * looked up by its value, a cell of up to 6 bytes (ids, codes) by its bytes packed exactly into one number with its
+ * length; longer cells, and any cell once 65,536 are known, are decoded. A cell equal to the previous one asked for with
+ * the same `slot` (a panel's id column repeats its value row after row) is answered without a lookup.
  */
 class CellText {
   private readonly known = new Map<number, string>();
+  private readonly knownIntegers = new Map<number, string>();
+  /** per slot: the previous cell's bytes (up to 16) and text */
+  private readonly lastBytes: Uint8Array[] = [];
+  private readonly lastLength: number[] = [];
+  private readonly lastText: string[] = [];
 
-  get(buf: Buffer, start: number, end: number): string {
+  get(buf: Buffer, start: number, end: number, slot = -1): string {
     const length = end - start;
+    if (slot >= 0 && length <= 16) {
+      if (slot >= this.lastBytes.length) {
+        for (let k = this.lastBytes.length; k <= slot; k++) {
+          this.lastBytes.push(new Uint8Array(16));
+          this.lastLength.push(-1);
+          this.lastText.push('');
+        }
+      }
+      const bytes = this.lastBytes[slot];
+      if (this.lastLength[slot] === length) {
+        let same = true;
+        for (let i = 0; i < length; i++) {
+          if (bytes[i] !== buf[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return this.lastText[slot];
+      }
+      const text = this.lookUp(buf, start, end);
+      for (let i = 0; i < length; i++) bytes[i] = buf[start + i];
+      this.lastLength[slot] = length;
+      this.lastText[slot] = text;
+      return text;
+    }
+    return this.lookUp(buf, start, end);
+  }
+
+  private lookUp(buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length > 0 && length <= 9 && (length === 1 || buf[start] !== 48)) {
+      // plain digits: the value is a small integer key (and the text is String(value))
+      let value = 0;
+      let i = start;
+      for (; i < end; i++) {
+        const d = buf[i] - 48;
+        if (d < 0 || d > 9) break;
+        value = value * 10 + d;
+      }
+      if (i === end) {
+        let text = this.knownIntegers.get(value);
+        if (text === undefined) {
+          text = buf.toString('utf8', start, end);
+          if (this.knownIntegers.size < 65536) this.knownIntegers.set(value, text);
+        }
+        return text;
+      }
+    }
     if (length > 6) return buf.toString('utf8', start, end);
     let key = length;
     for (let i = start; i < end; i++) key = key * 256 + buf[i];

@@ -2,7 +2,7 @@
 // all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
-import { toSparseRows, type SparseRows } from './objective.js';
+import { DENSE_SHARE, splitSubset, toSparseRows, type SparseRows, type SplitDesign } from './objective.js';
 import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
@@ -33,10 +33,12 @@ export interface PreparedData {
   /** columns kept */
   p: number;
   names: string[];
-  /** n × p, row-major, observations ordered by group */
-  X: Float64Array;
-  /** the same matrix as sparse rows, for the likelihoods' inner loops */
-  rows: SparseRows;
+  /** n × p, row-major, observations ordered by group (built on first use: the conditional likelihoods read `split`) */
+  readonly X: Float64Array;
+  /** the same matrix as sparse rows, for the pooled likelihoods' inner loops (built on first use) */
+  readonly rows: SparseRows;
+  /** the same matrix split into dense columns and sparse rows, for the conditional likelihoods' inner loops */
+  split: SplitDesign;
   y: Float64Array;
   offset: Float64Array;
   /** groupStart[g] .. groupStart[g+1]-1 are group g's rows; a single group [0, n) for pooled models */
@@ -69,8 +71,19 @@ function validate(design: CountDesign | PackedCountDesign, grouped: boolean): vo
   const n = design.y.length;
   const packed = packedRows(design.X);
   if (packed) {
-    if (packed.width !== design.names.length) {
-      throw invalid(`packed regressors have ${packed.width} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
+    let columns = packed.width;
+    for (const factor of packed.indicators ?? []) {
+      if (factor.codes.length !== n) throw invalid(`indicator codes have ${factor.codes.length} values for ${n} outcomes`, { expected: 'one code per outcome' });
+      for (let i = 0; i < n; i++) {
+        const code = factor.codes[i];
+        if (!(Number.isInteger(code) && code >= -1 && code < factor.count)) {
+          throw invalid(`indicator code ${String(code)} is not -1 or a column number below ${factor.count}`, { row: i + 1, expected: `an integer from -1 to ${factor.count - 1}` });
+        }
+      }
+      columns += factor.count;
+    }
+    if (columns !== design.names.length) {
+      throw invalid(`packed regressors have ${columns} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
     }
     if (packed.values.length !== n * packed.width) {
       throw invalid(`design has ${n} outcomes but ${packed.values.length / packed.width} packed regressor rows`, { expected: 'one X row per outcome' });
@@ -170,7 +183,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     // rows of dropped groups are not packed below; their regressors must still be valid numbers
     const kept = new Uint8Array(n0);
     for (const i of order) kept[i] = 1;
-    const width = design.names.length;
+    const width = packed ? packed.width : design.names.length;
     for (let i = 0; i < n0; i++) {
       if (kept[i]) continue;
       for (let j = 0; j < width; j++) {
@@ -185,37 +198,42 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     });
   }
 
-  // candidate columns: the caller's, then _cons; packed n × q in group order
+  // candidate columns: the caller's, then _cons; read in group order straight into the split design (dense columns,
+  // sparse rows: see objective.ts), with no n × q copy of the rows
   const wantConstant = options.addConstant === true;
   const candidateNames = wantConstant ? [...design.names, CONSTANT] : [...design.names];
   const q = candidateNames.length;
   const given = design.names.length;
-  const all = new Float64Array(n * q);
-  // per column, in the same pass: Σx², Σx and the number of nonzeros (for the collinearity check, the sparse rows and
+  // the numbers: the first `width` columns (all of them without indicators), row-major
+  const width = packed ? packed.width : given;
+  const source = packed ? packed.values : packRows(rowsX!, n0, given);
+  const indicators = packed?.indicators ?? [];
+  // per column, in one pass: Σx², Σx and the number of nonzeros (for the collinearity check, the dense/sparse split and
   // the FE Poisson centring)
   const raw = new Float64Array(q);
   const sum = new Float64Array(q);
   const nonzero = new Float64Array(q);
-  const source = packed ? packed.values : undefined;
-  for (let r = 0; r < n; r++) {
-    const row = source ? undefined : rowsX![order[r]];
-    const from = order[r] * given;
-    const base = r * q;
-    for (let c = 0; c < given; c++) {
-      const v = source ? source[from + c] : row![c];
-      if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
-      all[base + c] = v;
-      raw[c] += v * v;
-      sum[c] += v;
-      if (v !== 0) nonzero[c]++;
-    }
+  const bad = columnStats(source, order, width, raw, sum, nonzero);
+  if (bad >= 0) {
+    const i = order[Math.floor(bad / width)];
+    const c = bad % width;
+    throw regressorProblem(packed ? source[i * width + c] : rowsX![i][c], i + 1, design.names[c])!;
+  }
+  const indicatorCodes: Int32Array[] = [];
+  let first = width;
+  for (const factor of indicators) {
+    const codes = inOrder(factor.codes, order, first);
+    for (let r = 0; r < n; r++) if (codes[r] >= 0) nonzero[codes[r]]++;
+    for (let c = first; c < first + factor.count; c++) sum[c] = raw[c] = nonzero[c];
+    indicatorCodes.push(codes);
+    first += factor.count;
   }
   if (wantConstant) {
-    for (let r = 0; r < n; r++) all[r * q + given] = 1;
     raw[given] = n;
     sum[given] = n;
     nonzero[given] = n;
   }
+  const candidates = readSplit(source, order, width, q, nonzero, indicatorCodes, given);
   const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
@@ -226,7 +244,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const candidateIndex = Array.from({ length: q }, (_, c) => c).filter((c) => !(c === constantIndex && options.model === 'fe-poisson'));
   const dropped = findDroppedColumns({
     n,
-    X: candidateIndex.length === q ? all : selectPacked(all, n, q, candidateIndex),
+    design: candidateIndex.length === q ? candidates : splitSubset(candidates, candidateIndex),
     names: candidateIndex.map((c) => candidateNames[c]),
     groupStart,
     centering,
@@ -239,7 +257,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const p = kept.length;
   if (p === 0) throw new SpillwayError('notConverged', 'no regressors left to estimate after dropping collinear columns', { context: { dropped_columns: droppedColumns } });
 
-  const X = kept.length === q ? all : selectPacked(all, n, q, kept);
+  const split = kept.length === q ? candidates : splitSubset(candidates, kept);
   const y = new Float64Array(n);
   const offset = new Float64Array(n);
   for (let r = 0; r < n; r++) {
@@ -255,20 +273,21 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const columnNonzero = pick(nonzero, kept);
   let nonzeros = 0;
   for (let c = 0; c < p; c++) nonzeros += columnNonzero[c];
-  const variesWithinGroups = kept.map((_, c) => {
-    for (let g = 0; g < G; g++) {
-      const first = X[groupStart[g] * p + c];
-      for (let r = groupStart[g] + 1; r < groupStart[g + 1]; r++) if (X[r * p + c] !== first) return true;
-    }
-    return false;
-  });
+  const variesWithinGroups = Array.from(variesWithin(split, groupStart), (v) => v === 1);
 
+  let X: Float64Array | undefined;
+  let rows: SparseRows | undefined;
   return {
     n,
     p,
     names: kept.map((j) => candidateNames[j]),
-    X,
-    rows: toSparseRows(X, n, p, undefined, undefined, nonzeros),
+    get X() {
+      return (X ??= rowMajor(split));
+    },
+    get rows() {
+      return (rows ??= toSparseRows(this.X, n, p, undefined, undefined, nonzeros));
+    },
+    split,
     y,
     offset,
     groupStart,
@@ -284,10 +303,205 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   };
 }
 
-/** The columns `columns` of the n × q row-major matrix, as a new n × columns.length matrix. */
-export function selectPacked(X: Float64Array, n: number, q: number, columns: number[]): Float64Array {
-  const p = columns.length;
-  const out = new Float64Array(n * p);
-  for (let r = 0; r < n; r++) for (let c = 0; c < p; c++) out[r * p + c] = X[r * q + columns[c]];
+/** The rows of a CountDesign's X in one row-major array. */
+function packRows(rows: ArrayLike<number>[], n: number, width: number): Float64Array {
+  const out = new Float64Array(n * width);
+  for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) out[i * width + c] = rows[i][c];
   return out;
+}
+
+/**
+ * Σx², Σx and the number of nonzeros of each of the `width` columns over the rows `order` of the row-major source (in
+ * that order); returns -1, or the position (row of order · width + column) of the first value that is not finite or
+ * above MAX_REGRESSOR_MAGNITUDE.
+ */
+function columnStats(source: Float64Array, order: Int32Array, width: number, raw: Float64Array, sum: Float64Array, nonzero: Float64Array): number {
+  const n = order.length;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let c = 0; c < width; c++) {
+      const v = source[from + c];
+      if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) return r * width + c;
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
+    }
+  }
+  return -1;
+}
+
+/** codes[order[r]] + offset (-1 stays -1) for each r: a factor's level codes in prepare's row order, as column numbers */
+function inOrder(codes: ArrayLike<number>, order: Int32Array, offset: number): Int32Array {
+  const out = new Int32Array(order.length);
+  for (let r = 0; r < order.length; r++) {
+    const code = codes[order[r]];
+    out[r] = code < 0 ? -1 : code + offset;
+  }
+  return out;
+}
+
+/**
+ * The split design of the `width` source columns over the rows `order`, then the indicator columns (`indicatorCodes`:
+ * per factor the column set to 1 in each row, or -1) up to column `given`, and, when q > given, a constant column q-1
+ * of ones: columns with more than half their values nonzero dense, the others as sparse rows.
+ */
+function readSplit(source: Float64Array, order: Int32Array, width: number, q: number, nonzero: Float64Array, indicatorCodes: Int32Array[], given: number): SplitDesign {
+  const n = order.length;
+  const denseList: number[] = [];
+  const sparseList: number[] = [];
+  let nonzeros = 0;
+  for (let c = 0; c < q; c++) {
+    if (nonzero[c] > n * DENSE_SHARE) denseList.push(c);
+    else {
+      sparseList.push(c);
+      nonzeros += nonzero[c];
+    }
+  }
+  const dense = denseList.map(() => new Float64Array(n));
+  const denseFrom = Int32Array.from(denseList.filter((c) => c < width));
+  const rowStart = new Int32Array(n + 1);
+  const colIndex = new Int32Array(nonzeros);
+  const values = new Float64Array(nonzeros);
+  if (indicatorCodes.length === 0) readRows(source, order, width, denseFrom, dense, Int32Array.from(sparseList.filter((c) => c < width)), rowStart, colIndex, values);
+  else {
+    // numbers, then each factor's indicator: row by row, sparse entries in column order
+    const sparseNumbers = Int32Array.from(sparseList.filter((c) => c < width));
+    const isDense = new Uint8Array(q);
+    for (const c of denseList) isDense[c] = 1;
+    readRowsWithIndicators(source, order, width, denseFrom, dense, sparseNumbers, indicatorCodes, isDense, rowStart, colIndex, values);
+    // indicator columns stored dense (a level in more than half the rows)
+    denseList.forEach((c, k) => {
+      if (c < width || c >= given) return;
+      const codes = indicatorCodes.find((f) => f.includes(c))!;
+      const column = dense[k];
+      for (let r = 0; r < n; r++) column[r] = codes[r] === c ? 1 : 0;
+    });
+  }
+  if (q > given) dense[dense.length - 1].fill(1); // _cons, always dense, always last
+  return { n, p: q, denseColumns: Int32Array.from(denseList), dense, sparse: { rowStart, colIndex, values } };
+}
+
+function readRowsWithIndicators(
+  source: Float64Array,
+  order: Int32Array,
+  width: number,
+  denseFrom: Int32Array,
+  dense: Float64Array[],
+  sparseFrom: Int32Array,
+  indicatorCodes: Int32Array[],
+  isDense: Uint8Array,
+  rowStart: Int32Array,
+  colIndex: Int32Array,
+  values: Float64Array,
+): void {
+  const n = order.length;
+  const D = denseFrom.length;
+  const S = sparseFrom.length;
+  const F = indicatorCodes.length;
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
+    rowStart[r] = at;
+    for (let k = 0; k < S; k++) {
+      const v = source[from + sparseFrom[k]];
+      if (v !== 0) {
+        colIndex[at] = sparseFrom[k];
+        values[at++] = v;
+      }
+    }
+    for (let f = 0; f < F; f++) {
+      const c = indicatorCodes[f][r];
+      if (c >= 0 && isDense[c] === 0) {
+        colIndex[at] = c;
+        values[at++] = 1;
+      }
+    }
+  }
+  rowStart[n] = at;
+}
+
+function readRows(
+  source: Float64Array,
+  order: Int32Array,
+  width: number,
+  denseFrom: Int32Array,
+  dense: Float64Array[],
+  sparseFrom: Int32Array,
+  rowStart: Int32Array,
+  colIndex: Int32Array,
+  values: Float64Array,
+): void {
+  const n = order.length;
+  const D = denseFrom.length;
+  const S = sparseFrom.length;
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
+    rowStart[r] = at;
+    for (let k = 0; k < S; k++) {
+      const v = source[from + sparseFrom[k]];
+      if (v !== 0) {
+        colIndex[at] = sparseFrom[k];
+        values[at++] = v;
+      }
+    }
+  }
+  rowStart[n] = at;
+}
+
+/** The split design as one row-major n × p array (for the pooled likelihoods' sparse rows and the NB2 start). */
+function rowMajor(design: SplitDesign): Float64Array {
+  const { n, p, denseColumns, dense } = design;
+  const { rowStart, colIndex, values } = design.sparse;
+  const X = new Float64Array(n * p);
+  for (let k = 0; k < dense.length; k++) {
+    const x = dense[k];
+    const c = denseColumns[k];
+    for (let r = 0; r < n; r++) X[r * p + c] = x[r];
+  }
+  for (let r = 0; r < n; r++) for (let k = rowStart[r]; k < rowStart[r + 1]; k++) X[r * p + colIndex[k]] = values[k];
+  return X;
+}
+
+/** Per column (1 or 0): does it take two different values within at least one group? (exact comparisons) */
+function variesWithin(design: SplitDesign, groupStart: Int32Array): Uint8Array {
+  const { p, denseColumns, dense } = design;
+  const { rowStart, colIndex, values } = design.sparse;
+  const G = groupStart.length - 1;
+  const varies = new Uint8Array(p);
+  for (let k = 0; k < dense.length; k++) varies[denseColumns[k]] = denseVaries(dense[k], groupStart) ? 1 : 0;
+  if (colIndex.length === 0) return varies;
+  // a sparse column varies in a group when it is nonzero in some of its rows but not all, or takes two nonzero values
+  const count = new Int32Array(p);
+  const first = new Float64Array(p);
+  const touched: number[] = [];
+  for (let g = 0; g < G; g++) {
+    const from = groupStart[g];
+    const to = groupStart[g + 1];
+    for (let k = rowStart[from]; k < rowStart[to]; k++) {
+      const c = colIndex[k];
+      if (count[c] === 0) {
+        first[c] = values[k];
+        touched.push(c);
+      } else if (values[k] !== first[c]) varies[c] = 1;
+      count[c]++;
+    }
+    for (const c of touched) {
+      if (count[c] < to - from) varies[c] = 1;
+      count[c] = 0;
+    }
+    touched.length = 0;
+  }
+  return varies;
+}
+
+function denseVaries(x: Float64Array, groupStart: Int32Array): boolean {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    const first = x[groupStart[g]];
+    for (let r = groupStart[g] + 1; r < groupStart[g + 1]; r++) if (x[r] !== first) return true;
+  }
+  return false;
 }
