@@ -42,3 +42,30 @@ it('the WebAssembly and the JavaScript checksum agree, and one flipped bit chang
     }
   }
 });
+
+it('the engine seals its caches with the same WebAssembly module, giving the JavaScript loop’s checksum at any length and offset', async () => {
+  const { CHECKSUM_WASM, checksumBytes, checksumBytesScalar } = await import('../../src/engine/hash.js');
+  const source = readFileSync(join(repoRoot, 'bin/spillway.js'), 'utf8');
+  expect(source).toContain(`'${CHECKSUM_WASM}'`);
+  const { checksum } = binFunctions();
+  const g = Rng.fromSeed(12);
+  // around the size where the WebAssembly path starts, and across its memory pages (64 KiB)
+  for (const length of [0, 3, 4095, 4096, 4097, 4099, 65535, 65536, 65541, 200_003]) {
+    const offset = Math.floor(g.uniform() * 8);
+    const bytes = new Uint8Array(length + offset).subarray(offset);
+    for (let i = 0; i < length; i++) bytes[i] = Math.floor(g.uniform() * 256);
+    const scalar = checksumBytesScalar(bytes);
+    expect(checksumBytes(bytes)).toBe(scalar);
+    // the code cache's seal and the engine's are one function
+    expect(checksum(bytes, undefined)).toBe(scalar);
+    if (length > 0) {
+      const at = Math.floor(g.uniform() * length);
+      bytes[at] = (bytes[at] as number) ^ (1 << Math.floor(g.uniform() * 8));
+      expect(checksumBytes(bytes)).not.toBe(scalar);
+      expect(checksumBytes(bytes)).toBe(checksumBytesScalar(bytes));
+    }
+  }
+  // shrinking after a large input leaves no stale bytes in the module's memory that a smaller input could read
+  const small = new Uint8Array(5000).fill(7);
+  expect(checksumBytes(small)).toBe(checksumBytesScalar(small));
+});
