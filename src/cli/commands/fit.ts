@@ -136,6 +136,11 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
     return cells.get(buf, start, end);
   };
+  // the numeric columns' values come parsed from the scanner (numbers[i], NaN when not a plain decimal)
+  const numberAt = (line: ScannedLine, i: number): number => {
+    const value = line.numbers[i];
+    return value === value ? value : number(line.buf, line.starts[i], line.ends[i]);
+  };
   const number = (buf: Buffer, start: number, end: number): number => {
     let value = plainDecimal(buf, start, end);
     if (value !== value) value = Number(text(buf, start, end));
@@ -148,7 +153,8 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     if (n === 1) return buf[start] === 46; // "."
     return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
   };
-  const onLine = ({ buf, starts, ends, count }: ScannedLine): void => {
+  const onLine = (line: ScannedLine): void => {
+    const { buf, starts, ends, count } = line;
     if (width < 0) {
       const names: string[] = [];
       for (let i = 0; i < count; i++) names.push(text(buf, starts[i], ends[i]));
@@ -165,6 +171,9 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
       if (keepGroups) idAt = at(args.id!);
       const extra = args.exposure ?? args.offset;
       if (extra) extraAt = at(extra);
+      const numeric = new Uint8Array(width);
+      for (const i of [yAt, ...xAt, ...(extra ? [extraAt] : [])]) numeric[i] = 1;
+      scanner.numeric = numeric;
       return;
     }
     if (count !== width) throw new NotSimple();
@@ -174,20 +183,20 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
         return;
       }
     }
-    const count_ = number(buf, starts[yAt], ends[yAt]);
+    const count_ = numberAt(line, yAt);
     if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
     const X = out.X;
     for (let j = 0; j < xAt.length; j++) {
-      const value = number(buf, starts[xAt[j]], ends[xAt[j]]);
+      const value = numberAt(line, xAt[j]);
       if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
       X.push(value);
     }
     let offset = 0;
     if (args.exposure) {
-      const exposure = number(buf, starts[extraAt], ends[extraAt]);
+      const exposure = numberAt(line, extraAt);
       if (!(exposure > 0)) throw new NotSimple();
       offset = Math.log(exposure);
-    } else if (args.offset) offset = number(buf, starts[extraAt], ends[extraAt]);
+    } else if (args.offset) offset = numberAt(line, extraAt);
     out.y.push(count_);
     if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt]));
     for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]]));

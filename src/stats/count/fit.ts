@@ -5,7 +5,7 @@ import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';
 import { hhgObjective } from './hhg.js';
-import { linearIndex } from './objective.js';
+import { splitLinearIndex } from './objective.js';
 import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
 import { poissonObjective } from './poisson.js';
@@ -131,7 +131,7 @@ export const NEAR_FLAT = { lr: 0.01, constantSe: 10, overdispersion: 0.01 } as c
 function hhgIdentification(data: PreparedData, run: NewtonResult, poissonLoglik: number, constantSe: number | null): NonNullable<FitResult['identification']> {
   const lr = 2 * (run.loglik - poissonLoglik);
   const eta = new Float64Array(data.n);
-  linearIndex(data, run.theta, eta);
+  splitLinearIndex(data.split, data.offset, run.theta, eta);
   let sumY = 0;
   let sumLambda = 0;
   for (let r = 0; r < data.n; r++) {

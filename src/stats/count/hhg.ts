@@ -3,16 +3,22 @@
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
 import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
-import { addDenseOuter, linearIndex, linearIndexReach, symmetrize, type Objective } from './objective.js';
+import { addGroupOuter, addWeighted, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
-  const { n, p, y, groupStart, groupTotal, rows } = data;
-  const { rowStart, colIndex, values } = rows;
+  const { n, p, y, offset, groupStart, groupTotal, split } = data;
   const G = groupStart.length - 1;
   const lambda = new Float64Array(n);
-  /** x̄ = Σ_t λ_t x_t / Λ of the current group */
-  const groupScore = new Float64Array(p);
+  /** per row: ∂ℓ/∂η, ∂²ℓ/∂η² without the group term, and λ/Λ (the row's share of its group's x̄ = Σ_t λ_t x_t / Λ) */
+  const first = new Float64Array(n);
+  const second = new Float64Array(n);
+  const share = new Float64Array(n);
+  /** per group: Λ²[ψ'(Λ + Y) - ψ'(Λ)], which multiplies x̄x̄' */
+  const groupSecond = new Float64Array(G);
+  const scratch = new Float64Array(Math.max(n, G));
+  const column = new Float64Array(p);
+  const scores = new Float64Array(p * G);
   /** [ln Γ(a+y) - ln Γ(a), ψ(a+y) - ψ(a), a²(ψ′(a+y) - ψ′(a))] */
   const differences = new Float64Array(3);
   // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
@@ -21,64 +27,83 @@ export function hhgObjective(data: PreparedData): Objective {
   for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
 
   function loglik(beta: Float64Array): number {
-    if (!linearIndex(data, beta, lambda)) return NaN;
-    let ll = constant;
-    for (let g = 0; g < G; g++) {
-      let total = 0;
-      for (let r = groupStart[g]; r < groupStart[g + 1]; r++) {
-        const l = Math.exp(lambda[r]);
-        total += l;
-        ll += lnGammaDiff(l, y[r]);
-      }
-      ll -= lnGammaDiff(total, groupTotal[g]);
-    }
-    return ll;
+    if (!splitLinearIndex(split, offset, beta, lambda)) return NaN;
+    return constant + hhgValue(groupStart, groupTotal, y, lambda);
   }
 
   function derivatives(beta: Float64Array, gradient: Float64Array, hessian: Float64Array): number {
     gradient.fill(0);
     hessian.fill(0);
-    if (!linearIndex(data, beta, lambda)) return NaN;
-    let ll = constant;
-    for (let g = 0; g < G; g++) {
-      const from = groupStart[g];
-      const to = groupStart[g + 1];
-      let total = 0;
-      for (let r = from; r < to; r++) {
-        const l = Math.exp(lambda[r]);
-        lambda[r] = l;
-        total += l;
-      }
-      // ψ(Λ) - ψ(Λ + Y), and Λ²[ψ'(Λ) - ψ'(Λ + Y)] which multiplies x̄x̄', x̄ = Σ_t λ_t x_t / Λ (finite for tiny Λ)
-      gammaDifferences(total, groupTotal[g], differences);
-      ll -= differences[0];
-      const groupFirst = -differences[1];
-      const groupSecond = -differences[2];
-      groupScore.fill(0);
-      for (let r = from; r < to; r++) {
-        const l = lambda[r];
-        gammaDifferences(l, y[r], differences);
-        ll += differences[0];
-        const first = l * (groupFirst + differences[1]);
-        const second = first + differences[2];
-        const share = l / total;
-        // one pass over the row's nonzeros: gradient += first·x, x̄ += (λ/Λ)·x, H += second·x x' (upper triangle)
-        const end = rowStart[r + 1];
-        for (let i = rowStart[r]; i < end; i++) {
-          const v = values[i];
-          const c = colIndex[i];
-          gradient[c] += first * v;
-          groupScore[c] += share * v;
-          const wa = second * v;
-          const row = c * p;
-          for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
-        }
-      }
-      addDenseOuter(hessian, p, groupScore, p, groupSecond);
-    }
+    if (!splitLinearIndex(split, offset, beta, lambda)) return NaN;
+    // gradient = Σ first·x, H = Σ second·x x' + Σ_g groupSecond·x̄x̄'
+    const ll = constant + hhgWeights(groupStart, groupTotal, y, lambda, first, second, share, groupSecond, differences);
+    addWeighted(split, first, second, gradient, hessian, p, scratch, column);
+    addGroupOuter(split, groupStart, share, groupSecond, hessian, p, scores, scratch);
     symmetrize(hessian, p);
     return ll;
   }
 
-  return { dim: p, loglik, derivatives, stepReach: (direction) => linearIndexReach(data, direction) };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction, scratch) };
+}
+
+// The two row loops, each in its own function (see the note on kernels in objective.ts).
+
+/** Σ_i [Σ_t (ln Γ(λ+y) - ln Γ(λ)) - (ln Γ(Λ+Y) - ln Γ(Λ))], λ = exp(η) */
+function hhgValue(groupStart: Int32Array, groupTotal: Float64Array, y: Float64Array, eta: Float64Array): number {
+  const G = groupStart.length - 1;
+  let ll = 0;
+  for (let g = 0; g < G; g++) {
+    let total = 0;
+    for (let r = groupStart[g]; r < groupStart[g + 1]; r++) {
+      const l = Math.exp(eta[r]);
+      total += l;
+      ll += lnGammaDiff(l, y[r]);
+    }
+    ll -= lnGammaDiff(total, groupTotal[g]);
+  }
+  return ll;
+}
+
+/**
+ * The same sum, turning η into λ = exp(η) and filling the weights of the derivatives: per row ∂ℓ/∂η (first), ∂²ℓ/∂η²
+ * without the group term (second) and λ/Λ (share: x̄ = Σ_t λ_t x_t / Λ), per group Λ²[ψ'(Λ + Y) - ψ'(Λ)] (groupSecond).
+ */
+function hhgWeights(
+  groupStart: Int32Array,
+  groupTotal: Float64Array,
+  y: Float64Array,
+  lambda: Float64Array,
+  first: Float64Array,
+  second: Float64Array,
+  share: Float64Array,
+  groupSecond: Float64Array,
+  differences: Float64Array,
+): number {
+  const G = groupStart.length - 1;
+  let ll = 0;
+  for (let g = 0; g < G; g++) {
+    const from = groupStart[g];
+    const to = groupStart[g + 1];
+    let total = 0;
+    for (let r = from; r < to; r++) {
+      const l = Math.exp(lambda[r]);
+      lambda[r] = l;
+      total += l;
+    }
+    // ψ(Λ) - ψ(Λ + Y), and Λ²[ψ'(Λ) - ψ'(Λ + Y)] which multiplies x̄x̄', x̄ = Σ_t λ_t x_t / Λ (finite for tiny Λ)
+    gammaDifferences(total, groupTotal[g], differences);
+    ll -= differences[0];
+    const groupFirst = -differences[1];
+    groupSecond[g] = -differences[2];
+    for (let r = from; r < to; r++) {
+      const l = lambda[r];
+      gammaDifferences(l, y[r], differences);
+      ll += differences[0];
+      const f = l * (groupFirst + differences[1]);
+      first[r] = f;
+      second[r] = f + differences[2];
+      share[r] = l / total;
+    }
+  }
+  return ll;
 }

@@ -86,17 +86,321 @@ export function linearIndexReach(data: PreparedData, direction: Float64Array): n
   return reach;
 }
 
-/** Adds w·v vᵀ (v dense, length p) to the upper triangle of the dim × dim `hessian`. */
-export function addDenseOuter(hessian: Float64Array, dim: number, v: Float64Array, p: number, w: number): void {
-  for (let a = 0; a < p; a++) {
-    const wa = w * v[a];
-    if (wa === 0) continue;
-    const row = a * dim;
-    for (let b = a; b < p; b++) hessian[row + b] += wa * v[b];
-  }
-}
-
 /** Copies the upper triangle onto the lower one. */
 export function symmetrize(hessian: Float64Array, dim: number): void {
   for (let a = 0; a < dim; a++) for (let b = a + 1; b < dim; b++) hessian[b * dim + a] = hessian[a * dim + b];
+}
+
+/**
+ * The design as the conditional likelihoods' kernels read it: the mostly-nonzero columns (the regressors, _cons) dense
+ * and column-major, so that their block of X'WX is a set of plain dot products over contiguous arrays, and the other
+ * columns (indicator columns such as year dummies) as sparse rows. Column numbers are 0 .. p-1 in both parts.
+ */
+export interface SplitDesign {
+  n: number;
+  p: number;
+  /** the dense columns' numbers, ascending */
+  denseColumns: Int32Array;
+  /** dense[k]: column denseColumns[k] (minus its shift), n values */
+  dense: Float64Array[];
+  /** the other columns as sparse rows (column numbers ascending within a row) */
+  sparse: SparseRows;
+}
+
+/** a column with nonzeros in more than this share of the rows is stored dense */
+const DENSE_SHARE = 0.5;
+
+/**
+ * Splits the columns `columns` of the n × stride row-major X (column j of the result is X's column columns[j]): those
+ * with more than half their values nonzero (nonzero[j], counted by the caller) dense, shifted by shift[j] when given;
+ * the rest sparse and unshifted.
+ */
+export function splitDesign(X: Float64Array, n: number, stride: number, columns: ArrayLike<number>, nonzero: ArrayLike<number>, shift?: ArrayLike<number>): SplitDesign {
+  const p = columns.length;
+  const denseList: number[] = [];
+  const sparseList: number[] = [];
+  for (let j = 0; j < p; j++) (nonzero[j] > n * DENSE_SHARE ? denseList : sparseList).push(j);
+  const dense = denseList.map(() => new Float64Array(n));
+  const from = Int32Array.from(denseList, (j) => columns[j]);
+  const by = Float64Array.from(denseList, (j) => (shift ? shift[j] : 0));
+  denseColumnsOf(X, n, stride, from, by, dense);
+  let nonzeros = 0;
+  for (const j of sparseList) nonzeros += nonzero[j];
+  const sparseSource = sparseList.map((j) => columns[j]);
+  const sparse = toSparseRows(X, n, stride, sparseSource, undefined, nonzeros);
+  // toSparseRows numbers the columns by their position in sparseSource: back to 0 .. p-1
+  const colIndex = sparse.colIndex;
+  for (let k = 0; k < colIndex.length; k++) colIndex[k] = sparseList[colIndex[k]];
+  return { n, p, denseColumns: Int32Array.from(denseList), dense, sparse };
+}
+
+/** dense[k][r] = X[r·stride + from[k]] - by[k], in one pass over the rows (a column at a time would stride through X) */
+function denseColumnsOf(X: Float64Array, n: number, stride: number, from: Int32Array, by: Float64Array, dense: Float64Array[]): void {
+  const D = dense.length;
+  for (let r = 0; r < n; r++) {
+    const base = r * stride;
+    for (let k = 0; k < D; k++) dense[k][r] = X[base + from[k]] - by[k];
+  }
+}
+
+/**
+ * The columns `columns` (ascending) of a split design, numbered 0 .. columns.length-1, each dense one shifted by
+ * shift[j] (j its new number): the sparse rows are copied without the other columns, nothing is read from X.
+ */
+export function splitSubset(design: SplitDesign, columns: ArrayLike<number>, shift?: ArrayLike<number>): SplitDesign {
+  const { n, p } = design;
+  const renumber = new Int32Array(p).fill(-1);
+  for (let j = 0; j < columns.length; j++) renumber[columns[j]] = j;
+  const denseColumns: number[] = [];
+  const dense: Float64Array[] = [];
+  design.denseColumns.forEach((c, k) => {
+    const j = renumber[c];
+    if (j < 0) return;
+    const by = shift ? shift[j] : 0;
+    const source = design.dense[k];
+    const column = new Float64Array(n);
+    shiftInto(source, by, column, n);
+    denseColumns.push(j);
+    dense.push(column);
+  });
+  return { n, p: columns.length, denseColumns: Int32Array.from(denseColumns), dense, sparse: sparseSubset(design.sparse, renumber, n) };
+}
+
+/** out = x - by */
+function shiftInto(x: Float64Array, by: number, out: Float64Array, n: number): void {
+  for (let r = 0; r < n; r++) out[r] = x[r] - by;
+}
+
+/** the sparse rows without the columns whose renumber is -1, the others renumbered */
+function sparseSubset(rows: SparseRows, renumber: Int32Array, n: number): SparseRows {
+  const { rowStart, colIndex, values } = rows;
+  let nonzeros = 0;
+  for (let k = 0; k < colIndex.length; k++) if (renumber[colIndex[k]] >= 0) nonzeros++;
+  const start = new Int32Array(n + 1);
+  const index = new Int32Array(nonzeros);
+  const kept = new Float64Array(nonzeros);
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    start[r] = at;
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) {
+      const j = renumber[colIndex[k]];
+      if (j < 0) continue;
+      index[at] = j;
+      kept[at++] = values[k];
+    }
+  }
+  start[n] = at;
+  return { rowStart: start, colIndex: index, values: kept };
+}
+
+// The kernels below are written as small functions with one loop each: V8 compiles a long loop while it runs (on-stack
+// replacement), and a function with several long loops would be compiled before its later loops ever ran, then thrown
+// away ("insufficient type feedback") and compiled again, once per loop; in a one-shot `spillway fit` that costs more
+// than the arithmetic.
+
+/** y += b·x over n entries */
+function axpy(b: number, x: Float64Array, y: Float64Array, n: number): void {
+  for (let r = 0; r < n; r++) y[r] += b * x[r];
+}
+
+/** Σ a·b over n entries */
+function dot(a: Float64Array, b: Float64Array, n: number): number {
+  let s = 0;
+  for (let r = 0; r < n; r++) s += a[r] * b[r];
+  return s;
+}
+
+/** out[m] = Σ t·x_m for four columns at once (t is read once for the four) */
+function dot4(t: Float64Array, x0: Float64Array, x1: Float64Array, x2: Float64Array, x3: Float64Array, n: number, out: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let r = 0; r < n; r++) {
+    const v = t[r];
+    s0 += v * x0[r];
+    s1 += v * x1[r];
+    s2 += v * x2[r];
+    s3 += v * x3[r];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
+const four = new Float64Array(4);
+
+/** eta[r] += x_r'β over the sparse rows; false when some eta exceeds MAX_LINEAR_INDEX (or is not finite) */
+function addSparseIndex(rows: SparseRows, beta: Float64Array, eta: Float64Array, n: number): boolean {
+  const { rowStart, colIndex, values } = rows;
+  let ok = true;
+  for (let r = 0; r < n; r++) {
+    let s = eta[r];
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * beta[colIndex[k]];
+    eta[r] = s;
+    if (!(s <= MAX_LINEAR_INDEX)) ok = false;
+  }
+  return ok;
+}
+
+/** max_r |eta[r] + x_r'δ| over the sparse rows */
+function sparseReach(rows: SparseRows, direction: Float64Array, eta: Float64Array, n: number): number {
+  const { rowStart, colIndex, values } = rows;
+  let reach = 0;
+  for (let r = 0; r < n; r++) {
+    let s = eta[r];
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * direction[colIndex[k]];
+    if (Math.abs(s) > reach) reach = Math.abs(s);
+  }
+  return reach;
+}
+
+/** scratch = w2·x, returns Σ w1·x */
+function weightColumn(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, n: number): number {
+  let g = 0;
+  for (let r = 0; r < n; r++) {
+    const v = x[r];
+    g += w1[r] * v;
+    scratch[r] = w2[r] * v;
+  }
+  return g;
+}
+
+/** column[c] += Σ_r t_r x_rc over the sparse rows */
+function sparseTransposeTimes(rows: SparseRows, t: Float64Array, column: Float64Array, n: number): void {
+  const { rowStart, colIndex, values } = rows;
+  for (let r = 0; r < n; r++) {
+    const w = t[r];
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) column[colIndex[k]] += w * values[k];
+  }
+}
+
+/** gradient += Σ w1 x, upper triangle of hessian += Σ w2 x x', over the sparse rows alone */
+function sparseWeighted(rows: SparseRows, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number, n: number): void {
+  const { rowStart, colIndex, values } = rows;
+  for (let r = 0; r < n; r++) {
+    const end = rowStart[r + 1];
+    const first = w1[r];
+    const second = w2[r];
+    for (let i = rowStart[r]; i < end; i++) {
+      const v = values[i];
+      const c = colIndex[i];
+      gradient[c] += first * v;
+      const wa = second * v;
+      const row = c * dim;
+      for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
+    }
+  }
+}
+
+/** scores[base + g] = Σ_{r in g} share_r x_r for each group g */
+function groupSums(share: Float64Array, x: Float64Array, groupStart: Int32Array, scores: Float64Array, base: number): void {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    let s = 0;
+    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) s += share[r] * x[r];
+    scores[base + g] = s;
+  }
+}
+
+/** scores[c·G + g] += Σ_{r in g} share_r x_rc over the sparse rows */
+function sparseGroupSums(rows: SparseRows, share: Float64Array, groupStart: Int32Array, scores: Float64Array): void {
+  const { rowStart, colIndex, values } = rows;
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) {
+      const s = share[r];
+      for (let k = rowStart[r], last = rowStart[r + 1]; k < last; k++) scores[colIndex[k] * G + g] += s * values[k];
+    }
+  }
+}
+
+/** out = weight · scores[base .. base+G-1]; returns whether any is nonzero */
+function scaleInto(weight: Float64Array, scores: Float64Array, base: number, out: Float64Array, G: number): boolean {
+  let any = false;
+  for (let g = 0; g < G; g++) {
+    const v = weight[g] * scores[base + g];
+    out[g] = v;
+    if (v !== 0) any = true;
+  }
+  return any;
+}
+
+/** Σ a[g]·b[base + g] over G entries */
+function dotAt(a: Float64Array, b: Float64Array, base: number, G: number): number {
+  let s = 0;
+  for (let g = 0; g < G; g++) s += a[g] * b[base + g];
+  return s;
+}
+
+/** η = offset + Xβ into `eta`; returns false when some η exceeds MAX_LINEAR_INDEX (or is not finite). */
+export function splitLinearIndex(design: SplitDesign, offset: Float64Array, beta: Float64Array, eta: Float64Array): boolean {
+  const { n, denseColumns, dense } = design;
+  eta.set(offset);
+  for (let k = 0; k < dense.length; k++) {
+    const b = beta[denseColumns[k]];
+    if (b !== 0) axpy(b, dense[k], eta, n);
+  }
+  return addSparseIndex(design.sparse, beta, eta, n);
+}
+
+/** max_r |x_r'δ| (the first p entries of δ), using `scratch` (n values). */
+export function splitReach(design: SplitDesign, direction: Float64Array, scratch: Float64Array): number {
+  const { n, denseColumns, dense } = design;
+  scratch.fill(0, 0, n);
+  for (let k = 0; k < dense.length; k++) {
+    const b = direction[denseColumns[k]];
+    if (b !== 0) axpy(b, dense[k], scratch, n);
+  }
+  return sparseReach(design.sparse, direction, scratch, n);
+}
+
+/**
+ * gradient += Σ_r w1_r x_r and the upper triangle of the dim × dim `hessian` += Σ_r w2_r x_r x_r', over the design's p
+ * columns; `scratch` holds n values, `column` p values.
+ */
+export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number, scratch: Float64Array, column: Float64Array): void {
+  const { n, denseColumns, dense, sparse } = design;
+  const D = dense.length;
+  const anySparse = sparse.colIndex.length > 0;
+  for (let i = 0; i < D; i++) {
+    const a = denseColumns[i];
+    gradient[a] += weightColumn(w1, w2, dense[i], scratch, n);
+    // dense × dense: plain dot products
+    let j = i;
+    for (; j + 4 <= D; j += 4) {
+      dot4(scratch, dense[j], dense[j + 1], dense[j + 2], dense[j + 3], n, four);
+      for (let m = 0; m < 4; m++) hessian[a * dim + denseColumns[j + m]] += four[m];
+    }
+    for (; j < D; j++) hessian[a * dim + denseColumns[j]] += dot(scratch, dense[j], n);
+    // dense × sparse: Σ_r w2 x_a x_c into column[c] for each sparse column c
+    if (!anySparse) continue;
+    column.fill(0);
+    sparseTransposeTimes(sparse, scratch, column, n);
+    for (let c = 0; c < column.length; c++) {
+      if (column[c] === 0) continue;
+      if (c > a) hessian[a * dim + c] += column[c];
+      else hessian[c * dim + a] += column[c];
+    }
+  }
+  // sparse × sparse, and the sparse columns' gradient
+  if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
+}
+
+/**
+ * The upper triangle of `hessian` += Σ_g weight_g x̄_g x̄_g', x̄_g = Σ_{r in g} share_r x_r (groups are the row ranges
+ * groupStart[g] .. groupStart[g+1]-1). `scores` holds p·G values, `scratch` G values.
+ */
+export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share: Float64Array, weight: Float64Array, hessian: Float64Array, dim: number, scores: Float64Array, scratch: Float64Array): void {
+  const { p, denseColumns, dense, sparse } = design;
+  const G = groupStart.length - 1;
+  // x̄ column by column: scores[c·G + g]
+  scores.fill(0, 0, p * G);
+  for (let k = 0; k < dense.length; k++) groupSums(share, dense[k], groupStart, scores, denseColumns[k] * G);
+  if (sparse.colIndex.length > 0) sparseGroupSums(sparse, share, groupStart, scores);
+  for (let a = 0; a < p; a++) {
+    if (!scaleInto(weight, scores, a * G, scratch, G)) continue;
+    for (let b = a; b < p; b++) hessian[a * dim + b] += dotAt(scratch, scores, b * G, G);
+  }
 }

@@ -2,7 +2,7 @@
 // all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
-import { toSparseRows, type SparseRows } from './objective.js';
+import { splitDesign, toSparseRows, type SparseRows, type SplitDesign } from './objective.js';
 import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
@@ -35,8 +35,10 @@ export interface PreparedData {
   names: string[];
   /** n × p, row-major, observations ordered by group */
   X: Float64Array;
-  /** the same matrix as sparse rows, for the likelihoods' inner loops */
-  rows: SparseRows;
+  /** the same matrix as sparse rows, for the pooled likelihoods' inner loops (built on first use) */
+  readonly rows: SparseRows;
+  /** the same matrix split into dense columns and sparse rows, for the conditional likelihoods' inner loops */
+  split: SplitDesign;
   y: Float64Array;
   offset: Float64Array;
   /** groupStart[g] .. groupStart[g+1]-1 are group g's rows; a single group [0, n) for pooled models */
@@ -263,12 +265,16 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     return false;
   });
 
+  let rows: SparseRows | undefined;
   return {
     n,
     p,
     names: kept.map((j) => candidateNames[j]),
     X,
-    rows: toSparseRows(X, n, p, undefined, undefined, nonzeros),
+    get rows() {
+      return (rows ??= toSparseRows(X, n, p, undefined, undefined, nonzeros));
+    },
+    split: splitDesign(X, n, p, Array.from({ length: p }, (_, c) => c), columnNonzero),
     y,
     offset,
     groupStart,
