@@ -47,12 +47,18 @@ const ingest: StageFunction = async (ctx) => {
   const EXCLUDED = 'excluded region';
   type Values = (string | number)[];
   interface FileHandler {
+    /**
+     * For each read of the file (pass 1, pass 2): what check and count need to know of a row, derived once (e.g. its
+     * parsed region list, kept by the reader's codes of repeated values, RowFields.codes — which are those of one read:
+     * what is kept by code must not outlive it)
+     */
+    memoFor?: () => (v: Values, codes: Int32Array) => unknown;
     /** a reason to reject the row, EXCLUDED, or nothing; must not count anything (pass 2 calls it again) */
-    check?: (v: Values, row: number) => RowProblem | typeof EXCLUDED | void;
+    check?: (v: Values, row: number, memo: unknown) => RowProblem | typeof EXCLUDED | void;
     /** sees every checked row of pass 1, duplicates included (the outlier rule's candidate search) */
-    observe?: (v: Values) => void;
+    observe?: (v: Values, memo: unknown) => void;
     /** adds an accepted row to the aggregates */
-    count: (v: Values) => void;
+    count: (v: Values, memo: unknown) => void;
     /** the id column whose values must be unique, with what the id is called in messages */
     unique?: { column: string; noun: string };
     /** a second pass over the accepted rows (duplicates removed), when asked for after the first */
@@ -71,6 +77,8 @@ const ingest: StageFunction = async (ctx) => {
     const idAt = handler.unique ? columns.indexOf(handler.unique.column) : -1;
     const displayPath = `data/raw/${basename(path)}`;
     const options = { schema, onBadRow, displayPath, policyParam: 'ingest.on_bad_row' };
+    // pass 1 takes the id column as bytes: they are hashed, and made a string only for an id held back
+    const byteColumns = handler.unique ? [handler.unique.column] : [];
     const ids = handler.unique ? new DuplicateIds(handler.unique.noun) : undefined;
     let outside = 0;
     let ofExcluded = 0;
@@ -79,14 +87,17 @@ const ingest: StageFunction = async (ctx) => {
     // overlap, src/data/bounded.ts) and its rows are counted in their order, those the filter holds back left out.
     // The rows are copied, as the reader reuses its array.
     const batch = ids ? Array.from({ length: DuplicateIds.BATCH }, () => new Array<string | number>(columns.length)) : [];
-    const countQueued = (slot: number) => handler.count(batch[slot]);
+    const batchMemo = new Array<unknown>(DuplicateIds.BATCH);
+    const countQueued = (slot: number) => handler.count(batch[slot], batchMemo[slot]);
     const flush = () => ids?.flush(countQueued);
-    const summary: CsvReadSummary = await readCsvRows(path, options, (v, row) => {
+    let memoOf = handler.memoFor?.();
+    const summary: CsvReadSummary = await readCsvRows(path, { ...options, byteColumns }, (v, row, _line, fields) => {
       if (!inYears(v)) {
         outside++;
         return;
       }
-      const result = handler.check?.(v, row);
+      const memo = memoOf?.(v, fields.codes);
+      const result = handler.check?.(v, row, memo);
       if (result === EXCLUDED) {
         ofExcluded++;
         return;
@@ -95,16 +106,17 @@ const ingest: StageFunction = async (ctx) => {
         flush(); // the rows before a bad one are settled first, as one by one
         return result;
       }
-      handler.observe?.(v);
+      handler.observe?.(v, memo);
       if (ids) {
         // held back by the filter: settled in the second pass
-        const slot = ids.queue(v[idAt] as string, row);
+        const slot = ids.queueBytes(fields.buf, fields.starts[0], fields.ends[0], row);
         const copy = batch[slot];
         for (let j = 0; j < copy.length; j++) copy[j] = v[j];
+        batchMemo[slot] = memo;
         if (slot === DuplicateIds.BATCH - 1) flush();
         return;
       }
-      handler.count(v);
+      handler.count(v, memo);
     });
     flush();
     const extra = handler.secondPass?.();
@@ -130,8 +142,11 @@ const ingest: StageFunction = async (ctx) => {
               return false;
             },
           };
-      await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line) => {
-        if (!inYears(v) || handler.check?.(v, row)) return;
+      memoOf = handler.memoFor?.();
+      await readCsvRows(path, { ...options, onBadRow: 'drop', keepIf }, (v, row, line, fields) => {
+        if (!inYears(v)) return;
+        const memo = memoOf?.(v, fields.codes);
+        if (handler.check?.(v, row, memo)) return;
         if (ids) {
           const id = v[idAt] as string;
           const verdict = ids.confirm(id, row);
@@ -143,7 +158,7 @@ const ingest: StageFunction = async (ctx) => {
             duplicates.push(problem);
             return;
           }
-          if (verdict === 'count') handler.count(v);
+          if (verdict === 'count') handler.count(v, memo);
         }
         extra?.(v);
       });
@@ -221,10 +236,23 @@ const ingest: StageFunction = async (ctx) => {
   }
   // the region of a code as an index (−1 unknown); region codes are few, so this map stays small
   const regionAt = (code: string) => regionIndex.get(code) ?? -1;
-  const regionCheck = (column: number) => (v: Values) => {
-    const code = v[column] as string;
-    if (excluded.has(code)) return EXCLUDED;
-    return unknownRegion(code);
+  // the region of a row as a number, kept by the reader's code of the column's value for one read (memoFor):
+  // its index, −1 unknown, −2 excluded
+  const regionMemoFor = (column: number) => () => {
+    const byCode = new Int32Array(4096).fill(-3); // −3: not seen yet
+    const regionOf = (code: string) => (excluded.has(code) ? -2 : regionAt(code));
+    return (v: Values, codes: Int32Array): number => {
+      const c = codes[column];
+      if (c < 0) return regionOf(v[column] as string);
+      let r = byCode[c];
+      if (r === -3) byCode[c] = r = regionOf(v[column] as string);
+      return r;
+    };
+  };
+  const regionCheck = (column: number, region: (memo: unknown) => number) => (v: Values, _row: number, memo: unknown) => {
+    const r = region(memo);
+    if (r === -2) return EXCLUDED;
+    if (r === -1) return unknownRegion(v[column] as string);
   };
 
   // patents: nano by title, then the outlier rule per year on the national nano total. Applicants are as many as the
@@ -250,19 +278,61 @@ const ingest: StageFunction = async (ctx) => {
   let nonMatching = 0;
   let patentRows = 0;
   const candidateFilings = new Map<number, Map<string, number[]>>(); // year → applicant → filings by region index
+  // While the year-applicant pairs of nano filings are few, every applicant's filings are counted exactly as the rows
+  // are counted, and the patents file is read once; past EXACT_PAIRS pairs (memory) those counts are given up for the
+  // Misra–Gries candidates and a second pass, as below. Either way the rule is applied to exact counts.
+  const EXACT_PAIRS = 100_000;
+  let exactPairs = ruleOn ? 0 : -1; // −1: not counting
+  let pass1Read = false; // from then on the exact counts are kept whatever their number (pass 2 adds only held-back rows)
+  const filingsOf = (year: number, applicant: string): number[] => {
+    let byApplicant = candidateFilings.get(year);
+    if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
+    let byRegion = byApplicant.get(applicant);
+    if (!byRegion) {
+      byApplicant.set(applicant, (byRegion = new Array<number>(nR).fill(0)));
+      if (exactPairs >= 0) exactPairs++;
+    }
+    return byRegion;
+  };
+  // a patent's memo: 2 × its region (regionMemoFor) + 1 when its title is nano, the verdict kept by the title's code
+  const patentMemoFor = () => {
+    const regionOf = regionMemoFor(pRegion)();
+    const nanoByCode = new Int8Array(4096).fill(-1);
+    return (v: Values, codes: Int32Array): number => {
+      const c = codes[pTitle];
+      let nano: number;
+      if (c < 0) nano = isNano(v[pTitle] as string) ? 1 : 0;
+      else {
+        nano = nanoByCode[c];
+        if (nano < 0) nanoByCode[c] = nano = isNano(v[pTitle] as string) ? 1 : 0;
+      }
+      return 2 * regionOf(v, codes) + nano;
+    };
+  };
   const patentsRead = await read('patents', {
-    check: regionCheck(pRegion),
+    memoFor: patentMemoFor,
+    check: regionCheck(pRegion, (memo) => (memo as number) >> 1),
     unique: { column: 'application_id', noun: 'application' },
-    count: (v) => {
+    count: (v, memo) => {
       patentRows++;
-      if (!isNano(v[pTitle] as string)) {
+      if (((memo as number) & 1) === 0) {
         nonMatching++;
         return;
       }
-      nanoAll[regionAt(v[pRegion] as string)][yi(v[pYear] as number)]++;
+      const region = (memo as number) >> 1;
+      const year = v[pYear] as number;
+      nanoAll[region][yi(year)]++;
+      if (exactPairs >= 0) {
+        filingsOf(year, v[pApplicant] as string)[region]++;
+        if (exactPairs > EXACT_PAIRS && !pass1Read) {
+          exactPairs = -1;
+          candidateFilings.clear();
+          ctx.log(`outlier rule: more than ${EXACT_PAIRS} year-applicant pairs of nano filings; the candidates' filings are counted in a second pass`);
+        }
+      }
     },
-    observe: (v) => {
-      if (!ruleOn || exactApplicants || !isNano(v[pTitle] as string)) return;
+    observe: (v, memo) => {
+      if (!ruleOn || exactApplicants || ((memo as number) & 1) === 0) return;
       const year = v[pYear] as number;
       let hh = heavy.get(year);
       // one counter more than 1/s leaves room for repeated ids seen here before the duplicate check removes them
@@ -271,18 +341,16 @@ const ingest: StageFunction = async (ctx) => {
     },
     secondPassKeys: () => (ruleOn && !exactApplicants ? { column: 'applicant', keys: [...heavy.values()].flatMap((hh) => hh.keys()) } : undefined),
     secondPass: () => {
-      if (!ruleOn) return undefined;
+      pass1Read = true;
+      // counted exactly in pass 1 (and in pass 2's count() of held-back rows, if any): no second pass for the rule
+      if (!ruleOn || exactPairs >= 0) return undefined;
       const candidates = new Map([...heavy].map(([year, hh]) => [year, new Set(hh.keys())]));
       return (v) => {
         const year = v[pYear] as number;
         const applicant = v[pApplicant] as string;
         if (!exactApplicants && !candidates.get(year)?.has(applicant)) return;
         if (!isNano(v[pTitle] as string)) return;
-        let byApplicant = candidateFilings.get(year);
-        if (!byApplicant) candidateFilings.set(year, (byApplicant = new Map()));
-        let byRegion = byApplicant.get(applicant);
-        if (!byRegion) byApplicant.set(applicant, (byRegion = new Array<number>(nR).fill(0)));
-        byRegion[regionAt(v[pRegion] as string)]++;
+        filingsOf(year, applicant)[regionAt(v[pRegion] as string)]++;
       };
     },
   });
@@ -371,16 +439,33 @@ const ingest: StageFunction = async (ctx) => {
     if (partnerLists.size < CACHE_LIMIT) partnerLists.set(text, parsed);
     return parsed;
   };
+  // a row's two lists, kept by the reader's codes of the two columns' values (a few thousand pairs: bounded), per read
+  type Lists = { list: ReturnType<typeof regionListOf>; partners: ReturnType<typeof partnerListOf> };
+  const listsOf = () => {
+    const listsByCodes = new Map<number, Lists>();
+    return (v: Values, codes: Int32Array): Lists => {
+      const rc = codes[uRegions];
+      const cc = codes[uCountries];
+      const key = rc >= 0 && cc >= 0 ? rc * 4096 + cc : -1;
+      let lists = key >= 0 ? listsByCodes.get(key) : undefined;
+      if (lists === undefined) {
+        lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
+        if (key >= 0 && listsByCodes.size < CACHE_LIMIT) listsByCodes.set(key, lists);
+      }
+      return lists;
+    };
+  };
   const publicationsRead = await read('publications', {
-    check: (v) => {
-      const list = regionListOf(v[uRegions] as string);
+    memoFor: listsOf,
+    check: (_v, _row, memo) => {
+      const { list } = memo as Lists;
       if (list.kept.length === 0 && list.unknown === undefined) return EXCLUDED;
       if (list.unknown !== undefined) return unknownRegion(list.unknown, 'regions');
     },
     unique: { column: 'id', noun: 'publication' },
-    count: (v) => {
-      const list = regionListOf(v[uRegions] as string);
-      const { known, other } = partnerListOf(v[uCountries] as string);
+    count: (v, memo) => {
+      const { list, partners } = memo as Lists;
+      const { known, other } = partners;
       pubRows++;
       const y = yi(v[uYear] as number);
       const idx = list.kept;
@@ -408,12 +493,13 @@ const ingest: StageFunction = async (ctx) => {
   let fundingRows = 0;
   let fundingTotal = 0;
   const fundingRead = await read('funding', {
-    check: regionCheck(fRegion),
+    memoFor: regionMemoFor(fRegion),
+    check: regionCheck(fRegion, (memo) => memo as number),
     unique: { column: 'grant_id', noun: 'grant' },
-    count: (v) => {
+    count: (v, memo) => {
       fundingRows++;
       fundingTotal += v[fAmount] as number;
-      funding[regionAt(v[fRegion] as string)][yi(v[fYear] as number)] += v[fAmount] as number;
+      funding[memo as number][yi(v[fYear] as number)] += v[fAmount] as number;
     },
   });
 

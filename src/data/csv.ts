@@ -82,6 +82,32 @@ export interface ReadCsvOptions {
    * to the caller; every other line (and every line csv-parse reads after a hand-over) goes the usual way.
    */
   keepIf?: { columns: string[]; test: (buf: Buffer, starts: Int32Array, ends: Int32Array) => boolean };
+  /**
+   * Text columns the caller takes as bytes (e.g. ids it only hashes): onRow's `bytes` gives the UTF-8 bytes of each,
+   * in this order, for every row. On a simple line no string is made for a byte column whose schema asks for nothing
+   * but a minLength (checked on the bytes): its entry in `values` is then undefined. Rows read otherwise (csv-parse, or
+   * a line judged by ajv) have both the string and the bytes.
+   */
+  byteColumns?: string[];
+}
+
+/** What onRow gets besides the typed values. Reused from row to row. */
+export interface RowFields {
+  /**
+   * the bytes of the byteColumns: column j of ReadCsvOptions.byteColumns spans bytes [starts[j], ends[j]) of `buf`.
+   * The bytes of a `buf` are never changed afterwards (each is a chunk of the stream or a fresh copy), so a caller may
+   * keep a reference to it, with the offsets, instead of copying the bytes.
+   */
+  buf: Buffer;
+  starts: Int32Array;
+  ends: Int32Array;
+  /**
+   * For each column of the schema (in values' order): when the column repeats, a small integer (0..4095) standing for
+   * its value — the same value always has the same code within one read, different values different codes — so that a
+   * caller can keep what it derives from a value in an array by code; −1 when the value has none (a column that does
+   * not repeat, a long value, a number, or a row not read from a simple line).
+   */
+  codes: Int32Array;
 }
 
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -162,11 +188,15 @@ function fastCheckOf(prop: RowSchema['properties'][string] | undefined): FastChe
 const UNSURE = 0;
 const TEXT = 1;
 const CHECKED_TEXT = 2;
-const NUMBER = 3;
-const INTEGER = 4;
+/** a byte column (ReadCsvOptions.byteColumns) with at most a minLength to check: no string is made */
+const BYTES = 3;
+const NUMBER = 4;
+const INTEGER = 5;
 
 interface CheckPlan {
   kind: Uint8Array;
+  /** minLength of a BYTES column (0 when none) */
+  minLength: Float64Array;
   min: Float64Array;
   max: Float64Array;
   /** exclusiveMinimum (−Infinity when none) */
@@ -175,9 +205,9 @@ interface CheckPlan {
 }
 
 /** The fast checks of the known columns in typed arrays: no call per numeric cell. Exactly what fastCheckOf decides. */
-function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckPlan {
+function planOf(schema: RowSchema, known: string[], checks: FastCheck[], byteColumns: string[] = []): CheckPlan {
   const n = known.length;
-  const plan: CheckPlan = { kind: new Uint8Array(n), min: new Float64Array(n).fill(-Infinity), max: new Float64Array(n).fill(Infinity), above: new Float64Array(n).fill(-Infinity), text: new Array(n) };
+  const plan: CheckPlan = { kind: new Uint8Array(n), minLength: new Float64Array(n), min: new Float64Array(n).fill(-Infinity), max: new Float64Array(n).fill(Infinity), above: new Float64Array(n).fill(-Infinity), text: new Array(n) };
   known.forEach((c, k) => {
     const prop = schema.properties[c];
     if (!prop || Object.keys(prop).some((key) => !FAST_KEYWORDS.has(key))) return;
@@ -185,6 +215,11 @@ function planOf(schema: RowSchema, known: string[], checks: FastCheck[]): CheckP
     if (types.length !== 1) return;
     if (types[0] === 'string') {
       const plain = typeof prop.pattern !== 'string' && !(typeof prop.minLength === 'number' && prop.minLength > 0);
+      if (byteColumns.includes(c) && typeof prop.pattern !== 'string') {
+        plan.kind[k] = BYTES;
+        if (typeof prop.minLength === 'number') plan.minLength[k] = prop.minLength;
+        return;
+      }
       plan.kind[k] = plain ? TEXT : CHECKED_TEXT;
       if (!plain) plan.text[k] = checks[k];
     } else if (types[0] === 'number' || types[0] === 'integer') {
@@ -207,42 +242,49 @@ const INTERN_TRIAL = 4096;
  * before. The same string object each time also keeps its own hash, so the caller's Map lookups by it are cheaper.
  * A column that does not repeat (ids), or whose distinct values outgrow the table, is found out over a window of
  * INTERN_TRIAL values (most of them new) and read plainly from then on.
- * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes.
+ * Bounded: at most INTERN_MAX_ENTRIES strings of at most INTERN_MAX_BYTES bytes. The table is open addressing over
+ * typed arrays (hashes, lengths and bytes side by side), so a lookup reads a few cache lines and allocates nothing.
  */
-interface Interned {
-  text: string;
-  bytes: Buffer;
-  /** the column's compiled check has passed this text */
-  passed: boolean;
-}
-
 class Interner {
-  private readonly entries = new Map<number, Interned>();
-  /** the entry of the string the last call returned, if it has one */
-  last: Interned | undefined;
+  /** slot → entry + 1 (0: empty); twice as many slots as entries */
+  private readonly table = new Int32Array(2 * INTERN_MAX_ENTRIES);
+  private readonly hashes = new Int32Array(INTERN_MAX_ENTRIES);
+  private readonly lengths = new Int32Array(INTERN_MAX_ENTRIES);
+  private readonly bytes = new Uint8Array(INTERN_MAX_ENTRIES * INTERN_MAX_BYTES);
+  private readonly texts: string[] = [];
+  /** the column's compiled check has passed entry e's text */
+  readonly passed = new Uint8Array(INTERN_MAX_ENTRIES);
+  /** the entry of the string the last call returned, or −1 when it has none */
+  last = -1;
+  private size = 0;
   private lookups = 0;
   private misses = 0;
   private on = true;
 
   text(buf: Buffer, start: number, end: number): string {
     const n = end - start;
-    this.last = undefined;
+    this.last = -1;
     if (!this.on || n > INTERN_MAX_BYTES) return buf.toString('utf8', start, end);
     this.lookups++;
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 | 0; // an int32 throughout (as hashes[] holds it), the empty text's too
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    h &= 0x3fffffff; // a small integer key
-    const entry = this.entries.get(h);
-    if (entry !== undefined) {
-      const bytes = entry.bytes;
-      if (bytes.length === n) {
-        let i = 0;
-        while (i < n && bytes[i] === buf[start + i]) i++;
-        if (i === n) {
-          this.last = entry;
-          return entry.text;
+    const table = this.table;
+    const mask = table.length - 1;
+    let slot = (h ^ (h >>> 15)) & mask;
+    for (;;) {
+      const e = table[slot] - 1;
+      if (e < 0) break;
+      if (this.hashes[e] === h && this.lengths[e] === n) {
+        const bytes = this.bytes;
+        const at = e * INTERN_MAX_BYTES - start;
+        let i = start;
+        while (i < end && bytes[at + i] === buf[i]) i++;
+        if (i === end) {
+          this.last = e;
+          return this.texts[e];
         }
       }
+      slot = (slot + 1) & mask;
     }
     const text = buf.toString('utf8', start, end);
     this.misses++;
@@ -250,18 +292,32 @@ class Interner {
       if (this.misses * 4 > this.lookups * 3) {
         // mostly new values in this window: a column of ids or free text
         this.on = false;
-        this.entries.clear();
         return text;
       }
       this.lookups = 0;
       this.misses = 0;
     }
-    if (entry === undefined && this.entries.size < INTERN_MAX_ENTRIES) {
-      this.last = { text, bytes: Buffer.from(buf.subarray(start, end)), passed: false };
-      this.entries.set(h, this.last);
+    if (this.size < INTERN_MAX_ENTRIES) {
+      const e = this.size++;
+      table[slot] = e + 1;
+      this.hashes[e] = h;
+      this.lengths[e] = n;
+      this.bytes.set(buf.subarray(start, end), e * INTERN_MAX_BYTES);
+      this.texts.push(text);
+      this.last = e;
     }
     return text;
   }
+}
+
+/** Whether bytes [start, end) of `buf` (valid UTF-8) hold at least `min` code points, as ajv's minLength counts them. */
+function hasCodePoints(buf: Buffer, start: number, end: number, min: number): boolean {
+  const n = end - start;
+  if (n >= 4 * min) return true; // a code point is at most 4 bytes
+  if (n < min) return false;
+  let points = 0;
+  for (let i = start; i < end; i++) if ((buf[i] & 0xc0) !== 0x80) points++;
+  return points >= min;
 }
 
 /** The fields of a scanned line as strings (the slow path, and the header). */
@@ -296,7 +352,7 @@ function toNumber(text: string): string | number {
 export async function readCsvRows(
   path: string,
   options: ReadCsvOptions,
-  onRow: (values: (string | number)[], row: number, line: number) => RowProblem | void,
+  onRow: (values: (string | number)[], row: number, line: number, fields: RowFields) => RowProblem | void,
 ): Promise<CsvReadSummary> {
   const file = options.displayPath ?? path;
   const policy = options.onBadRow ?? 'fail';
@@ -309,7 +365,30 @@ export async function readCsvRows(
     return types.includes('number') || types.includes('integer');
   });
   const checks = known.map((c) => fastCheckOf(schema.properties[c]));
-  const plan = planOf(schema, known, checks);
+  const byteColumns = options.byteColumns ?? [];
+  const plan = planOf(schema, known, checks, byteColumns);
+  // for each known column, its index in byteColumns (−1: not a byte column)
+  const byteIndex = Int32Array.from(known, (c) => byteColumns.indexOf(c));
+  const rowFields: RowFields = { buf: Buffer.alloc(0), starts: new Int32Array(byteColumns.length), ends: new Int32Array(byteColumns.length), codes: new Int32Array(known.length).fill(-1) };
+  const unknownBytes = byteColumns.filter((c) => !known.includes(c));
+  if (unknownBytes.length > 0) throw new RangeError(`byteColumns ${unknownBytes.join(', ')} not in the schema`);
+  /** rowFields of a row read as text: the bytes from its strings, no codes */
+  const fieldsOfTexts = (): RowFields => {
+    rowFields.codes.fill(-1);
+    if (byteColumns.length === 0) return rowFields;
+    const texts = byteColumns.map((c) => {
+      const v = values[known.indexOf(c)];
+      return typeof v === 'string' ? v : '';
+    });
+    rowFields.buf = Buffer.from(texts.join(''), 'utf8');
+    let at = 0;
+    texts.forEach((t, j) => {
+      rowFields.starts[j] = at;
+      at += Buffer.byteLength(t, 'utf8');
+      rowFields.ends[j] = at;
+    });
+    return rowFields;
+  };
   const policyHint = options.policyParam
     ? `fix the row, or drop and count rows like it with --set ${options.policyParam}=drop`
     : 'fix the row';
@@ -414,7 +493,7 @@ export async function readCsvRows(
         return;
       }
     }
-    const problem = onRow(values, row, line);
+    const problem = onRow(values, row, line, fieldsOfTexts());
     if (problem) {
       bad(problem, { row, line });
       return;
@@ -462,12 +541,27 @@ export async function readCsvRows(
         return;
       }
     }
-    const { kind, min, max, above, text } = plan;
+    const { kind, min, max, above, text, minLength } = plan;
+    const codes = rowFields.codes;
     for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
       const how = kind[k];
-      if (how === TEXT) values[k] = interners[k].text(buf, starts[at], ends[at]);
-      else if (how >= NUMBER) {
+      const j = byteIndex[k];
+      if (j >= 0) {
+        rowFields.starts[j] = starts[at];
+        rowFields.ends[j] = ends[at];
+      }
+      if (how === TEXT) {
+        const interner = interners[k];
+        values[k] = interner.text(buf, starts[at], ends[at]);
+        codes[k] = interner.last;
+      } else if (how === BYTES) {
+        if (minLength[k] > 0 && !hasCodePoints(buf, starts[at], ends[at], minLength[k])) {
+          onData(textsOf(scanned), line);
+          return;
+        }
+        values[k] = undefined as unknown as string;
+      } else if (how >= NUMBER) {
         const v = numbers[at];
         // NaN (not a plain decimal) and ±Infinity fail the first test; onData reads the text and says what is wrong
         if (!(v - v === 0 && v >= min[k] && v <= max[k] && v > above[k]) || (how === INTEGER && Math.floor(v) !== v)) {
@@ -479,14 +573,15 @@ export async function readCsvRows(
         const interner = interners[k];
         const v = interner.text(buf, starts[at], ends[at]);
         const seen = interner.last;
-        if (seen === undefined || !seen.passed) {
+        if (seen < 0 || interner.passed[seen] === 0) {
           if (!text[k]!(v)) {
             onData(textsOf(scanned), line);
             return;
           }
-          if (seen !== undefined) seen.passed = true; // the check is a pure function of the text
+          if (seen >= 0) interner.passed[seen] = 1; // the check is a pure function of the text
         }
         values[k] = v;
+        codes[k] = seen;
       } else {
         onData(textsOf(scanned), line);
         return;
@@ -494,7 +589,8 @@ export async function readCsvRows(
     }
     summary.rows_read++;
     const row = summary.rows_read;
-    const problem = onRow(values, row, line);
+    rowFields.buf = buf;
+    const problem = onRow(values, row, line, rowFields);
     if (problem) {
       bad(problem, { row, line });
       return;

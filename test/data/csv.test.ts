@@ -188,3 +188,75 @@ describe('readCsv: repeated values of a column (made into one string each, their
     expect(new Set(rows.map((r) => r.grant_id)).size).toBe(good.length);
   });
 });
+
+describe('readCsvRows byteColumns: text columns handed over as bytes', () => {
+  it('gives the UTF-8 bytes of each byte column on simple lines and on lines csv-parse reads, and checks minLength on the bytes', async () => {
+    const { readCsvRows } = await import('../../src/data/csv.js');
+    // grant_id has minLength 1: "" fails on the bytes with ajv's message; "专" is one code point in 3 bytes and passes
+    const text = 'grant_id,year,region,amount,title\nG1,2001,CN-BJ,1,t\n专,2001,CN-SH,2,多字节\n,2001,CN-BJ,3,t\nG4,2001,CN-BJ,4,"q,uoted"\n"G,5",2001,CN-BJ,5,t\n';
+    const seen: [unknown, string, string, number][] = [];
+    const summary = await readCsvRows(write('bytes.csv', text), { schema, onBadRow: 'drop', byteColumns: ['title', 'grant_id'] }, (v, row, _line, bytes) => {
+      seen.push([v[0], bytes.buf.toString('utf8', bytes.starts[1], bytes.ends[1]), bytes.buf.toString('utf8', bytes.starts[0], bytes.ends[0]), row]);
+    });
+    // simple lines: no string for grant_id (only a minLength) nor title (no check at all); from G4's quote on, csv-parse
+    // reads the rows, with their strings, and the bytes are those of the unquoted values
+    expect(seen).toEqual([
+      [undefined, 'G1', 't', 1],
+      [undefined, '专', '多字节', 2],
+      ['G4', 'G4', 'q,uoted', 4],
+      ['G,5', 'G,5', 't', 5],
+    ]);
+    expect(summary.dropped_examples).toEqual([{ row: 3, line: 4, column: 'grant_id', message: 'value "" must NOT have fewer than 1 characters', expected: 'grant number, unique' }]);
+    // a minLength of more code points than bytes/4: counted from the bytes, as ajv counts them in the string
+    const strict: RowSchema = { ...schema, properties: { ...schema.properties, grant_id: { type: 'string', minLength: 2 } } };
+    const ok: string[] = [];
+    const s2 = await readCsvRows(write('bytes2.csv', 'grant_id,year,region,amount,title\n专利,2001,CN-BJ,1,t\n专,2001,CN-BJ,1,t\nAB,2001,CN-BJ,1,t\n'), { schema: strict, onBadRow: 'drop', byteColumns: ['grant_id'] }, (_v, _row, _line, b) => {
+      ok.push(b.buf.toString('utf8', b.starts[0], b.ends[0]));
+    });
+    expect(ok).toEqual(['专利', 'AB']);
+    expect(s2.dropped_examples.map((d) => [d.row, d.column])).toEqual([[2, 'grant_id']]);
+  });
+});
+
+describe('readCsv: interned values whose bytes hash alike', () => {
+  it('two titles with the same 32-bit FNV-1a hash (WOSX64197, WOSX337400) each come back as themselves', async () => {
+    const header = 'grant_id,year,region,amount,title\n';
+    const titles = ['WOSX64197', 'WOSX337400', 'WOSX64197x', 'WOSX337400'];
+    const lines = Array.from({ length: 400 }, (_, k) => `G${k + 1},2001,CN-BJ,1,${titles[k % 4]}\n`);
+    const { rows } = await collect(write('collide.csv', header + lines.join('')));
+    expect(rows.map((r) => r.title)).toEqual(lines.map((_, k) => titles[k % 4]));
+  });
+});
+
+describe('readCsvRows codes: a small integer per distinct value of a repeating column', () => {
+  it('the same value has the same code, another value another; numbers, ids and rows read by csv-parse have −1', async () => {
+    const { readCsvRows } = await import('../../src/data/csv.js');
+    const header = 'grant_id,year,region,amount,title\n';
+    const regions = ['CN-BJ', 'CN-SH', 'CN-GD', 'CN-SH'];
+    const titles = ['', 'nano', 'ü nano', ''];
+    const lines = Array.from({ length: 6000 }, (_, k) => `G${k + 1},2001,${regions[k % 4]},${k % 7},${titles[(k >> 2) % 4]}\n`);
+    const seen: { region: string; title: string; codes: number[] }[] = [];
+    await readCsvRows(write('codes.csv', header + lines.join('') + 'G9,2001,CN-BJ,1,"quoted"\n'), { schema }, (v, _row, _line, fields) => {
+      seen.push({ region: v[2] as string, title: v[4] as string, codes: [...fields.codes] });
+    });
+    expect(seen).toHaveLength(6001);
+    const byValue = (column: 2 | 4, key: 'region' | 'title') => {
+      const codes = new Map<string, Set<number>>();
+      for (const r of seen.slice(0, 6000)) codes.set(r[key], (codes.get(r[key]) ?? new Set()).add(r.codes[column]));
+      return codes;
+    };
+    for (const [column, key, distinct] of [[2, 'region', 3], [4, 'title', 3]] as const) {
+      const codes = byValue(column, key);
+      expect(codes.size).toBe(distinct);
+      for (const set of codes.values()) expect(set.size).toBe(1); // one code per value, for all 6,000 rows
+      const all = [...codes.values()].map((set) => [...set][0]);
+      expect(new Set(all).size).toBe(distinct); // different values, different codes
+      expect(all.every((c) => c >= 0 && c < 4096)).toBe(true);
+    }
+    // ids stop being interned once they prove not to repeat (after 4,096); numbers never have a code
+    expect(seen[5999].codes[0]).toBe(-1);
+    expect(seen.every((r) => r.codes[1] === -1 && r.codes[3] === -1)).toBe(true);
+    // the last row has a quote: csv-parse reads it, without codes
+    expect(seen[6000]).toEqual({ region: 'CN-BJ', title: 'quoted', codes: [-1, -1, -1, -1, -1] });
+  });
+});
