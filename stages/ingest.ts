@@ -1,6 +1,6 @@
 // ingest: the five raw files (docs/data-format.md) → counts per region-year (panel), co-publications
 // (collaboration) and what was read, dropped and why (ingest_report).
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { StageFunction } from '../src/engine/stage-api.js';
 import { SpillwayError } from '../src/errors.js';
@@ -42,6 +42,23 @@ const ingest: StageFunction = async (ctx) => {
     }
     return matches[0];
   };
+  // The id set is made about the size the file needs (rows ≈ its text's bytes / 48; the size of a .gz's text is in
+  // its last 4 bytes, modulo 4 GiB), so that it does not grow (and move every id) on the way; a wrong guess costs only
+  // a growth, or a larger set than needed (at most the cap, 256 MiB).
+  const idSlotsFor = (path: string): number => {
+    let bytes = statSync(path).size;
+    if (path.endsWith('.gz') && bytes >= 18) {
+      const fd = openSync(path, 'r');
+      try {
+        const trailer = Buffer.alloc(4);
+        readSync(fd, trailer, 0, 4, bytes - 4);
+        bytes = trailer.readUInt32LE(0);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return Math.max(16, Math.min(25, Math.ceil(Math.log2(Math.max(2, (2 * bytes) / 48)))));
+  };
   const schemaOf = (name: RawName): RowSchema => JSON.parse(readFileSync(ctx.dep(`schemas/raw/${name}.schema.json`), 'utf8')) as RowSchema;
   const files: IngestReport['files'] = [];
   const EXCLUDED = 'excluded region';
@@ -79,7 +96,7 @@ const ingest: StageFunction = async (ctx) => {
     const options = { schema, onBadRow, displayPath, policyParam: 'ingest.on_bad_row' };
     // pass 1 takes the id column as bytes: they are hashed, and made a string only for an id held back
     const byteColumns = handler.unique ? [handler.unique.column] : [];
-    const ids = handler.unique ? new DuplicateIds(handler.unique.noun) : undefined;
+    const ids = handler.unique ? new DuplicateIds(handler.unique.noun, { log2Slots: idSlotsFor(path) }) : undefined;
     let outside = 0;
     let ofExcluded = 0;
     const inYears = (v: Values) => yearAt < 0 || ((v[yearAt] as number) >= firstYear && (v[yearAt] as number) <= lastYear);
@@ -442,15 +459,28 @@ const ingest: StageFunction = async (ctx) => {
   // a row's two lists, kept by the reader's codes of the two columns' values (a few thousand pairs: bounded), per read
   type Lists = { list: ReturnType<typeof regionListOf>; partners: ReturnType<typeof partnerListOf> };
   const listsOf = () => {
-    const listsByCodes = new Map<number, Lists>();
+    // open addressing by the pair's key (rc · 4096 + cc), half full at most: 65,536 pairs, the rest derived each time
+    const LOG2 = 17;
+    const keys = new Int32Array(1 << LOG2).fill(-1);
+    const kept = new Array<Lists>(1 << LOG2);
+    let size = 0;
     return (v: Values, codes: Int32Array): Lists => {
       const rc = codes[uRegions];
       const cc = codes[uCountries];
-      const key = rc >= 0 && cc >= 0 ? rc * 4096 + cc : -1;
-      let lists = key >= 0 ? listsByCodes.get(key) : undefined;
-      if (lists === undefined) {
-        lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
-        if (key >= 0 && listsByCodes.size < CACHE_LIMIT) listsByCodes.set(key, lists);
+      if (rc < 0 || cc < 0) return { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
+      const key = rc * 4096 + cc;
+      let slot = Math.imul(key, 0x9e3779b1) >>> (32 - LOG2);
+      for (;;) {
+        const k = keys[slot];
+        if (k === key) return kept[slot];
+        if (k === -1) break;
+        slot = (slot + 1) & ((1 << LOG2) - 1);
+      }
+      const lists = { list: regionListOf(v[uRegions] as string), partners: partnerListOf(v[uCountries] as string) };
+      if (size < 1 << (LOG2 - 1)) {
+        keys[slot] = key;
+        kept[slot] = lists;
+        size++;
       }
       return lists;
     };

@@ -106,11 +106,11 @@ class NotSimple extends Error {}
 const SPACE = 32;
 /** The columns and rows of a table as the readers give them to buildDesign. */
 interface Columns {
-  y: number[];
+  y: ArrayLike<number>;
   /** the --x values, row after row (args.x.length per row): no array per row */
-  X: number[];
+  X: ArrayLike<number>;
   groups: string[];
-  offset: number[];
+  offset: ArrayLike<number>;
   factorValues: string[][];
   missingRows: number;
 }
@@ -122,7 +122,11 @@ interface Columns {
  * gets its message from there. Same values as that reader (plainDecimal is exactly Number() of the text).
  */
 async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> {
-  const out: Columns = { y: [], X: [], groups: [], offset: [], factorValues: args.factors.map(() => []), missingRows: 0 };
+  const out = { groups: [] as string[], factorValues: args.factors.map(() => [] as string[]), missingRows: 0 };
+  // numbers straight into typed arrays (a JS array of 600,000 numbers is copied as it grows and moved by the GC)
+  const ys = new Floats();
+  const xs = new Floats();
+  const offsets = new Floats();
   let width = -1;
   let yAt = -1;
   let idAt = -1;
@@ -132,9 +136,9 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
   let neededAt: number[] = [];
   const keepGroups = args.model !== 'nb2' && args.id !== undefined;
   const cells = new CellText();
-  const text = (buf: Buffer, start: number, end: number): string => {
+  const text = (buf: Buffer, start: number, end: number, slot = -1): string => {
     if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-    return cells.get(buf, start, end);
+    return cells.get(buf, start, end, slot);
   };
   // the numeric columns' values come parsed from the scanner (numbers[i], NaN when not a plain decimal)
   const numberAt = (line: ScannedLine, i: number): number => {
@@ -185,7 +189,7 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     }
     const count_ = numberAt(line, yAt);
     if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
-    const X = out.X;
+    const X = xs;
     for (let j = 0; j < xAt.length; j++) {
       const value = numberAt(line, xAt[j]);
       if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
@@ -197,10 +201,10 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
       if (!(exposure > 0)) throw new NotSimple();
       offset = Math.log(exposure);
     } else if (args.offset) offset = numberAt(line, extraAt);
-    out.y.push(count_);
-    if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt]));
-    for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]]));
-    if (args.exposure || args.offset) out.offset.push(offset);
+    ys.push(count_);
+    if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt], 0));
+    for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]], k + 1));
+    if (args.exposure || args.offset) offsets.push(offset);
   };
   const scanner = new LineScanner(onLine);
   const utf8 = new Utf8Check();
@@ -216,8 +220,28 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
     input.destroy();
   }
   if (utf8.invalidAt !== undefined || scanner.push(Buffer.alloc(0), true) || width < 0 || data === 0) throw new NotSimple();
-  if (out.y.length + out.missingRows === 0) throw new NotSimple();
-  return out;
+  if (ys.length + out.missingRows === 0) throw new NotSimple();
+  return { ...out, y: ys.values(), X: xs.values(), offset: offsets.values() };
+}
+
+/** A growing list of numbers in a Float64Array. */
+class Floats {
+  private buffer = new Float64Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.buffer.length) {
+      const bigger = new Float64Array(this.buffer.length * 2);
+      bigger.set(this.buffer);
+      this.buffer = bigger;
+    }
+    this.buffer[this.length++] = value;
+  }
+
+  /** the numbers pushed (a view of the buffer) */
+  values(): Float64Array {
+    return this.buffer.subarray(0, this.length);
+  }
 }
 
 /** Reads the CSV and builds the design: the fast read when the file is simple, else the full reader. */
@@ -390,14 +414,69 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, mis
 }
 
 /**
- * The text of a cell without a new string for each row: a cell of up to 6 bytes (ids, years, codes) is looked up by its
- * bytes, packed exactly into one number with its length; longer cells, and any cell once 65,536 are known, are decoded.
+ * The text of a cell without a new string for each row: a cell of plain digits (years, numeric ids; no leading zero) is
+ * looked up by its value, a cell of up to 6 bytes (ids, codes) by its bytes packed exactly into one number with its
+ * length; longer cells, and any cell once 65,536 are known, are decoded. A cell equal to the previous one asked for with
+ * the same `slot` (a panel's id column repeats its value row after row) is answered without a lookup.
  */
 class CellText {
   private readonly known = new Map<number, string>();
+  private readonly knownIntegers = new Map<number, string>();
+  /** per slot: the previous cell's bytes (up to 16) and text */
+  private readonly lastBytes: Uint8Array[] = [];
+  private readonly lastLength: number[] = [];
+  private readonly lastText: string[] = [];
 
-  get(buf: Buffer, start: number, end: number): string {
+  get(buf: Buffer, start: number, end: number, slot = -1): string {
     const length = end - start;
+    if (slot >= 0 && length <= 16) {
+      if (slot >= this.lastBytes.length) {
+        for (let k = this.lastBytes.length; k <= slot; k++) {
+          this.lastBytes.push(new Uint8Array(16));
+          this.lastLength.push(-1);
+          this.lastText.push('');
+        }
+      }
+      const bytes = this.lastBytes[slot];
+      if (this.lastLength[slot] === length) {
+        let same = true;
+        for (let i = 0; i < length; i++) {
+          if (bytes[i] !== buf[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return this.lastText[slot];
+      }
+      const text = this.lookUp(buf, start, end);
+      for (let i = 0; i < length; i++) bytes[i] = buf[start + i];
+      this.lastLength[slot] = length;
+      this.lastText[slot] = text;
+      return text;
+    }
+    return this.lookUp(buf, start, end);
+  }
+
+  private lookUp(buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length > 0 && length <= 9 && (length === 1 || buf[start] !== 48)) {
+      // plain digits: the value is a small integer key (and the text is String(value))
+      let value = 0;
+      let i = start;
+      for (; i < end; i++) {
+        const d = buf[i] - 48;
+        if (d < 0 || d > 9) break;
+        value = value * 10 + d;
+      }
+      if (i === end) {
+        let text = this.knownIntegers.get(value);
+        if (text === undefined) {
+          text = buf.toString('utf8', start, end);
+          if (this.knownIntegers.size < 65536) this.knownIntegers.set(value, text);
+        }
+        return text;
+      }
+    }
     if (length > 6) return buf.toString('utf8', start, end);
     let key = length;
     for (let i = start; i < end; i++) key = key * 256 + buf[i];

@@ -4,6 +4,7 @@
 // column is dropped, as Stata's _rmcoll does), with the columns it is a combination of named.
 
 import { SpillwayError } from '../../errors.js';
+import { addGroupOuter, addWeighted, splitSubset, type SparseRows, type SplitDesign } from './objective.js';
 
 export type Centering = 'none' | 'mean' | 'within';
 
@@ -16,50 +17,26 @@ const REPORTED_SHARE = 1e-6;
 
 export interface CollinearityInput {
   n: number;
-  /** n × q, row-major, observations ordered by group */
-  X: Float64Array;
+  /** the columns (unshifted), observations ordered by group */
+  design: SplitDesign;
   names: string[];
   groupStart: Int32Array;
   centering: Centering;
   /** index of the `_cons` column: never dropped in 'mean' mode, where centring accounts for it */
   constantIndex: number;
-  /** per column Σx², Σx and number of nonzeros, when the caller has them already (computed in row order, as here) */
-  stats?: { raw: Float64Array; sum: Float64Array; nonzero: Float64Array };
+  /** per column Σx², Σx and number of nonzeros (computed in row order) */
+  stats: { raw: Float64Array; sum: Float64Array; nonzero: Float64Array };
 }
 
 export function findDroppedColumns(input: CollinearityInput): { name: string; reason: string }[] {
-  const { n, X, names, groupStart, centering, constantIndex } = input;
+  const { n, design, names, groupStart, centering, constantIndex } = input;
   const q = names.length;
-  const G = groupStart.length - 1;
   const dropped: { name: string; reason: string }[] = [];
 
-  // (1) exact centred sums of squares: sums per column (and per group), then squared deviations, row by row
+  // (1) exact centred sums of squares: sums per column (and per group), then squared deviations
   const active = (c: number) => !(c === constantIndex && centering === 'mean');
-  const { raw, sum, nonzero } = input.stats ?? columnStats(X, n, q);
-  const squares = new Float64Array(q);
-  if (centering === 'none') squares.set(raw);
-  else {
-    const spans = centering === 'mean' ? [0, n] : Array.from(groupStart);
-    const groupMean = new Float64Array(q);
-    for (let s = 0; s + 1 < spans.length; s++) {
-      const from = spans[s];
-      const to = spans[s + 1];
-      if (centering === 'mean') {
-        for (let c = 0; c < q; c++) groupMean[c] = sum[c] / n; // the same row-order sum
-      } else {
-        groupMean.fill(0);
-        for (let r = from; r < to; r++) for (let c = 0; c < q; c++) groupMean[c] += X[r * q + c];
-        for (let c = 0; c < q; c++) groupMean[c] /= to - from;
-      }
-      for (let r = from; r < to; r++) {
-        const base = r * q;
-        for (let c = 0; c < q; c++) {
-          const d = X[base + c] - groupMean[c];
-          squares[c] += d * d;
-        }
-      }
-    }
-  }
+  const { raw, sum, nonzero } = input.stats;
+  const squares = centredSquares(design, centering, groupStart, sum, raw);
   const candidates: number[] = [];
   const centred = new Float64Array(q);
   const shift = new Float64Array(q);
@@ -90,45 +67,23 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
     candidates.push(c);
   }
 
-  // (2) centred cross products of the candidates: Σ z z' - correction, z = x - shift (sparse rows)
+  // (2) centred cross products of the candidates: Σ z z' - correction, z = x - shift (the dense columns shifted, the
+  // sparse ones not), by the likelihoods' kernels with unit weights
   const k = candidates.length;
-  const C = new Float64Array(k * k);
-  const z = new Float64Array(k);
-  const index = new Int32Array(k);
-  const column = Int32Array.from(candidates);
-  const by = Float64Array.from(candidates, (c) => shift[c]);
-  for (let r = 0; r < n; r++) {
-    let nz = 0;
-    const base = r * q;
-    for (let a = 0; a < k; a++) {
-      const v = X[base + column[a]] - by[a];
-      if (v !== 0) {
-        index[nz] = a;
-        z[nz++] = v;
-      }
-    }
-    for (let i = 0; i < nz; i++) {
-      const row = index[i] * k;
-      const zi = z[i];
-      for (let j = i; j < nz; j++) C[row + index[j]] += zi * z[j];
-    }
-  }
+  const shifted = splitSubset(design, Array.from({ length: q }, (_, c) => c), shift);
+  const full = new Float64Array(q * q);
+  const ones = new Float64Array(n).fill(1);
+  addWeighted(shifted, new Float64Array(n), ones, new Float64Array(q), full, q, new Float64Array(n), new Float64Array(q));
   if (centering !== 'none') {
-    const spans = centering === 'mean' ? [[0, n]] : Array.from({ length: G }, (_, g) => [groupStart[g], groupStart[g + 1]]);
-    const mean = new Float64Array(k);
-    for (const [from, to] of spans) {
-      mean.fill(0);
-      for (let r = from; r < to; r++) {
-        const base = r * q;
-        for (let a = 0; a < k; a++) mean[a] += X[base + column[a]] - by[a];
-      }
-      const size = to - from;
-      for (let a = 0; a < k; a++) {
-        const ma = mean[a] / size;
-        for (let b = a; b < k; b++) C[a * k + b] -= ma * mean[b];
-      }
-    }
+    // - Σ_span (Σ z)(Σ z)' / size over the whole sample ('mean') or each group ('within')
+    const spans = centering === 'mean' ? Int32Array.of(0, n) : groupStart;
+    const S = spans.length - 1;
+    const weight = new Float64Array(S);
+    for (let g = 0; g < S; g++) weight[g] = -1 / (spans[g + 1] - spans[g]);
+    addGroupOuter(shifted, spans, ones, weight, full, q, new Float64Array(q * S), new Float64Array(Math.max(n, S)));
   }
+  const C = new Float64Array(k * k);
+  for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) C[a * k + b] = full[candidates[a] * q + candidates[b]];
   for (let a = 0; a < k; a++) C[a * k + a] = centred[candidates[a]];
 
   // (3) Cholesky in column order; L holds the kept columns' rows
@@ -164,21 +119,79 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   return dropped.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }
 
-/** Σx², Σx and the number of nonzero values of each column of the n × q row-major X. */
-function columnStats(X: Float64Array, n: number, q: number): { raw: Float64Array; sum: Float64Array; nonzero: Float64Array } {
-  const raw = new Float64Array(q);
-  const sum = new Float64Array(q);
-  const nonzero = new Float64Array(q);
-  for (let r = 0; r < n; r++) {
-    const base = r * q;
-    for (let c = 0; c < q; c++) {
-      const v = X[base + c];
-      raw[c] += v * v;
-      sum[c] += v;
-      if (v !== 0) nonzero[c]++;
-    }
+/**
+ * Σ (x - m)² per column, m the column's mean ('mean') or its group's mean ('within'), or Σx² ('none'): two passes,
+ * the deviations squared exactly; a sparse column's zeros add (count of zeros) · m².
+ */
+function centredSquares(design: SplitDesign, centering: Centering, groupStart: Int32Array, sum: Float64Array, raw: Float64Array): Float64Array {
+  const { n, p, denseColumns, dense, sparse } = design;
+  const squares = new Float64Array(p);
+  if (centering === 'none') {
+    squares.set(raw);
+    return squares;
   }
-  return { raw, sum, nonzero };
+  const spans = centering === 'mean' ? Int32Array.of(0, n) : groupStart;
+  for (let k = 0; k < dense.length; k++) {
+    const c = denseColumns[k];
+    squares[c] = centering === 'mean' ? deviationSquares(dense[k], 0, n, sum[c] / n) : withinSquares(dense[k], spans);
+  }
+  if (sparse.colIndex.length > 0) sparseSquares(sparse, spans, centering === 'mean' ? sum : undefined, squares);
+  return squares;
+}
+
+/** Σ (x[r] - m)² over r in [from, to) */
+function deviationSquares(x: Float64Array, from: number, to: number, m: number): number {
+  let s = 0;
+  for (let r = from; r < to; r++) {
+    const d = x[r] - m;
+    s += d * d;
+  }
+  return s;
+}
+
+/** Σ_g Σ_{r in g} (x[r] - mean_g)² */
+function withinSquares(x: Float64Array, spans: Int32Array): number {
+  let s = 0;
+  for (let g = 0; g + 1 < spans.length; g++) {
+    const from = spans[g];
+    const to = spans[g + 1];
+    let mean = 0;
+    for (let r = from; r < to; r++) mean += x[r];
+    mean /= to - from;
+    s += deviationSquares(x, from, to, mean);
+  }
+  return s;
+}
+
+/** squares[c] of the sparse columns, span by span (the whole sample with its column sums, or each group) */
+function sparseSquares(rows: SparseRows, spans: Int32Array, totals: Float64Array | undefined, squares: Float64Array): void {
+  const { rowStart, colIndex, values } = rows;
+  const p = squares.length;
+  const mean = new Float64Array(p);
+  const count = new Float64Array(p);
+  const touched: number[] = [];
+  for (let g = 0; g + 1 < spans.length; g++) {
+    const from = rowStart[spans[g]];
+    const to = rowStart[spans[g + 1]];
+    const size = spans[g + 1] - spans[g];
+    for (let k = from; k < to; k++) {
+      const c = colIndex[k];
+      if (count[c] === 0) touched.push(c);
+      count[c]++;
+      mean[c] += values[k];
+    }
+    for (const c of touched) mean[c] = (totals ? totals[c] : mean[c]) / size;
+    for (let k = from; k < to; k++) {
+      const d = values[k] - mean[colIndex[k]];
+      squares[colIndex[k]] += d * d;
+    }
+    for (const c of touched) {
+      squares[c] += (size - count[c]) * mean[c] * mean[c];
+      mean[c] = 0;
+      count[c] = 0;
+    }
+    touched.length = 0;
+  }
 }
 
 /** Solves Lᵀ b = l for the lower-triangular L given by rows. */

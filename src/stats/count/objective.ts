@@ -108,7 +108,7 @@ export interface SplitDesign {
 }
 
 /** a column with nonzeros in more than this share of the rows is stored dense */
-const DENSE_SHARE = 0.5;
+export const DENSE_SHARE = 0.5;
 
 /**
  * Splits the columns `columns` of the n × stride row-major X (column j of the result is X's column columns[j]): those
@@ -267,13 +267,18 @@ function weightColumn(w1: Float64Array, w2: Float64Array, x: Float64Array, scrat
   return g;
 }
 
-/** column[c] += Σ_r t_r x_rc over the sparse rows */
-function sparseTransposeTimes(rows: SparseRows, t: Float64Array, column: Float64Array, n: number): void {
+/** weightColumn, and column[c] += Σ_r w2_r x_r x_rc over the sparse rows in the same pass */
+function weightColumnSparse(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, rows: SparseRows, column: Float64Array, n: number): number {
   const { rowStart, colIndex, values } = rows;
+  let g = 0;
   for (let r = 0; r < n; r++) {
-    const w = t[r];
-    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) column[colIndex[k]] += w * values[k];
+    const v = x[r];
+    g += w1[r] * v;
+    const t = w2[r] * v;
+    scratch[r] = t;
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) column[colIndex[k]] += t * values[k];
   }
+  return g;
 }
 
 /** gradient += Σ w1 x, upper triangle of hessian += Σ w2 x x', over the sparse rows alone */
@@ -334,6 +339,28 @@ function dotAt(a: Float64Array, b: Float64Array, base: number, G: number): numbe
   return s;
 }
 
+/** out[m] = Σ a[g]·b[base + m·G + g] for the four consecutive columns of b from `base` */
+function dot4At(a: Float64Array, b: Float64Array, base: number, G: number, out: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const b1 = base + G;
+  const b2 = b1 + G;
+  const b3 = b2 + G;
+  for (let g = 0; g < G; g++) {
+    const v = a[g];
+    s0 += v * b[base + g];
+    s1 += v * b[b1 + g];
+    s2 += v * b[b2 + g];
+    s3 += v * b[b3 + g];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
 /** η = offset + Xβ into `eta`; returns false when some η exceeds MAX_LINEAR_INDEX (or is not finite). */
 export function splitLinearIndex(design: SplitDesign, offset: Float64Array, beta: Float64Array, eta: Float64Array): boolean {
   const { n, denseColumns, dense } = design;
@@ -366,7 +393,8 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
   const anySparse = sparse.colIndex.length > 0;
   for (let i = 0; i < D; i++) {
     const a = denseColumns[i];
-    gradient[a] += weightColumn(w1, w2, dense[i], scratch, n);
+    if (anySparse) column.fill(0);
+    gradient[a] += anySparse ? weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n) : weightColumn(w1, w2, dense[i], scratch, n);
     // dense × dense: plain dot products
     let j = i;
     for (; j + 4 <= D; j += 4) {
@@ -376,8 +404,6 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
     for (; j < D; j++) hessian[a * dim + denseColumns[j]] += dot(scratch, dense[j], n);
     // dense × sparse: Σ_r w2 x_a x_c into column[c] for each sparse column c
     if (!anySparse) continue;
-    column.fill(0);
-    sparseTransposeTimes(sparse, scratch, column, n);
     for (let c = 0; c < column.length; c++) {
       if (column[c] === 0) continue;
       if (c > a) hessian[a * dim + c] += column[c];
@@ -401,6 +427,11 @@ export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share
   if (sparse.colIndex.length > 0) sparseGroupSums(sparse, share, groupStart, scores);
   for (let a = 0; a < p; a++) {
     if (!scaleInto(weight, scores, a * G, scratch, G)) continue;
-    for (let b = a; b < p; b++) hessian[a * dim + b] += dotAt(scratch, scores, b * G, G);
+    let b = a;
+    for (; b + 4 <= p; b += 4) {
+      dot4At(scratch, scores, b * G, G, four);
+      for (let m = 0; m < 4; m++) hessian[a * dim + b + m] += four[m];
+    }
+    for (; b < p; b++) hessian[a * dim + b] += dotAt(scratch, scores, b * G, G);
   }
 }

@@ -2,7 +2,7 @@
 // all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
-import { splitDesign, toSparseRows, type SparseRows, type SplitDesign } from './objective.js';
+import { DENSE_SHARE, splitSubset, toSparseRows, type SparseRows, type SplitDesign } from './objective.js';
 import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
@@ -33,8 +33,8 @@ export interface PreparedData {
   /** columns kept */
   p: number;
   names: string[];
-  /** n × p, row-major, observations ordered by group */
-  X: Float64Array;
+  /** n × p, row-major, observations ordered by group (built on first use: the conditional likelihoods read `split`) */
+  readonly X: Float64Array;
   /** the same matrix as sparse rows, for the pooled likelihoods' inner loops (built on first use) */
   readonly rows: SparseRows;
   /** the same matrix split into dense columns and sparse rows, for the conditional likelihoods' inner loops */
@@ -187,37 +187,30 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     });
   }
 
-  // candidate columns: the caller's, then _cons; packed n × q in group order
+  // candidate columns: the caller's, then _cons; read in group order straight into the split design (dense columns,
+  // sparse rows: see objective.ts), with no n × q copy of the rows
   const wantConstant = options.addConstant === true;
   const candidateNames = wantConstant ? [...design.names, CONSTANT] : [...design.names];
   const q = candidateNames.length;
   const given = design.names.length;
-  const all = new Float64Array(n * q);
-  // per column, in the same pass: Σx², Σx and the number of nonzeros (for the collinearity check, the sparse rows and
+  const source = packed ? packed.values : packRows(rowsX!, n0, given);
+  // per column, in one pass: Σx², Σx and the number of nonzeros (for the collinearity check, the dense/sparse split and
   // the FE Poisson centring)
   const raw = new Float64Array(q);
   const sum = new Float64Array(q);
   const nonzero = new Float64Array(q);
-  const source = packed ? packed.values : undefined;
-  for (let r = 0; r < n; r++) {
-    const row = source ? undefined : rowsX![order[r]];
-    const from = order[r] * given;
-    const base = r * q;
-    for (let c = 0; c < given; c++) {
-      const v = source ? source[from + c] : row![c];
-      if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) throw regressorProblem(v, order[r] + 1, design.names[c])!;
-      all[base + c] = v;
-      raw[c] += v * v;
-      sum[c] += v;
-      if (v !== 0) nonzero[c]++;
-    }
+  const bad = columnStats(source, order, given, raw, sum, nonzero);
+  if (bad >= 0) {
+    const i = order[Math.floor(bad / given)];
+    const c = bad % given;
+    throw regressorProblem(packed ? source[i * given + c] : rowsX![i][c], i + 1, design.names[c])!;
   }
   if (wantConstant) {
-    for (let r = 0; r < n; r++) all[r * q + given] = 1;
     raw[given] = n;
     sum[given] = n;
     nonzero[given] = n;
   }
+  const candidates = readSplit(source, order, given, q, nonzero);
   const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
@@ -228,7 +221,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const candidateIndex = Array.from({ length: q }, (_, c) => c).filter((c) => !(c === constantIndex && options.model === 'fe-poisson'));
   const dropped = findDroppedColumns({
     n,
-    X: candidateIndex.length === q ? all : selectPacked(all, n, q, candidateIndex),
+    design: candidateIndex.length === q ? candidates : splitSubset(candidates, candidateIndex),
     names: candidateIndex.map((c) => candidateNames[c]),
     groupStart,
     centering,
@@ -241,7 +234,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const p = kept.length;
   if (p === 0) throw new SpillwayError('notConverged', 'no regressors left to estimate after dropping collinear columns', { context: { dropped_columns: droppedColumns } });
 
-  const X = kept.length === q ? all : selectPacked(all, n, q, kept);
+  const split = kept.length === q ? candidates : splitSubset(candidates, kept);
   const y = new Float64Array(n);
   const offset = new Float64Array(n);
   for (let r = 0; r < n; r++) {
@@ -257,24 +250,21 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const columnNonzero = pick(nonzero, kept);
   let nonzeros = 0;
   for (let c = 0; c < p; c++) nonzeros += columnNonzero[c];
-  const variesWithinGroups = kept.map((_, c) => {
-    for (let g = 0; g < G; g++) {
-      const first = X[groupStart[g] * p + c];
-      for (let r = groupStart[g] + 1; r < groupStart[g + 1]; r++) if (X[r * p + c] !== first) return true;
-    }
-    return false;
-  });
+  const variesWithinGroups = Array.from(variesWithin(split, groupStart), (v) => v === 1);
 
+  let X: Float64Array | undefined;
   let rows: SparseRows | undefined;
   return {
     n,
     p,
     names: kept.map((j) => candidateNames[j]),
-    X,
-    get rows() {
-      return (rows ??= toSparseRows(X, n, p, undefined, undefined, nonzeros));
+    get X() {
+      return (X ??= rowMajor(split));
     },
-    split: splitDesign(X, n, p, Array.from({ length: p }, (_, c) => c), columnNonzero),
+    get rows() {
+      return (rows ??= toSparseRows(this.X, n, p, undefined, undefined, nonzeros));
+    },
+    split,
     y,
     offset,
     groupStart,
@@ -290,10 +280,141 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   };
 }
 
-/** The columns `columns` of the n × q row-major matrix, as a new n × columns.length matrix. */
-export function selectPacked(X: Float64Array, n: number, q: number, columns: number[]): Float64Array {
-  const p = columns.length;
-  const out = new Float64Array(n * p);
-  for (let r = 0; r < n; r++) for (let c = 0; c < p; c++) out[r * p + c] = X[r * q + columns[c]];
+/** The rows of a CountDesign's X in one row-major array. */
+function packRows(rows: ArrayLike<number>[], n: number, width: number): Float64Array {
+  const out = new Float64Array(n * width);
+  for (let i = 0; i < n; i++) for (let c = 0; c < width; c++) out[i * width + c] = rows[i][c];
   return out;
+}
+
+/**
+ * Σx², Σx and the number of nonzeros of each of the `width` columns over the rows `order` of the row-major source (in
+ * that order); returns -1, or the position (row of order · width + column) of the first value that is not finite or
+ * above MAX_REGRESSOR_MAGNITUDE.
+ */
+function columnStats(source: Float64Array, order: Int32Array, width: number, raw: Float64Array, sum: Float64Array, nonzero: Float64Array): number {
+  const n = order.length;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let c = 0; c < width; c++) {
+      const v = source[from + c];
+      if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) return r * width + c;
+      raw[c] += v * v;
+      sum[c] += v;
+      if (v !== 0) nonzero[c]++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The split design of the `width` source columns over the rows `order` (and, when q > width, a constant column q-1
+ * of ones): columns with more than half their values nonzero dense, the others as sparse rows.
+ */
+function readSplit(source: Float64Array, order: Int32Array, width: number, q: number, nonzero: Float64Array): SplitDesign {
+  const n = order.length;
+  const denseList: number[] = [];
+  const sparseList: number[] = [];
+  let nonzeros = 0;
+  for (let c = 0; c < q; c++) {
+    if (nonzero[c] > n * DENSE_SHARE) denseList.push(c);
+    else {
+      sparseList.push(c);
+      nonzeros += nonzero[c];
+    }
+  }
+  const dense = denseList.map(() => new Float64Array(n));
+  const denseFrom = Int32Array.from(denseList.filter((c) => c < width));
+  const sparseFrom = Int32Array.from(sparseList);
+  const rowStart = new Int32Array(n + 1);
+  const colIndex = new Int32Array(nonzeros);
+  const values = new Float64Array(nonzeros);
+  readRows(source, order, width, denseFrom, dense, sparseFrom, rowStart, colIndex, values);
+  if (q > width) dense[dense.length - 1].fill(1); // _cons, always dense, always last
+  return { n, p: q, denseColumns: Int32Array.from(denseList), dense, sparse: { rowStart, colIndex, values } };
+}
+
+function readRows(
+  source: Float64Array,
+  order: Int32Array,
+  width: number,
+  denseFrom: Int32Array,
+  dense: Float64Array[],
+  sparseFrom: Int32Array,
+  rowStart: Int32Array,
+  colIndex: Int32Array,
+  values: Float64Array,
+): void {
+  const n = order.length;
+  const D = denseFrom.length;
+  const S = sparseFrom.length;
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
+    rowStart[r] = at;
+    for (let k = 0; k < S; k++) {
+      const v = source[from + sparseFrom[k]];
+      if (v !== 0) {
+        colIndex[at] = sparseFrom[k];
+        values[at++] = v;
+      }
+    }
+  }
+  rowStart[n] = at;
+}
+
+/** The split design as one row-major n × p array (for the pooled likelihoods' sparse rows and the NB2 start). */
+function rowMajor(design: SplitDesign): Float64Array {
+  const { n, p, denseColumns, dense } = design;
+  const { rowStart, colIndex, values } = design.sparse;
+  const X = new Float64Array(n * p);
+  for (let k = 0; k < dense.length; k++) {
+    const x = dense[k];
+    const c = denseColumns[k];
+    for (let r = 0; r < n; r++) X[r * p + c] = x[r];
+  }
+  for (let r = 0; r < n; r++) for (let k = rowStart[r]; k < rowStart[r + 1]; k++) X[r * p + colIndex[k]] = values[k];
+  return X;
+}
+
+/** Per column (1 or 0): does it take two different values within at least one group? (exact comparisons) */
+function variesWithin(design: SplitDesign, groupStart: Int32Array): Uint8Array {
+  const { p, denseColumns, dense } = design;
+  const { rowStart, colIndex, values } = design.sparse;
+  const G = groupStart.length - 1;
+  const varies = new Uint8Array(p);
+  for (let k = 0; k < dense.length; k++) varies[denseColumns[k]] = denseVaries(dense[k], groupStart) ? 1 : 0;
+  if (colIndex.length === 0) return varies;
+  // a sparse column varies in a group when it is nonzero in some of its rows but not all, or takes two nonzero values
+  const count = new Int32Array(p);
+  const first = new Float64Array(p);
+  const touched: number[] = [];
+  for (let g = 0; g < G; g++) {
+    const from = groupStart[g];
+    const to = groupStart[g + 1];
+    for (let k = rowStart[from]; k < rowStart[to]; k++) {
+      const c = colIndex[k];
+      if (count[c] === 0) {
+        first[c] = values[k];
+        touched.push(c);
+      } else if (values[k] !== first[c]) varies[c] = 1;
+      count[c]++;
+    }
+    for (const c of touched) {
+      if (count[c] < to - from) varies[c] = 1;
+      count[c] = 0;
+    }
+    touched.length = 0;
+  }
+  return varies;
+}
+
+function denseVaries(x: Float64Array, groupStart: Int32Array): boolean {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    const first = x[groupStart[g]];
+    for (let r = groupStart[g] + 1; r < groupStart[g + 1]; r++) if (x[r] !== first) return true;
+  }
+  return false;
 }
