@@ -247,3 +247,38 @@ describe('LineScanner: the same fields however the bytes are cut into chunks', (
     expect(problems).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// A damaged bundle (a disk that lost its tail, an interrupted copy): newer than every module, so bin/spillway.js takes
+// it, and it crashed with a SyntaxError and a stack trace (or "main is not a function" when cut between statements).
+// The unbundled dist/ is there and whole: the CLI runs it instead.
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, symlinkSync, truncateSync } from 'node:fs';
+import { repoRoot } from '../engine/helpers.js';
+
+describe('a damaged dist/cli.bundle.cjs', () => {
+  const cliCopy = () => {
+    const copy = mkdtempSync(join(csvDir, 'cli-'));
+    cpSync(join(repoRoot, 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(join(repoRoot, 'dist'), join(copy, 'dist'), { recursive: true, preserveTimestamps: true });
+    cpSync(join(repoRoot, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
+    return copy;
+  };
+  const bundleText = readFileSync(join(repoRoot, 'dist/cli.bundle.cjs'), 'latin1');
+  const cuts = {
+    'cut in the middle of a function': Math.floor(bundleText.length / 2),
+    'cut between two top-level statements, before the exports': bundleText.lastIndexOf('\nvar main_exports') + 1,
+  };
+  for (const [name, at] of Object.entries(cuts)) {
+    it(`(${name}) is passed over for the unbundled CLI: same output, exit 0, no stack trace`, () => {
+      expect(at).toBeGreaterThan(1000);
+      const copy = cliCopy();
+      truncateSync(join(copy, 'dist/cli.bundle.cjs'), at); // its mtime is now: newer than every module
+      const r = spawnSync(process.execPath, [join(copy, 'bin/spillway.js'), 'status', '--help'], { cwd: copy, encoding: 'utf8', env: { ...process.env, SPILLWAY_NO_BUNDLE: '' } });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^usage: spillway status \[STAGE\.\.\.\]/);
+    });
+  }
+});
