@@ -369,6 +369,7 @@ export async function readCsvRows(
   const plan = planOf(schema, known, checks, byteColumns);
   // for each known column, its index in byteColumns (−1: not a byte column)
   const byteIndex = Int32Array.from(known, (c) => byteColumns.indexOf(c));
+  const anyBytes = byteColumns.length > 0;
   const rowFields: RowFields = { buf: Buffer.alloc(0), starts: new Int32Array(byteColumns.length), ends: new Int32Array(byteColumns.length), codes: new Int32Array(known.length).fill(-1) };
   const unknownBytes = byteColumns.filter((c) => !known.includes(c));
   if (unknownBytes.length > 0) throw new RangeError(`byteColumns ${unknownBytes.join(', ')} not in the schema`);
@@ -546,10 +547,12 @@ export async function readCsvRows(
     for (let k = 0; k < nKnown; k++) {
       const at = sourceIndex[k];
       const how = kind[k];
-      const j = byteIndex[k];
-      if (j >= 0) {
-        rowFields.starts[j] = starts[at];
-        rowFields.ends[j] = ends[at];
+      if (anyBytes) {
+        const j = byteIndex[k];
+        if (j >= 0) {
+          rowFields.starts[j] = starts[at];
+          rowFields.ends[j] = ends[at];
+        }
       }
       if (how === TEXT) {
         const interner = interners[k];

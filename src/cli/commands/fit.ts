@@ -109,9 +109,11 @@ interface Columns {
   y: ArrayLike<number>;
   /** the --x values, row after row (args.x.length per row): no array per row */
   X: ArrayLike<number>;
-  groups: string[];
+  /** the panel id of each row as a number: ids numbered in order of first appearance */
+  groups: ArrayLike<number>;
   offset: ArrayLike<number>;
-  factorValues: string[][];
+  /** per --factor column: each row's level as a number, and the levels' texts in order of first appearance */
+  factors: TextCodes[];
   missingRows: number;
 }
 
@@ -122,7 +124,9 @@ interface Columns {
  * gets its message from there. Same values as that reader (plainDecimal is exactly Number() of the text).
  */
 async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> {
-  const out = { groups: [] as string[], factorValues: args.factors.map(() => [] as string[]), missingRows: 0 };
+  const out = { missingRows: 0 };
+  const groups = new TextCodes();
+  const factors = args.factors.map(() => new TextCodes());
   // numbers straight into typed arrays (a JS array of 600,000 numbers is copied as it grows and moved by the GC)
   const ys = new Floats();
   const xs = new Floats();
@@ -202,8 +206,8 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
       offset = Math.log(exposure);
     } else if (args.offset) offset = numberAt(line, extraAt);
     ys.push(count_);
-    if (keepGroups) out.groups.push(text(buf, starts[idAt], ends[idAt], 0));
-    for (let k = 0; k < factorAt.length; k++) out.factorValues[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]], k + 1));
+    if (keepGroups) groups.push(text(buf, starts[idAt], ends[idAt], 0));
+    for (let k = 0; k < factorAt.length; k++) factors[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]], k + 1));
     if (args.exposure || args.offset) offsets.push(offset);
   };
   const scanner = new LineScanner(onLine);
@@ -221,7 +225,41 @@ async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> 
   }
   if (utf8.invalidAt !== undefined || scanner.push(Buffer.alloc(0), true) || width < 0 || data === 0) throw new NotSimple();
   if (ys.length + out.missingRows === 0) throw new NotSimple();
-  return { ...out, y: ys.values(), X: xs.values(), offset: offsets.values() };
+  return { ...out, y: ys.values(), X: xs.values(), offset: offsets.values(), groups: groups.codes(), factors };
+}
+
+/** Texts numbered in order of first appearance: each row's number, and the distinct texts. */
+class TextCodes {
+  readonly levels: string[] = [];
+  private readonly numberOf = new Map<string, number>();
+  private list = new Int32Array(1024);
+  private length = 0;
+  private lastText: string | undefined;
+  private lastCode = -1;
+
+  push(text: string): void {
+    let code = this.lastCode;
+    if (text !== this.lastText) {
+      const known = this.numberOf.get(text);
+      if (known === undefined) {
+        code = this.levels.length;
+        this.numberOf.set(text, code);
+        this.levels.push(text);
+      } else code = known;
+      this.lastText = text;
+      this.lastCode = code;
+    }
+    if (this.length === this.list.length) {
+      const bigger = new Int32Array(this.list.length * 2);
+      bigger.set(this.list);
+      this.list = bigger;
+    }
+    this.list[this.length++] = code;
+  }
+
+  codes(): Int32Array {
+    return this.list.subarray(0, this.length);
+  }
 }
 
 /** A growing list of numbers in a Float64Array. */
@@ -377,23 +415,31 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
   }
   if (utf8.invalidAt !== undefined) throw notUtf8();
   if (!checkedHeader) throw new SpillwayError('invalidInput', 'the file has no data rows', { file, expected: 'a header row and at least one data row' });
-  return { y, X, groups, offset, factorValues, missingRows };
+  const groupCodes = new TextCodes();
+  for (const id of groups) groupCodes.push(id);
+  const factors = factorValues.map((values) => {
+    const codes = new TextCodes();
+    for (const value of values) codes.push(value);
+    return codes;
+  });
+  return { y, X, groups: groupCodes.codes(), offset, factors, missingRows };
 }
 
-function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, missingRows }: Columns): LoadedTable {
+function buildDesign(args: ParsedArgs, { y, X, groups, offset, factors, missingRows }: Columns): LoadedTable {
   const names = [...args.x];
   const baseLevels: string[] = [];
   // levels, names and base depend only on the distinct values: expand those, then set each row's one indicator
-  const columnOf: Map<string, number>[] = [];
+  const columnOf: Int32Array[] = [];
   for (let k = 0; k < args.factors.length; k++) {
-    const distinct = [...new Set(factorValues[k])];
+    const distinct = factors[k].levels;
     const factor = expandFactor(distinct, { name: args.factors[k] });
-    const at = new Map<string, number>();
-    factor.columns.forEach((column, j) => at.set(distinct[column.indexOf(1)], names.length + j));
+    const at = new Int32Array(distinct.length).fill(-1);
+    factor.columns.forEach((column, j) => (at[column.indexOf(1)] = names.length + j));
     names.push(...factor.names);
     baseLevels.push(factor.base);
     columnOf.push(at);
   }
+  const factorCodes = factors.map((f) => f.codes());
   // all rows at their full width in one row-major array (no array per row)
   const n = y.length;
   const k = args.x.length;
@@ -403,8 +449,8 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factorValues, mis
     const base = i * width;
     for (let j = 0; j < k; j++) values[base + j] = X[i * k + j];
     for (let f = 0; f < columnOf.length; f++) {
-      const at = columnOf[f].get(factorValues[f][i]);
-      if (at !== undefined) values[base + at] = 1;
+      const at = columnOf[f][factorCodes[f][i]];
+      if (at >= 0) values[base + at] = 1;
     }
   }
   const design: PackedCountDesign = { y, X: { values, width }, names };
