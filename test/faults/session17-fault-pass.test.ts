@@ -282,3 +282,26 @@ describe('a damaged dist/cli.bundle.cjs', () => {
     });
   }
 });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// .spillway/tmp left as a dangling symlink (it pointed at a tmpfs that is gone): a run used to remove it (rmSync, force)
+// and make the directory afresh; the no-op saving that looks for it first with existsSync (which follows the link)
+// left it in place, and every stage failed with ENOENT on mkdir and a stack trace.
+import { mkdirSync, symlinkSync as linkSync } from 'node:fs';
+import { runPipeline } from '../../src/engine/index.js';
+import { cleanupProjects, writeProject } from '../engine/helpers.js';
+
+describe('a dangling .spillway/tmp symlink', () => {
+  afterAll(cleanupProjects);
+  it('is removed like any leftover, and the stages run', async () => {
+    const dir = writeProject({
+      'schemas/a.schema.json': '{ "type": "object", "required": ["n"], "properties": { "n": { "type": "integer" } } }',
+      'stages/a.ts': 'export default () => ({ a: { n: 1 } });\n',
+      'pipeline.yaml': 'stages:\n  a: { run: stages/a.ts, outs: { a: { schema: schemas/a.schema.json } } }\n',
+    });
+    mkdirSync(join(dir, '.spillway'), { recursive: true });
+    linkSync(join(dir, 'gone-tmpfs', 'tmp'), join(dir, '.spillway', 'tmp'));
+    const report = await runPipeline({ pipelineFile: join(dir, 'pipeline.yaml') });
+    expect(report.stages.map((s) => [s.stage, s.status, s.error])).toEqual([['a', 'ran', undefined]]);
+  });
+});
