@@ -439,21 +439,18 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factors, missingR
     baseLevels.push(factor.base);
     columnOf.push(at);
   }
-  const factorCodes = factors.map((f) => f.codes());
-  // all rows at their full width in one row-major array (no array per row)
+  // the --x numbers as read (n × k, row-major), the factors as one indicator column number per row (-1: base level)
+  const indicators = columnOf.map((at, f) => {
+    const codes = factors[f].codes();
+    const first = at.reduce((lowest, c) => (c >= 0 && c < lowest ? c : lowest), Infinity);
+    const columns = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) columns[i] = at[codes[i]] < 0 ? -1 : at[codes[i]] - first;
+    return { codes: columns, count: at.filter((c) => c >= 0).length };
+  });
   const n = y.length;
   const k = args.x.length;
-  const width = names.length;
-  const values = new Float64Array(n * width);
-  for (let i = 0; i < n; i++) {
-    const base = i * width;
-    for (let j = 0; j < k; j++) values[base + j] = X[i * k + j];
-    for (let f = 0; f < columnOf.length; f++) {
-      const at = columnOf[f][factorCodes[f][i]];
-      if (at >= 0) values[base + at] = 1;
-    }
-  }
-  const design: PackedCountDesign = { y, X: { values, width }, names };
+  const values = X instanceof Float64Array && X.length === n * k ? X : Float64Array.from(X);
+  const design: PackedCountDesign = { y, X: { values, width: k, indicators }, names };
   if (args.model !== 'nb2') design.groups = groups;
   if (args.exposure || args.offset) design.offset = offset;
   return { design, missingRows, baseLevels };

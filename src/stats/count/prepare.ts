@@ -71,8 +71,19 @@ function validate(design: CountDesign | PackedCountDesign, grouped: boolean): vo
   const n = design.y.length;
   const packed = packedRows(design.X);
   if (packed) {
-    if (packed.width !== design.names.length) {
-      throw invalid(`packed regressors have ${packed.width} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
+    let columns = packed.width;
+    for (const factor of packed.indicators ?? []) {
+      if (factor.codes.length !== n) throw invalid(`indicator codes have ${factor.codes.length} values for ${n} outcomes`, { expected: 'one code per outcome' });
+      for (let i = 0; i < n; i++) {
+        const code = factor.codes[i];
+        if (!(Number.isInteger(code) && code >= -1 && code < factor.count)) {
+          throw invalid(`indicator code ${String(code)} is not -1 or a column number below ${factor.count}`, { row: i + 1, expected: `an integer from -1 to ${factor.count - 1}` });
+        }
+      }
+      columns += factor.count;
+    }
+    if (columns !== design.names.length) {
+      throw invalid(`packed regressors have ${columns} columns for ${design.names.length} names`, { expected: `${design.names.length} columns` });
     }
     if (packed.values.length !== n * packed.width) {
       throw invalid(`design has ${n} outcomes but ${packed.values.length / packed.width} packed regressor rows`, { expected: 'one X row per outcome' });
@@ -172,7 +183,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     // rows of dropped groups are not packed below; their regressors must still be valid numbers
     const kept = new Uint8Array(n0);
     for (const i of order) kept[i] = 1;
-    const width = design.names.length;
+    const width = packed ? packed.width : design.names.length;
     for (let i = 0; i < n0; i++) {
       if (kept[i]) continue;
       for (let j = 0; j < width; j++) {
@@ -193,24 +204,36 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const candidateNames = wantConstant ? [...design.names, CONSTANT] : [...design.names];
   const q = candidateNames.length;
   const given = design.names.length;
+  // the numbers: the first `width` columns (all of them without indicators), row-major
+  const width = packed ? packed.width : given;
   const source = packed ? packed.values : packRows(rowsX!, n0, given);
+  const indicators = packed?.indicators ?? [];
   // per column, in one pass: Σx², Σx and the number of nonzeros (for the collinearity check, the dense/sparse split and
   // the FE Poisson centring)
   const raw = new Float64Array(q);
   const sum = new Float64Array(q);
   const nonzero = new Float64Array(q);
-  const bad = columnStats(source, order, given, raw, sum, nonzero);
+  const bad = columnStats(source, order, width, raw, sum, nonzero);
   if (bad >= 0) {
-    const i = order[Math.floor(bad / given)];
-    const c = bad % given;
-    throw regressorProblem(packed ? source[i * given + c] : rowsX![i][c], i + 1, design.names[c])!;
+    const i = order[Math.floor(bad / width)];
+    const c = bad % width;
+    throw regressorProblem(packed ? source[i * width + c] : rowsX![i][c], i + 1, design.names[c])!;
+  }
+  const indicatorCodes: Int32Array[] = [];
+  let first = width;
+  for (const factor of indicators) {
+    const codes = inOrder(factor.codes, order, first);
+    for (let r = 0; r < n; r++) if (codes[r] >= 0) nonzero[codes[r]]++;
+    for (let c = first; c < first + factor.count; c++) sum[c] = raw[c] = nonzero[c];
+    indicatorCodes.push(codes);
+    first += factor.count;
   }
   if (wantConstant) {
     raw[given] = n;
     sum[given] = n;
     nonzero[given] = n;
   }
-  const candidates = readSplit(source, order, given, q, nonzero);
+  const candidates = readSplit(source, order, width, q, nonzero, indicatorCodes, given);
   const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
@@ -307,11 +330,22 @@ function columnStats(source: Float64Array, order: Int32Array, width: number, raw
   return -1;
 }
 
+/** codes[order[r]] + offset (-1 stays -1) for each r: a factor's level codes in prepare's row order, as column numbers */
+function inOrder(codes: ArrayLike<number>, order: Int32Array, offset: number): Int32Array {
+  const out = new Int32Array(order.length);
+  for (let r = 0; r < order.length; r++) {
+    const code = codes[order[r]];
+    out[r] = code < 0 ? -1 : code + offset;
+  }
+  return out;
+}
+
 /**
- * The split design of the `width` source columns over the rows `order` (and, when q > width, a constant column q-1
- * of ones): columns with more than half their values nonzero dense, the others as sparse rows.
+ * The split design of the `width` source columns over the rows `order`, then the indicator columns (`indicatorCodes`:
+ * per factor the column set to 1 in each row, or -1) up to column `given`, and, when q > given, a constant column q-1
+ * of ones: columns with more than half their values nonzero dense, the others as sparse rows.
  */
-function readSplit(source: Float64Array, order: Int32Array, width: number, q: number, nonzero: Float64Array): SplitDesign {
+function readSplit(source: Float64Array, order: Int32Array, width: number, q: number, nonzero: Float64Array, indicatorCodes: Int32Array[], given: number): SplitDesign {
   const n = order.length;
   const denseList: number[] = [];
   const sparseList: number[] = [];
@@ -325,13 +359,66 @@ function readSplit(source: Float64Array, order: Int32Array, width: number, q: nu
   }
   const dense = denseList.map(() => new Float64Array(n));
   const denseFrom = Int32Array.from(denseList.filter((c) => c < width));
-  const sparseFrom = Int32Array.from(sparseList);
   const rowStart = new Int32Array(n + 1);
   const colIndex = new Int32Array(nonzeros);
   const values = new Float64Array(nonzeros);
-  readRows(source, order, width, denseFrom, dense, sparseFrom, rowStart, colIndex, values);
-  if (q > width) dense[dense.length - 1].fill(1); // _cons, always dense, always last
+  if (indicatorCodes.length === 0) readRows(source, order, width, denseFrom, dense, Int32Array.from(sparseList.filter((c) => c < width)), rowStart, colIndex, values);
+  else {
+    // numbers, then each factor's indicator: row by row, sparse entries in column order
+    const sparseNumbers = Int32Array.from(sparseList.filter((c) => c < width));
+    const isDense = new Uint8Array(q);
+    for (const c of denseList) isDense[c] = 1;
+    readRowsWithIndicators(source, order, width, denseFrom, dense, sparseNumbers, indicatorCodes, isDense, rowStart, colIndex, values);
+    // indicator columns stored dense (a level in more than half the rows)
+    denseList.forEach((c, k) => {
+      if (c < width || c >= given) return;
+      const codes = indicatorCodes.find((f) => f.includes(c))!;
+      const column = dense[k];
+      for (let r = 0; r < n; r++) column[r] = codes[r] === c ? 1 : 0;
+    });
+  }
+  if (q > given) dense[dense.length - 1].fill(1); // _cons, always dense, always last
   return { n, p: q, denseColumns: Int32Array.from(denseList), dense, sparse: { rowStart, colIndex, values } };
+}
+
+function readRowsWithIndicators(
+  source: Float64Array,
+  order: Int32Array,
+  width: number,
+  denseFrom: Int32Array,
+  dense: Float64Array[],
+  sparseFrom: Int32Array,
+  indicatorCodes: Int32Array[],
+  isDense: Uint8Array,
+  rowStart: Int32Array,
+  colIndex: Int32Array,
+  values: Float64Array,
+): void {
+  const n = order.length;
+  const D = denseFrom.length;
+  const S = sparseFrom.length;
+  const F = indicatorCodes.length;
+  let at = 0;
+  for (let r = 0; r < n; r++) {
+    const from = order[r] * width;
+    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
+    rowStart[r] = at;
+    for (let k = 0; k < S; k++) {
+      const v = source[from + sparseFrom[k]];
+      if (v !== 0) {
+        colIndex[at] = sparseFrom[k];
+        values[at++] = v;
+      }
+    }
+    for (let f = 0; f < F; f++) {
+      const c = indicatorCodes[f][r];
+      if (c >= 0 && isDense[c] === 0) {
+        colIndex[at] = c;
+        values[at++] = 1;
+      }
+    }
+  }
+  rowStart[n] = at;
 }
 
 function readRows(

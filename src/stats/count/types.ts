@@ -18,11 +18,25 @@ export interface CountDesign {
 /** A CountDesign whose regressors are packed in one array (no array per row: for large designs). */
 export type PackedCountDesign = Omit<CountDesign, 'X'> & { X: PackedRows };
 
-/** The regressors of every observation in one row-major array: observation i's value of column j is values[i · width + j]. */
+/**
+ * The regressors of every observation in one row-major array: observation i's value of column j is values[i · width + j],
+ * optionally followed by indicator columns (a factor's levels) given by a level number per observation instead of
+ * written out: names.length = width + the indicators' counts.
+ */
 export interface PackedRows {
   values: Float64Array;
-  /** the number of columns (must equal names.length) */
+  /** the number of columns in `values` (names.length when there are no indicators) */
   width: number;
+  indicators?: PackedIndicators[];
+}
+
+/**
+ * `count` indicator columns (the names after `width` and after the previous factors' ones): in observation i the column
+ * codes[i] of these is 1 and the others 0; a code of -1 (a base level) sets none.
+ */
+export interface PackedIndicators {
+  codes: ArrayLike<number>;
+  count: number;
 }
 
 export interface FitOptions {

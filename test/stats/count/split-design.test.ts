@@ -94,3 +94,51 @@ describe('split design: within-group variation of sparse columns', () => {
     expect(fit.dropped_columns).toEqual([{ name: 'a_or_b', reason: 'collinear with a, b, _cons' }]);
   });
 });
+
+describe('packed indicator columns (a factor given by level numbers)', () => {
+  /** the panel with two factors: `period` (8 levels, base 0: sparse columns) and `regime` (3 levels, one in 70% of rows: a dense column) */
+  function withFactors(seed: number) {
+    const design = panel(seed);
+    const rng = Rng.fromSeed(seed + 100);
+    const n = design.y.length;
+    const period = Int32Array.from({ length: n }, (_, i) => (i % 8) - 1); // -1: base level
+    const regime = Int32Array.from({ length: n }, () => (rng.uniform() < 0.7 ? 0 : rng.uniform() < 0.5 ? 1 : -1));
+    const values = Float64Array.from(design.X.flatMap((row) => [row[0], row[1]]));
+    const names = ['x', 'd', ...Array.from({ length: 7 }, (_, t) => `${t + 1}.period`), 'a.regime', 'b.regime'];
+    const written = design.X.map((row, i) => [row[0], row[1], ...Array.from({ length: 7 }, (_, t) => (period[i] === t ? 1 : 0)), regime[i] === 0 ? 1 : 0, regime[i] === 1 ? 1 : 0]);
+    return {
+      packed: { ...design, X: { values, width: 2, indicators: [{ codes: period, count: 7 }, { codes: regime, count: 2 }] }, names },
+      written: { ...design, X: written, names },
+    };
+  }
+
+  for (const model of ['hhg-fenb', 'fe-poisson', 'nb2'] as const) {
+    it(`${model}: the same fit as with the indicator columns written out`, () => {
+      const { packed, written } = withFactors(11);
+      const options = { model, addConstant: model !== 'fe-poisson' };
+      const a = fitCountModel(packed, options);
+      const b = fitCountModel(written, options);
+      expect(a.converged).toBe(true);
+      expect(Object.keys(a.coef)).toEqual(Object.keys(b.coef));
+      for (const name of Object.keys(b.coef)) {
+        expect(a.coef[name]).toBeCloseTo(b.coef[name], 12);
+        expect(a.se[name]).toBeCloseTo(b.se[name], 12);
+      }
+      expect(a.loglik).toBeCloseTo(b.loglik, 9);
+    });
+  }
+
+  it('the level in 70% of the rows is stored dense, the others sparse', () => {
+    const data = prepare(withFactors(11).packed, { model: 'hhg-fenb', addConstant: true });
+    const dense = Array.from(data.split.denseColumns, (c) => data.names[c]);
+    expect(dense).toEqual(['x', 'a.regime', '_cons']);
+  });
+
+  it('a code outside -1 .. count-1 is an error naming the row', () => {
+    const { packed } = withFactors(12);
+    const codes = Int32Array.from(packed.X.indicators[0].codes);
+    codes[4] = 7;
+    const bad = { ...packed, X: { ...packed.X, indicators: [{ codes, count: 7 }, packed.X.indicators[1]] } };
+    expect(() => fitCountModel(bad, { model: 'hhg-fenb', addConstant: true })).toThrow(/indicator code 7 is not -1 or a column number below 7/);
+  });
+});
