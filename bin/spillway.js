@@ -79,9 +79,14 @@ function loadBundle() {
     /* no cache yet */
   }
   // The bundle's import() calls are calls of __spillwayImport (scripts/bundle-cli.mjs): a real import() from here.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __spillwayImport) {${source}\n})`, { filename: file, cachedData });
+  let script;
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file), (specifier, options) => import(specifier, options));
+  try {
+    script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __spillwayImport) {${source}\n})`, { filename: file, cachedData });
+    script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file), (specifier, options) => import(specifier, options));
+  } catch {
+    return undefined; // a damaged bundle (cut short: a SyntaxError): dist/ runs unbundled
+  }
   const command = process.argv[2] === 'run' ? 'run' : 'other';
   if (cachedData === undefined || script.cachedDataRejected || (command === 'run' && madeBy !== 'run')) {
     // After the command, so that the functions it compiled are in the cache too. Best effort: a read-only install

@@ -258,6 +258,9 @@ export class DuplicateIds {
 
   /** Adds a fingerprint to the set (or to the filter, once the set is full); true when it may have been added before. */
   private add(a: number, b: number): boolean {
+    // the set keeps (0, 0) as (0, 1) (its empty slot): so does the filter, or a (0, 0) added to the set and moved into
+    // the filter would not be found there again
+    if (a === 0 && b === 0) b = 1;
     const set = this.set;
     if (set !== undefined) {
       const present = set.add(a, b);

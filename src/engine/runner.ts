@@ -5,7 +5,7 @@
 //   collect (outputs.ts)  validate, store and materialize what it produced;
 //   record  (record.ts)   the run-cache entry and the lockfile entry, derived from the stage's fingerprint.
 // A dry run (and `status`) takes the same decisions and stops before restoring.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { isSpillwayError, SpillwayError } from '../errors.js';
@@ -484,6 +484,16 @@ class PipelineRun {
   }
 }
 
+/** Whether anything is at `path`, a dangling symlink included (existsSync follows links: a dangling one is not there). */
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function runPipeline(options: RunOptions): Promise<RunReport> {
   const pipeline = options.pipeline ?? (await loadPipeline(options.pipelineFile, { overrides: options.overrides }));
   const selected = selectStages(pipeline, options.targets);
@@ -497,7 +507,7 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
     const previous = readLockfile(pipeline.root, lockFile);
     const tmpRoot = join(pipeline.root, '.spillway', 'tmp');
     // leftovers of a killed run (looked for first: a recursive rmSync loads node's rimraf, most of a millisecond)
-    if (!options.dryRun && !options.lockHeld && existsSync(tmpRoot)) rmSync(tmpRoot, { recursive: true, force: true });
+    if (!options.dryRun && !options.lockHeld && present(tmpRoot)) rmSync(tmpRoot, { recursive: true, force: true });
     const pipelineRef = { path: relative(pipeline.root, pipeline.file).split(sep).join('/'), hash: pipeline.hash };
     const writer = options.dryRun ? undefined : new LockWriter(pipeline.root, lockFile, pipeline.order, pipelineRef, previous);
     run = new PipelineRun(pipeline, options, previous, writer);
@@ -555,6 +565,6 @@ export async function runPipeline(options: RunOptions): Promise<RunReport> {
       release();
     }
     const tmp = join(pipeline.root, '.spillway', 'tmp');
-    if (!options.dryRun && !options.lockHeld && existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
+    if (!options.dryRun && !options.lockHeld && present(tmp)) rmSync(tmp, { recursive: true, force: true });
   }
 }
