@@ -115,8 +115,14 @@ export const CHECKSUM_WASM = 'AGFzbQEAAAABCQFgBH9/f38BfgMCAQAFAwEAAQcLAgFtAgADbW
 const WASM_MIN_BYTES = 4096;
 
 interface WasmMixer {
-  m: WebAssembly.Memory;
+  m: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   mix(start: number, end: number, h1: number, h2: number): bigint;
+}
+
+/** The part of the WebAssembly global used here (the project's TypeScript libs do not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
 }
 
 let wasmState: WasmMixer | null | undefined;
@@ -125,9 +131,10 @@ function wasmMixer(): WasmMixer | undefined {
   if (wasmState === undefined) {
     wasmState = null;
     // no WebAssembly (node --jitless) or a big-endian machine: the JavaScript loop
-    if (typeof WebAssembly === 'object' && LITTLE_ENDIAN) {
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    if (typeof wasm === 'object' && LITTLE_ENDIAN) {
       try {
-        wasmState = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CHECKSUM_WASM, 'base64'))).exports as unknown as WasmMixer;
+        wasmState = new wasm.Instance(new wasm.Module(Buffer.from(CHECKSUM_WASM, 'base64'))).exports as WasmMixer;
       } catch {
         wasmState = null;
       }

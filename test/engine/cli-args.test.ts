@@ -2,12 +2,12 @@
 // parseArgs: wherever it answers, it must answer exactly as parseArgs does, and it must leave to parseArgs everything
 // parseArgs refuses (so that the usage error is parseArgs's). Checked on every argument list of up to four tokens
 // drawn from a set that covers long and short options, values, repeats, `=`, `--`, dashes and unknown options.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { expect, it } from 'vitest';
 import { parseCommandArgs, simpleParse } from '../../src/cli/args.js';
 import { isSpillwayError } from '../../src/errors.js';
 
-const options = {
+const options: ParseArgsConfig['options'] & object = {
   file: { type: 'string', short: 'f', default: 'pipeline.yaml' },
   jobs: { type: 'string', short: 'j' },
   'dry-run': { type: 'boolean', short: 'n', default: false },
@@ -15,7 +15,7 @@ const options = {
   set: { type: 'string', multiple: true, default: [] },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
-} as const;
+};
 
 const tokens = ['--json', '--file', '-f', 'p.yaml', '-n', '--set', 'a.b=1', 'stage', '--jobs', '2', '-1', '--file=x', '--', '-nf', '-', '--nope', '-z', '--constructor', '--__proto__', '-h'];
 
