@@ -13,18 +13,37 @@ import { bin, cleanupProjects, fixtures, repoRoot, writeProject } from './helper
 afterAll(cleanupProjects);
 
 const bundle = join(repoRoot, 'dist/cli.bundle.cjs');
-const cache = join(repoRoot, 'dist/cli.bundle.cache');
 
-function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, entry = bin) {
   const traceFile = join(cwd, 'trace.txt');
   rmSync(traceFile, { force: true });
-  const r = spawnSync(process.execPath, ['--import', join(fixtures, 'trace/register.mjs'), bin, ...args], {
+  const r = spawnSync(process.execPath, ['--import', join(fixtures, 'trace/register.mjs'), entry, ...args], {
     cwd,
     env: { ...process.env, SPILLWAY_NO_BUNDLE: '', SPILLWAY_TRACE_FILE: traceFile, ...env },
     encoding: 'utf8',
   });
   const trace = readFileSync(traceFile, 'utf8').split('\n');
   return { ...r, bundled: trace.some((l) => l.startsWith('require:') && l.endsWith('/dist/cli.bundle.cjs')) };
+}
+
+/**
+ * A copy of the CLI (bin/, dist/ with its times, schemas/, package.json; node_modules linked): tests that damage the
+ * code cache or age dist/ do it there, since other test files run the repository's CLI at the same time.
+ */
+function cliCopy(): { root: string; bin: string; bundle: string; cache: string; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'spillway-clicopy-'));
+  cpSync(join(repoRoot, 'bin'), join(root, 'bin'), { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true, preserveTimestamps: true });
+  cpSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
+  cpSync(join(repoRoot, 'schemas'), join(root, 'schemas'), { recursive: true });
+  symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
+  return {
+    root,
+    bin: join(root, 'bin/spillway.js'),
+    bundle: join(root, 'dist/cli.bundle.cjs'),
+    cache: join(root, 'dist/cli.bundle.cache'),
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 const project = () =>
@@ -61,55 +80,57 @@ it('`npm run build` bundles the CLI, and the bundle runs a pipeline as the unbun
 });
 
 it('a damaged or foreign code cache is not used, and is rewritten', () => {
-  const dir = project();
-  expect(cli(dir, ['run']).status).toBe(0);
-  expect(existsSync(cache)).toBe(true);
-  const good = readFileSync(cache);
-  const header = good.subarray(0, good.indexOf(10) + 1);
-  expect(header.toString()).toContain(`${statSync(bundle).size}`);
-  // the right header over bytes that are no V8 code cache; then a header of another bundle over the real cache
-  for (const damaged of [Buffer.concat([header, Buffer.alloc(good.length - header.length, 0x5a)]), Buffer.concat([Buffer.from('spillway-code-cache 1 2 3 v0 x\n'), good.subarray(header.length)])]) {
-    writeFileSync(cache, damaged);
-    const r = cli(dir, ['run', '--force', '--json']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.bundled).toBe(true);
-    expect((JSON.parse(r.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['ran', 'ran']);
-    expect(readFileSync(cache).equals(damaged)).toBe(false);
+  const copy = cliCopy();
+  try {
+    const dir = project();
+    expect(cli(dir, ['run'], {}, copy.bin).status).toBe(0);
+    expect(existsSync(copy.cache)).toBe(true);
+    const good = readFileSync(copy.cache);
+    const header = good.subarray(0, good.indexOf(10) + 1);
+    expect(header.toString()).toContain(`${statSync(copy.bundle).size}`);
+    // the right header over bytes that are no V8 code cache; then a header of another bundle over the real cache
+    for (const damaged of [Buffer.concat([header, Buffer.alloc(good.length - header.length, 0x5a)]), Buffer.concat([Buffer.from('spillway-code-cache 1 2 3 v0 x\n'), good.subarray(header.length)])]) {
+      writeFileSync(copy.cache, damaged);
+      const r = cli(dir, ['run', '--force', '--json'], {}, copy.bin);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.bundled).toBe(true);
+      expect((JSON.parse(r.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['ran', 'ran']);
+      expect(readFileSync(copy.cache).equals(damaged)).toBe(false);
+    }
+  } finally {
+    copy.cleanup();
   }
 });
 
 it('a dist/ compiled after the bundle runs unbundled (the bundle would be older code)', () => {
-  const dir = project();
-  const main = join(repoRoot, 'dist/cli/main.js');
-  const { atime, mtime } = statSync(main);
+  const copy = cliCopy();
   try {
-    const later = new Date(statSync(bundle).mtimeMs + 60_000);
+    const dir = project();
+    const main = join(copy.root, 'dist/cli/main.js');
+    const { atime, mtime } = statSync(main);
+    const later = new Date(statSync(copy.bundle).mtimeMs + 60_000);
     utimesSync(main, later, later);
-    const r = cli(dir, ['run']);
+    const r = cli(dir, ['run'], {}, copy.bin);
     expect(r.status, r.stderr).toBe(0);
     expect(r.bundled).toBe(false);
-  } finally {
     utimesSync(main, atime, mtime);
+    expect(cli(dir, ['run'], {}, copy.bin).bundled).toBe(true);
+  } finally {
+    copy.cleanup();
   }
-  expect(cli(dir, ['run']).bundled).toBe(true);
 });
 
 it('the bundled CLI names its build by the bundle hash in the parsed-pipeline cache, and the modules it was made from too', () => {
   // on a copy of the CLI (bin/, dist/, schemas/, package.json), the repository's bundle left alone
-  const copy = mkdtempSync(join(tmpdir(), 'spillway-bundlehash-'));
+  const copy = cliCopy();
   try {
-    cpSync(join(repoRoot, 'bin'), join(copy, 'bin'), { recursive: true });
-    cpSync(join(repoRoot, 'dist'), join(copy, 'dist'), { recursive: true, preserveTimestamps: true });
-    cpSync(join(repoRoot, 'package.json'), join(copy, 'package.json'));
-    cpSync(join(repoRoot, 'schemas'), join(copy, 'schemas'), { recursive: true });
-    symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
-    const copied = join(copy, 'dist/cli.bundle.cjs');
+    const copied = copy.bundle;
     const built = /^const __spillwayBundleHash = "([0-9a-f]{64})";$/m.exec(readFileSync(copied, 'utf8'))?.[1] as string;
     expect(built).toMatch(/^[0-9a-f]{64}$/);
     const dir = project();
     const cacheFile = join(dir, '.spillway/pipeline-cache.json');
     const status = (noBundle: '' | '1') => {
-      const r = spawnSync(process.execPath, [join(copy, 'bin/spillway.js'), 'status', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SPILLWAY_NO_BUNDLE: noBundle } });
+      const r = spawnSync(process.execPath, [copy.bin, 'status', '--json'], { cwd: dir, encoding: 'utf8', env: { ...process.env, SPILLWAY_NO_BUNDLE: noBundle } });
       expect(r.status, r.stderr).toBe(0);
       const text = readFileSync(cacheFile, 'utf8');
       return { text, engine: [(JSON.parse(unsealBytes(Buffer.from(text)) as string) as { engine: string | string[] }).engine].flat() };
@@ -128,6 +149,6 @@ it('the bundled CLI names its build by the bundle hash in the parsed-pipeline ca
     writeFileSync(copied, readFileSync(copied, 'utf8').replace(built, 'f'.repeat(64)));
     expect(status('').engine[0]).toMatch(new RegExp(`^bundle:${'f'.repeat(64)} `));
   } finally {
-    rmSync(copy, { recursive: true, force: true });
+    copy.cleanup();
   }
 });
