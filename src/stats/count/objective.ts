@@ -267,6 +267,57 @@ function weightColumn(w1: Float64Array, w2: Float64Array, x: Float64Array, scrat
   return g;
 }
 
+/**
+ * Sparse rows with at most one nonzero each (a single factor's indicator columns, the common case), as one column
+ * number per row (-1: none) and its value: the kernels then read them without an inner loop. Built on first use and
+ * kept with the rows; null when some row has two or more nonzeros.
+ */
+interface SingleRows {
+  column: Int32Array;
+  value: Float64Array;
+}
+
+const singles = new WeakMap<SparseRows, SingleRows | null>();
+
+function singleRows(rows: SparseRows, n: number): SingleRows | null {
+  let single = singles.get(rows);
+  if (single !== undefined) return single;
+  const { rowStart, colIndex, values } = rows;
+  single = null;
+  if (rowStart.length === n + 1) {
+    const column = new Int32Array(n);
+    const value = new Float64Array(n);
+    let ok = true;
+    for (let r = 0; r < n; r++) {
+      const k = rowStart[r];
+      const m = rowStart[r + 1] - k;
+      if (m > 1) {
+        ok = false;
+        break;
+      }
+      column[r] = m === 1 ? colIndex[k] : -1;
+      value[r] = m === 1 ? values[k] : 0;
+    }
+    if (ok) single = { column, value };
+  }
+  singles.set(rows, single);
+  return single;
+}
+
+/** weightColumnSparse over rows with at most one sparse nonzero each (same sums, same order) */
+function weightColumnSingle(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, at: Int32Array, value: Float64Array, column: Float64Array, n: number): number {
+  let g = 0;
+  for (let r = 0; r < n; r++) {
+    const v = x[r];
+    g += w1[r] * v;
+    const t = w2[r] * v;
+    scratch[r] = t;
+    const c = at[r];
+    if (c >= 0) column[c] += t * value[r];
+  }
+  return g;
+}
+
 /** weightColumn, and column[c] += Σ_r w2_r x_r x_rc over the sparse rows in the same pass */
 function weightColumnSparse(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, rows: SparseRows, column: Float64Array, n: number): number {
   const { rowStart, colIndex, values } = rows;
@@ -391,10 +442,15 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
   const { n, denseColumns, dense, sparse } = design;
   const D = dense.length;
   const anySparse = sparse.colIndex.length > 0;
+  const single = anySparse ? singleRows(sparse, n) : null;
   for (let i = 0; i < D; i++) {
     const a = denseColumns[i];
     if (anySparse) column.fill(0);
-    gradient[a] += anySparse ? weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n) : weightColumn(w1, w2, dense[i], scratch, n);
+    gradient[a] += !anySparse
+      ? weightColumn(w1, w2, dense[i], scratch, n)
+      : single !== null
+        ? weightColumnSingle(w1, w2, dense[i], scratch, single.column, single.value, column, n)
+        : weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n);
     // dense × dense: plain dot products
     let j = i;
     for (; j + 4 <= D; j += 4) {
