@@ -244,6 +244,19 @@ function addSparseIndex(rows: SparseRows, beta: Float64Array, eta: Float64Array,
   return ok;
 }
 
+/** addSparseIndex over rows with at most one sparse nonzero each */
+function addSingleIndex(at: Int32Array, value: Float64Array, beta: Float64Array, eta: Float64Array, n: number): boolean {
+  let ok = true;
+  for (let r = 0; r < n; r++) {
+    let s = eta[r];
+    const c = at[r];
+    if (c >= 0) s += value[r] * beta[c];
+    eta[r] = s;
+    if (!(s <= MAX_LINEAR_INDEX)) ok = false;
+  }
+  return ok;
+}
+
 /** max_r |eta[r] + x_r'δ| over the sparse rows */
 function sparseReach(rows: SparseRows, direction: Float64Array, eta: Float64Array, n: number): number {
   const { rowStart, colIndex, values } = rows;
@@ -360,6 +373,28 @@ function groupSums(share: Float64Array, x: Float64Array, groupStart: Int32Array,
   }
 }
 
+/** sparseGroupSums over rows with at most one sparse nonzero each */
+function singleGroupSums(at: Int32Array, value: Float64Array, share: Float64Array, groupStart: Int32Array, scores: Float64Array): void {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) {
+      const c = at[r];
+      if (c >= 0) scores[c * G + g] += share[r] * value[r];
+    }
+  }
+}
+
+/** sparseWeighted over rows with at most one sparse nonzero each */
+function singleWeighted(at: Int32Array, value: Float64Array, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number, n: number): void {
+  for (let r = 0; r < n; r++) {
+    const c = at[r];
+    if (c < 0) continue;
+    const v = value[r];
+    gradient[c] += w1[r] * v;
+    hessian[c * dim + c] += w2[r] * v * v;
+  }
+}
+
 /** scores[c·G + g] += Σ_{r in g} share_r x_rc over the sparse rows */
 function sparseGroupSums(rows: SparseRows, share: Float64Array, groupStart: Int32Array, scores: Float64Array): void {
   const { rowStart, colIndex, values } = rows;
@@ -420,7 +455,8 @@ export function splitLinearIndex(design: SplitDesign, offset: Float64Array, beta
     const b = beta[denseColumns[k]];
     if (b !== 0) axpy(b, dense[k], eta, n);
   }
-  return addSparseIndex(design.sparse, beta, eta, n);
+  const single = singleRows(design.sparse, n);
+  return single !== null ? addSingleIndex(single.column, single.value, beta, eta, n) : addSparseIndex(design.sparse, beta, eta, n);
 }
 
 /** max_r |x_r'δ| (the first p entries of δ), using `scratch` (n values). */
@@ -467,7 +503,8 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
     }
   }
   // sparse × sparse, and the sparse columns' gradient
-  if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
+  if (single !== null) singleWeighted(single.column, single.value, w1, w2, gradient, hessian, dim, n);
+  else if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
 }
 
 /**
@@ -480,7 +517,11 @@ export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share
   // x̄ column by column: scores[c·G + g]
   scores.fill(0, 0, p * G);
   for (let k = 0; k < dense.length; k++) groupSums(share, dense[k], groupStart, scores, denseColumns[k] * G);
-  if (sparse.colIndex.length > 0) sparseGroupSums(sparse, share, groupStart, scores);
+  if (sparse.colIndex.length > 0) {
+    const single = singleRows(sparse, design.n);
+    if (single !== null) singleGroupSums(single.column, single.value, share, groupStart, scores);
+    else sparseGroupSums(sparse, share, groupStart, scores);
+  }
   for (let a = 0; a < p; a++) {
     if (!scaleInto(weight, scores, a * G, scratch, G)) continue;
     let b = a;
