@@ -171,11 +171,20 @@ function shiftInto(x: Float64Array, by: number, out: Float64Array, n: number): v
   for (let r = 0; r < n; r++) out[r] = x[r] - by;
 }
 
-/** the sparse rows without the columns whose renumber is -1, the others renumbered */
+/**
+ * the sparse rows without the columns whose renumber is -1, the others renumbered; the rows themselves (shared, never
+ * written to) when every sparse column keeps its number
+ */
 function sparseSubset(rows: SparseRows, renumber: Int32Array, n: number): SparseRows {
   const { rowStart, colIndex, values } = rows;
   let nonzeros = 0;
-  for (let k = 0; k < colIndex.length; k++) if (renumber[colIndex[k]] >= 0) nonzeros++;
+  let same = true;
+  for (let k = 0; k < colIndex.length; k++) {
+    const j = renumber[colIndex[k]];
+    if (j >= 0) nonzeros++;
+    if (j !== colIndex[k]) same = false;
+  }
+  if (same) return rows;
   const start = new Int32Array(n + 1);
   const index = new Int32Array(nonzeros);
   const kept = new Float64Array(nonzeros);
