@@ -4,7 +4,7 @@ import { cholesky, choleskyInverse, choleskySolve } from './matrix.js';
 import { SpillwayError } from '../../errors.js';
 import { twoSidedP, Z_975 } from '../special-functions.js';
 import { fePoissonObjective } from './fe-poisson.js';
-import { hhgObjective } from './hhg.js';
+import { hhgConstantStart, hhgObjective } from './hhg.js';
 import { splitLinearIndex } from './objective.js';
 import { maximize, type NewtonOptions, type NewtonResult } from './newton.js';
 import { LN_ALPHA_FLOOR, nb2Objective } from './nb2.js';
@@ -101,6 +101,8 @@ function fitHhg(data: PreparedData, options: NewtonOptions, warm?: FitOptions['s
     const poisson = fitFePoisson(data, { ...options, tolerance: 1, gradientTolerance: 1e-8 }, varying, warm);
     poissonLoglik = poisson.loglik + (poisson.converged ? poisson.scaledGradient / 2 : 0);
     varying.forEach((c, k) => (start[c] = poisson.theta[k]));
+    const cons = data.names.indexOf(CONSTANT);
+    if (cons >= 0 && !warm) start[cons] = hhgConstantStart(data, start, cons);
   } else {
     poissonLoglik = fePoissonObjective(data, []).loglik(new Float64Array(0));
   }

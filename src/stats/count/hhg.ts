@@ -3,7 +3,7 @@
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
 import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
-import { addGroupOuter, addWeighted, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
+import { addGroupOuter, addWeighted, MAX_LINEAR_INDEX, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
@@ -44,6 +44,81 @@ export function hhgObjective(data: PreparedData): Objective {
   }
 
   return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction, scratch) };
+}
+
+/**
+ * A start for the constant (column `cons`) given the other coefficients of `beta` (whose entry `cons` is ignored): the
+ * HHG maximum along the constant alone, by one-dimensional Newton steps that need only the row weights (the constant's
+ * gradient Σ first and curvature Σ second + Σ groupSecond, x̄ = 1), not X'WX. Returns 0 (the plain start) unless
+ * those steps converge within a few iterations: on a flat or near-flat likelihood the optimum runs off to +∞.
+ */
+export function hhgConstantStart(data: PreparedData, beta: Float64Array, cons: number): number {
+  const { n, y, offset, groupStart, groupTotal, split } = data;
+  const G = groupStart.length - 1;
+  const without = Float64Array.from(beta);
+  without[cons] = 0;
+  const base = new Float64Array(n);
+  if (!splitLinearIndex(split, offset, without, base)) return 0;
+  const lambda = new Float64Array(n);
+  const first = new Float64Array(n);
+  const second = new Float64Array(n);
+  const share = new Float64Array(n);
+  const groupSecond = new Float64Array(G);
+  const differences = new Float64Array(3);
+  const curve = new Float64Array(2);
+  let c = 0;
+  let ll = NaN;
+  for (let iteration = 0; iteration < 8; iteration++) {
+    const value = constantCurve(base, c, groupStart, groupTotal, y, lambda, first, second, share, groupSecond, differences, curve);
+    if (!Number.isFinite(value)) return 0;
+    if (value < ll) return 0; // the step lowered ℓ: not the well-behaved case
+    ll = value;
+    const [g, h] = curve;
+    if (!(h < 0)) return 0;
+    const step = -g / h;
+    if (-g * step / 2 < 1e-6 * (1 + Math.abs(ll))) return c + step; // the predicted gain is negligible
+    if (Math.abs(step) > 5) return 0;
+    c += step;
+  }
+  return 0;
+}
+
+/** ℓ (without the constant terms) at η = base + c, and the constant's gradient and curvature into curve */
+function constantCurve(
+  base: Float64Array,
+  c: number,
+  groupStart: Int32Array,
+  groupTotal: Float64Array,
+  y: Float64Array,
+  lambda: Float64Array,
+  first: Float64Array,
+  second: Float64Array,
+  share: Float64Array,
+  groupSecond: Float64Array,
+  differences: Float64Array,
+  curve: Float64Array,
+): number {
+  if (!shifted(base, c, lambda)) return NaN;
+  const ll = hhgWeights(groupStart, groupTotal, y, lambda, first, second, share, groupSecond, differences);
+  curve[0] = total(first);
+  curve[1] = total(second) + total(groupSecond);
+  return ll;
+}
+
+function shifted(base: Float64Array, c: number, out: Float64Array): boolean {
+  let ok = true;
+  for (let r = 0; r < base.length; r++) {
+    const v = base[r] + c;
+    out[r] = v;
+    if (!(v <= MAX_LINEAR_INDEX)) ok = false;
+  }
+  return ok;
+}
+
+function total(x: Float64Array): number {
+  let s = 0;
+  for (let r = 0; r < x.length; r++) s += x[r];
+  return s;
 }
 
 // The two row loops, each in its own function (see the note on kernels in objective.ts).

@@ -171,11 +171,20 @@ function shiftInto(x: Float64Array, by: number, out: Float64Array, n: number): v
   for (let r = 0; r < n; r++) out[r] = x[r] - by;
 }
 
-/** the sparse rows without the columns whose renumber is -1, the others renumbered */
+/**
+ * the sparse rows without the columns whose renumber is -1, the others renumbered; the rows themselves (shared, never
+ * written to) when every sparse column keeps its number
+ */
 function sparseSubset(rows: SparseRows, renumber: Int32Array, n: number): SparseRows {
   const { rowStart, colIndex, values } = rows;
   let nonzeros = 0;
-  for (let k = 0; k < colIndex.length; k++) if (renumber[colIndex[k]] >= 0) nonzeros++;
+  let same = true;
+  for (let k = 0; k < colIndex.length; k++) {
+    const j = renumber[colIndex[k]];
+    if (j >= 0) nonzeros++;
+    if (j !== colIndex[k]) same = false;
+  }
+  if (same) return rows;
   const start = new Int32Array(n + 1);
   const index = new Int32Array(nonzeros);
   const kept = new Float64Array(nonzeros);
@@ -244,6 +253,19 @@ function addSparseIndex(rows: SparseRows, beta: Float64Array, eta: Float64Array,
   return ok;
 }
 
+/** addSparseIndex over rows with at most one sparse nonzero each */
+function addSingleIndex(at: Int32Array, value: Float64Array, beta: Float64Array, eta: Float64Array, n: number): boolean {
+  let ok = true;
+  for (let r = 0; r < n; r++) {
+    let s = eta[r];
+    const c = at[r];
+    if (c >= 0) s += value[r] * beta[c];
+    eta[r] = s;
+    if (!(s <= MAX_LINEAR_INDEX)) ok = false;
+  }
+  return ok;
+}
+
 /** max_r |eta[r] + x_r'δ| over the sparse rows */
 function sparseReach(rows: SparseRows, direction: Float64Array, eta: Float64Array, n: number): number {
   const { rowStart, colIndex, values } = rows;
@@ -263,6 +285,57 @@ function weightColumn(w1: Float64Array, w2: Float64Array, x: Float64Array, scrat
     const v = x[r];
     g += w1[r] * v;
     scratch[r] = w2[r] * v;
+  }
+  return g;
+}
+
+/**
+ * Sparse rows with at most one nonzero each (a single factor's indicator columns, the common case), as one column
+ * number per row (-1: none) and its value: the kernels then read them without an inner loop. Built on first use and
+ * kept with the rows; null when some row has two or more nonzeros.
+ */
+interface SingleRows {
+  column: Int32Array;
+  value: Float64Array;
+}
+
+const singles = new WeakMap<SparseRows, SingleRows | null>();
+
+function singleRows(rows: SparseRows, n: number): SingleRows | null {
+  let single = singles.get(rows);
+  if (single !== undefined) return single;
+  const { rowStart, colIndex, values } = rows;
+  single = null;
+  if (rowStart.length === n + 1) {
+    const column = new Int32Array(n);
+    const value = new Float64Array(n);
+    let ok = true;
+    for (let r = 0; r < n; r++) {
+      const k = rowStart[r];
+      const m = rowStart[r + 1] - k;
+      if (m > 1) {
+        ok = false;
+        break;
+      }
+      column[r] = m === 1 ? colIndex[k] : -1;
+      value[r] = m === 1 ? values[k] : 0;
+    }
+    if (ok) single = { column, value };
+  }
+  singles.set(rows, single);
+  return single;
+}
+
+/** weightColumnSparse over rows with at most one sparse nonzero each (same sums, same order) */
+function weightColumnSingle(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, at: Int32Array, value: Float64Array, column: Float64Array, n: number): number {
+  let g = 0;
+  for (let r = 0; r < n; r++) {
+    const v = x[r];
+    g += w1[r] * v;
+    const t = w2[r] * v;
+    scratch[r] = t;
+    const c = at[r];
+    if (c >= 0) column[c] += t * value[r];
   }
   return g;
 }
@@ -306,6 +379,28 @@ function groupSums(share: Float64Array, x: Float64Array, groupStart: Int32Array,
     let s = 0;
     for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) s += share[r] * x[r];
     scores[base + g] = s;
+  }
+}
+
+/** sparseGroupSums over rows with at most one sparse nonzero each */
+function singleGroupSums(at: Int32Array, value: Float64Array, share: Float64Array, groupStart: Int32Array, scores: Float64Array): void {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) {
+    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) {
+      const c = at[r];
+      if (c >= 0) scores[c * G + g] += share[r] * value[r];
+    }
+  }
+}
+
+/** sparseWeighted over rows with at most one sparse nonzero each */
+function singleWeighted(at: Int32Array, value: Float64Array, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number, n: number): void {
+  for (let r = 0; r < n; r++) {
+    const c = at[r];
+    if (c < 0) continue;
+    const v = value[r];
+    gradient[c] += w1[r] * v;
+    hessian[c * dim + c] += w2[r] * v * v;
   }
 }
 
@@ -369,7 +464,8 @@ export function splitLinearIndex(design: SplitDesign, offset: Float64Array, beta
     const b = beta[denseColumns[k]];
     if (b !== 0) axpy(b, dense[k], eta, n);
   }
-  return addSparseIndex(design.sparse, beta, eta, n);
+  const single = singleRows(design.sparse, n);
+  return single !== null ? addSingleIndex(single.column, single.value, beta, eta, n) : addSparseIndex(design.sparse, beta, eta, n);
 }
 
 /** max_r |x_r'δ| (the first p entries of δ), using `scratch` (n values). */
@@ -391,10 +487,15 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
   const { n, denseColumns, dense, sparse } = design;
   const D = dense.length;
   const anySparse = sparse.colIndex.length > 0;
+  const single = anySparse ? singleRows(sparse, n) : null;
   for (let i = 0; i < D; i++) {
     const a = denseColumns[i];
     if (anySparse) column.fill(0);
-    gradient[a] += anySparse ? weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n) : weightColumn(w1, w2, dense[i], scratch, n);
+    gradient[a] += !anySparse
+      ? weightColumn(w1, w2, dense[i], scratch, n)
+      : single !== null
+        ? weightColumnSingle(w1, w2, dense[i], scratch, single.column, single.value, column, n)
+        : weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n);
     // dense × dense: plain dot products
     let j = i;
     for (; j + 4 <= D; j += 4) {
@@ -411,7 +512,8 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
     }
   }
   // sparse × sparse, and the sparse columns' gradient
-  if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
+  if (single !== null) singleWeighted(single.column, single.value, w1, w2, gradient, hessian, dim, n);
+  else if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
 }
 
 /**
@@ -424,7 +526,11 @@ export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share
   // x̄ column by column: scores[c·G + g]
   scores.fill(0, 0, p * G);
   for (let k = 0; k < dense.length; k++) groupSums(share, dense[k], groupStart, scores, denseColumns[k] * G);
-  if (sparse.colIndex.length > 0) sparseGroupSums(sparse, share, groupStart, scores);
+  if (sparse.colIndex.length > 0) {
+    const single = singleRows(sparse, design.n);
+    if (single !== null) singleGroupSums(single.column, single.value, share, groupStart, scores);
+    else sparseGroupSums(sparse, share, groupStart, scores);
+  }
   for (let a = 0; a < p; a++) {
     if (!scaleInto(weight, scores, a * G, scratch, G)) continue;
     let b = a;

@@ -132,24 +132,11 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   let droppedGroups = 0;
   let droppedObservations = 0;
   if (grouped) {
-    const numberOf = new Map<string | number, number>();
     const groupOf = new Int32Array(n0);
     const size: number[] = [];
     const total: number[] = [];
     const groups = design.groups!;
-    for (let i = 0; i < n0; i++) {
-      const g = groups[i];
-      let k = numberOf.get(g);
-      if (k === undefined) {
-        k = size.length;
-        numberOf.set(g, k);
-        size.push(0);
-        total.push(0);
-      }
-      groupOf[i] = k;
-      size[k]++;
-      total[k] += design.y[i];
-    }
+    if (!(groups instanceof Int32Array && codeGroups(groups, design.y, groupOf, size, total))) numberGroups(groups, design.y, groupOf, size, total);
     groupStarts = [0];
     const cursor = new Int32Array(size.length).fill(-1);
     let kept = 0;
@@ -166,10 +153,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
       groupStarts.push(kept);
     }
     order = new Int32Array(kept);
-    for (let i = 0; i < n0; i++) {
-      const k = groupOf[i];
-      if (cursor[k] >= 0) order[cursor[k]++] = i;
-    }
+    placeRows(groupOf, cursor, order);
     const allZero = droppedGroups - singletons;
     if (allZero > 0) warnings.push(`${allZero} group(s) (${droppedObservations - singletons} obs) dropped because all outcomes are zero`);
     if (singletons > 0) warnings.push(`${singletons} group(s) dropped because they have only one observation`);
@@ -223,7 +207,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   let first = width;
   for (const factor of indicators) {
     const codes = inOrder(factor.codes, order, first);
-    for (let r = 0; r < n; r++) if (codes[r] >= 0) nonzero[codes[r]]++;
+    countCodes(codes, nonzero);
     for (let c = first; c < first + factor.count; c++) sum[c] = raw[c] = nonzero[c];
     indicatorCodes.push(codes);
     first += factor.count;
@@ -260,14 +244,11 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const split = kept.length === q ? candidates : splitSubset(candidates, kept);
   const y = new Float64Array(n);
   const offset = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    const i = order[r];
-    y[r] = design.y[i];
-    offset[r] = design.offset ? design.offset[i] : 0;
-  }
+  gather(design.y, order, y);
+  if (design.offset) gather(design.offset, order, offset);
   const G = groupStart.length - 1;
   const groupTotal = new Float64Array(G);
-  for (let g = 0; g < G; g++) for (let r = groupStart[g]; r < groupStart[g + 1]; r++) groupTotal[g] += y[r];
+  sumGroups(y, groupStart, groupTotal);
 
   const columnSum = pick(sum, kept);
   const columnNonzero = pick(nonzero, kept);
@@ -301,6 +282,80 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     columnNonzero,
     warnings,
   };
+}
+
+// The row loops of prepare, each in its own small function (see the note on kernels in objective.ts).
+
+/** groups numbered in order of first appearance (a Map from each group's value): groupOf, size and total per group */
+function numberGroups(groups: ArrayLike<string | number>, y: ArrayLike<number>, groupOf: Int32Array, size: number[], total: number[]): void {
+  const numberOf = new Map<string | number, number>();
+  for (let i = 0; i < groupOf.length; i++) {
+    const g = groups[i];
+    let k = numberOf.get(g);
+    if (k === undefined) {
+      k = size.length;
+      numberOf.set(g, k);
+      size.push(0);
+      total.push(0);
+    }
+    groupOf[i] = k;
+    size[k]++;
+    total[k] += y[i];
+  }
+}
+
+/**
+ * numberGroups for groups given as small non-negative integer codes (the CLI's): the same numbering through an array
+ * instead of a Map; false (nothing done) when some code is negative or large
+ */
+function codeGroups(groups: Int32Array, y: ArrayLike<number>, groupOf: Int32Array, size: number[], total: number[]): boolean {
+  const n0 = groupOf.length;
+  let max = -1;
+  for (let i = 0; i < n0; i++) {
+    const g = groups[i];
+    if (g < 0) return false;
+    if (g > max) max = g;
+  }
+  if (max > 4 * n0 + 1024) return false;
+  const numberOf = new Int32Array(max + 1).fill(-1);
+  for (let i = 0; i < n0; i++) {
+    const g = groups[i];
+    let k = numberOf[g];
+    if (k < 0) {
+      k = size.length;
+      numberOf[g] = k;
+      size.push(0);
+      total.push(0);
+    }
+    groupOf[i] = k;
+    size[k]++;
+    total[k] += y[i];
+  }
+  return true;
+}
+
+/** order[cursor[k]++] = i for each row i of a kept group k (cursor -1: dropped) */
+function placeRows(groupOf: Int32Array, cursor: Int32Array, order: Int32Array): void {
+  for (let i = 0; i < groupOf.length; i++) {
+    const k = groupOf[i];
+    if (cursor[k] >= 0) order[cursor[k]++] = i;
+  }
+}
+
+/** nonzero[c]++ for each row's indicator column c (-1: none) */
+function countCodes(codes: Int32Array, nonzero: Float64Array): void {
+  for (let r = 0; r < codes.length; r++) if (codes[r] >= 0) nonzero[codes[r]]++;
+}
+
+/** out[r] = values[order[r]] */
+function gather(values: ArrayLike<number>, order: Int32Array, out: Float64Array): void {
+  for (let r = 0; r < order.length; r++) out[r] = values[order[r]];
+}
+
+/** total[g] = Σ y over group g's rows */
+function sumGroups(y: Float64Array, groupStart: Int32Array, total: Float64Array): void {
+  const G = groupStart.length - 1;
+  for (let g = 0; g < G; g++) for (let r = groupStart[g]; r < groupStart[g + 1]; r++) total[g] += y[r];
 }
 
 /** The rows of a CountDesign's X in one row-major array. */
