@@ -93,7 +93,12 @@ export function checksumBytesScalar(bytes: Uint8Array): string {
     h1 = Math.imul(h1 ^ c, 2654435761);
     h2 = Math.imul(h2 ^ c, 1597334677);
   }
-  for (let i = words * 4; i < bytes.length; i++) {
+  return finishChecksum(bytes, words * 4, h1, h2);
+}
+
+/** The bytes after the last whole word, one by one, then the final mix of both halves: shared by both word loops. */
+function finishChecksum(bytes: Uint8Array, from: number, h1: number, h2: number): string {
+  for (let i = from; i < bytes.length; i++) {
     const c = bytes[i];
     h1 = Math.imul(h1 ^ c, 2654435761);
     h2 = Math.imul(h2 ^ c, 1597334677);
@@ -149,16 +154,7 @@ function checksumWasm(bytes: Uint8Array, mix: WasmMixer): string {
   if (pages > 0) mix.m.grow(pages);
   new Uint8Array(mix.m.buffer, 0, whole).set(bytes.subarray(0, whole));
   const both = mix.mix(0, whole, 0xdeadbeef ^ bytes.length, 0x41c6ce57 ^ bytes.length);
-  let h1 = Number(BigInt.asIntN(32, both));
-  let h2 = Number(BigInt.asIntN(32, both >> 32n));
-  for (let i = whole; i < bytes.length; i++) {
-    const c = bytes[i];
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
+  return finishChecksum(bytes, whole, Number(BigInt.asIntN(32, both)), Number(BigInt.asIntN(32, both >> 32n)));
 }
 
 /** Sealed files as written before: `checksum` of the text (read still; an old cache is not thrown away). */
