@@ -417,13 +417,12 @@ function readSplit(source: Float64Array, order: Int32Array, width: number, q: nu
   const rowStart = new Int32Array(n + 1);
   const colIndex = new Int32Array(nonzeros);
   const values = new Float64Array(nonzeros);
-  if (indicatorCodes.length === 0) readRows(source, order, width, denseFrom, dense, Int32Array.from(sparseList.filter((c) => c < width)), rowStart, colIndex, values);
-  else {
-    // numbers, then each factor's indicator: row by row, sparse entries in column order
-    const sparseNumbers = Int32Array.from(sparseList.filter((c) => c < width));
-    const isDense = new Uint8Array(q);
-    for (const c of denseList) isDense[c] = 1;
-    readRowsWithIndicators(source, order, width, denseFrom, dense, sparseNumbers, indicatorCodes, isDense, rowStart, colIndex, values);
+  // numbers, then each factor's indicator (none without factors): row by row, sparse entries in column order
+  const sparseNumbers = Int32Array.from(sparseList.filter((c) => c < width));
+  const isDense = new Uint8Array(q);
+  for (const c of denseList) isDense[c] = 1;
+  readRowsWithIndicators(source, order, width, denseFrom, dense, sparseNumbers, indicatorCodes, isDense, rowStart, colIndex, values);
+  if (indicatorCodes.length > 0) {
     // indicator columns stored dense (a level in more than half the rows)
     denseList.forEach((c, k) => {
       if (c < width || c >= given) return;
@@ -470,36 +469,6 @@ function readRowsWithIndicators(
       if (c >= 0 && isDense[c] === 0) {
         colIndex[at] = c;
         values[at++] = 1;
-      }
-    }
-  }
-  rowStart[n] = at;
-}
-
-function readRows(
-  source: Float64Array,
-  order: Int32Array,
-  width: number,
-  denseFrom: Int32Array,
-  dense: Float64Array[],
-  sparseFrom: Int32Array,
-  rowStart: Int32Array,
-  colIndex: Int32Array,
-  values: Float64Array,
-): void {
-  const n = order.length;
-  const D = denseFrom.length;
-  const S = sparseFrom.length;
-  let at = 0;
-  for (let r = 0; r < n; r++) {
-    const from = order[r] * width;
-    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
-    rowStart[r] = at;
-    for (let k = 0; k < S; k++) {
-      const v = source[from + sparseFrom[k]];
-      if (v !== 0) {
-        colIndex[at] = sparseFrom[k];
-        values[at++] = v;
       }
     }
   }
