@@ -4,7 +4,7 @@
 // column is dropped, as Stata's _rmcoll does), with the columns it is a combination of named.
 
 import { SpillwayError } from '../../errors.js';
-import { addGroupOuter, addWeighted, splitSubset, type SparseRows, type SplitDesign } from './objective.js';
+import { addGroupOuter, addWeighted, kernelSpace, splitSubset, type SparseRows, type SplitDesign } from './objective.js';
 
 export type Centering = 'none' | 'mean' | 'within';
 
@@ -71,16 +71,17 @@ export function findDroppedColumns(input: CollinearityInput): { name: string; re
   // sparse ones not), by the likelihoods' kernels with unit weights
   const k = candidates.length;
   const shifted = splitSubset(design, Array.from({ length: q }, (_, c) => c), shift);
+  kernelSpace(shifted, centering === 'within' ? groupStart.length - 1 : centering === 'mean' ? 1 : 0);
   const full = new Float64Array(q * q);
   const ones = new Float64Array(n).fill(1);
-  addWeighted(shifted, new Float64Array(n), ones, new Float64Array(q), full, q, new Float64Array(n), new Float64Array(q));
+  addWeighted(shifted, new Float64Array(n), ones, new Float64Array(q), full, q);
   if (centering !== 'none') {
     // - Σ_span (Σ z)(Σ z)' / size over the whole sample ('mean') or each group ('within')
     const spans = centering === 'mean' ? Int32Array.of(0, n) : groupStart;
     const S = spans.length - 1;
     const weight = new Float64Array(S);
     for (let g = 0; g < S; g++) weight[g] = -1 / (spans[g + 1] - spans[g]);
-    addGroupOuter(shifted, spans, ones, weight, full, q, new Float64Array(q * S), new Float64Array(Math.max(n, S)));
+    addGroupOuter(shifted, spans, ones, weight, full, q);
   }
   const C = new Float64Array(k * k);
   for (let a = 0; a < k; a++) for (let b = a + 1; b < k; b++) C[a * k + b] = full[candidates[a] * q + candidates[b]];

@@ -3,7 +3,7 @@
 // a multinomial in the group's total; η is shifted by its group maximum, so a group constant (in the offset or in X)
 // cancels exactly and exp never overflows. Globally concave.
 import { lnGamma } from '../special-functions.js';
-import { addGroupOuter, addWeighted, splitLinearIndex, splitSubset, splitReach, symmetrize, type Objective } from './objective.js';
+import { addGroupOuter, addWeighted, kernelSpace, splitLinearIndex, splitSubset, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 /** The conditional FE Poisson likelihood of `data` restricted to `columns` (default: all of them). */
@@ -16,15 +16,13 @@ export function fePoissonObjective(data: PreparedData, columns?: number[]): Obje
   const share = new Float64Array(n);
   const first = new Float64Array(n);
   const second = new Float64Array(n);
-  const scratch = new Float64Array(Math.max(n, G));
-  const column = new Float64Array(p);
-  const scores = new Float64Array(p * G);
   // The Hessian is accumulated as -Σ_g Y_g [Σ_t p_t x_t x_t' - x̄_g x̄_g']. Shifting a column by a constant changes
   // neither score nor Hessian (Σ_t p_t = 1), so mostly-nonzero columns (stored dense) are centred on their overall
   // mean first, which keeps the subtraction accurate; mostly-zero columns (dummies) stay sparse and unshifted.
   // (column sums and nonzero counts from prepare(), summed in row order)
   const shift = Float64Array.from(used, (c) => data.columnSum[c] / n);
   const split = splitSubset(data.split, used, shift);
+  kernelSpace(split, G);
   // η uses the shifted columns too: that moves every η by the same constant, which cancels within each group
   let constant = 0;
   for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
@@ -42,13 +40,13 @@ export function fePoissonObjective(data: PreparedData, columns?: number[]): Obje
     splitLinearIndex(split, offset, beta, eta);
     // score Σ_t x_t (y_t - Y p_t); Hessian -Y [Σ_t p_t x_t x_t' - x̄x̄'], x̄ = Σ_t p_t x_t
     const ll = constant + fePoissonWeights(groupStart, groupTotal, y, eta, share, first, second);
-    addWeighted(split, first, second, gradient, hessian, p, scratch, column);
-    addGroupOuter(split, groupStart, share, groupTotal, hessian, p, scores, scratch);
+    addWeighted(split, first, second, gradient, hessian, p);
+    addGroupOuter(split, groupStart, share, groupTotal, hessian, p);
     symmetrize(hessian, p);
     return Number.isFinite(ll) ? ll : NaN;
   }
 
-  return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction, scratch) };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction) };
 }
 
 /**

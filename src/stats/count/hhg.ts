@@ -3,7 +3,7 @@
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
 import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
-import { addGroupOuter, addWeighted, MAX_LINEAR_INDEX, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
+import { addGroupOuter, addWeighted, kernelSpace, MAX_LINEAR_INDEX, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
 export function hhgObjective(data: PreparedData): Objective {
@@ -16,11 +16,9 @@ export function hhgObjective(data: PreparedData): Objective {
   const share = new Float64Array(n);
   /** per group: Λ²[ψ'(Λ + Y) - ψ'(Λ)], which multiplies x̄x̄' */
   const groupSecond = new Float64Array(G);
-  const scratch = new Float64Array(Math.max(n, G));
-  const column = new Float64Array(p);
-  const scores = new Float64Array(p * G);
   /** [ln Γ(a+y) - ln Γ(a), ψ(a+y) - ψ(a), a²(ψ′(a+y) - ψ′(a))] */
   const differences = new Float64Array(3);
+  kernelSpace(split, G); // room for the group sums from the start (else a second space on the first derivatives)
   // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
   let constant = 0;
   for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
@@ -37,13 +35,13 @@ export function hhgObjective(data: PreparedData): Objective {
     if (!splitLinearIndex(split, offset, beta, lambda)) return NaN;
     // gradient = Σ first·x, H = Σ second·x x' + Σ_g groupSecond·x̄x̄'
     const ll = constant + hhgWeights(groupStart, groupTotal, y, lambda, first, second, share, groupSecond, differences);
-    addWeighted(split, first, second, gradient, hessian, p, scratch, column);
-    addGroupOuter(split, groupStart, share, groupSecond, hessian, p, scores, scratch);
+    addWeighted(split, first, second, gradient, hessian, p);
+    addGroupOuter(split, groupStart, share, groupSecond, hessian, p);
     symmetrize(hessian, p);
     return ll;
   }
 
-  return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction, scratch) };
+  return { dim: p, loglik, derivatives, stepReach: (direction) => splitReach(split, direction) };
 }
 
 /**
@@ -55,6 +53,7 @@ export function hhgObjective(data: PreparedData): Objective {
 export function hhgConstantStart(data: PreparedData, beta: Float64Array, cons: number): number {
   const { n, y, offset, groupStart, groupTotal, split } = data;
   const G = groupStart.length - 1;
+  kernelSpace(split, G); // the space hhgObjective uses next
   const without = Float64Array.from(beta);
   without[cons] = 0;
   const base = new Float64Array(n);

@@ -1,6 +1,7 @@
 // The interface between a likelihood and the optimiser, and the row operations shared by the likelihoods. Rows are
 // stored sparse (compressed rows, column indices ascending) because year dummies make most of a panel design zero:
 // a rank-one Hessian update then costs (nonzeros per row)² / 2 instead of p² / 2.
+import { KernelSpace } from './kernels.js';
 import type { PreparedData } from './prepare.js';
 
 export interface Objective {
@@ -205,40 +206,42 @@ function sparseSubset(rows: SparseRows, renumber: Int32Array, n: number): Sparse
 // The kernels below are written as small functions with one loop each: V8 compiles a long loop while it runs (on-stack
 // replacement), and a function with several long loops would be compiled before its later loops ever ran, then thrown
 // away ("insufficient type feedback") and compiled again, once per loop; in a one-shot `spillway fit` that costs more
-// than the arithmetic.
+// than the arithmetic. The heaviest loops (dot products, the weighted columns, group sums, Xβ) run in kernels.ts.
 
-/** y += b·x over n entries */
-function axpy(b: number, x: Float64Array, y: Float64Array, n: number): void {
-  for (let r = 0; r < n; r++) y[r] += b * x[r];
+let backend: 'wasm' | 'js' = 'wasm';
+
+/**
+ * Which kernels the designs created from now on use: 'wasm' (the default; JavaScript where WebAssembly is unavailable)
+ * or 'js'. Both give the same numbers bit for bit; the switch is for tests and for timing the two.
+ */
+export function useKernels(choice: 'wasm' | 'js'): void {
+  backend = choice;
 }
 
-/** Σ a·b over n entries */
-function dot(a: Float64Array, b: Float64Array, n: number): number {
-  let s = 0;
-  for (let r = 0; r < n; r++) s += a[r] * b[r];
-  return s;
-}
+const spaces = new WeakMap<SplitDesign, KernelSpace>();
 
-/** out[m] = Σ t·x_m for four columns at once (t is read once for the four) */
-function dot4(t: Float64Array, x0: Float64Array, x1: Float64Array, x2: Float64Array, x3: Float64Array, n: number, out: Float64Array): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  for (let r = 0; r < n; r++) {
-    const v = t[r];
-    s0 += v * x0[r];
-    s1 += v * x1[r];
-    s2 += v * x2[r];
-    s3 += v * x3[r];
+/**
+ * The design's kernel space, with room for G groups: made on first use, when the dense columns move into it
+ * (design.dense then points at the space's copies, so the columns are not held twice); a later need for more groups
+ * makes a larger space the same way. A space's memory never grows, so no column array is ever detached.
+ */
+export function kernelSpace(design: SplitDesign, G = 0): KernelSpace {
+  const known = spaces.get(design);
+  if (known !== undefined && known.shape.G >= G) return known;
+  const { n, p, dense } = design;
+  const single = singleRows(design.sparse, n);
+  const space = KernelSpace.create({ n, D: dense.length, p, G: Math.max(G, known?.shape.G ?? 0), single: single !== null }, backend === 'wasm');
+  for (let k = 0; k < dense.length; k++) {
+    space.dense[k].set(dense[k]);
+    dense[k] = space.dense[k];
   }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
+  if (single !== null) {
+    space.at.set(single.column);
+    space.value.set(single.value);
+  }
+  spaces.set(design, space);
+  return space;
 }
-
-const four = new Float64Array(4);
 
 /** eta[r] += x_r'β over the sparse rows; false when some eta exceeds MAX_LINEAR_INDEX (or is not finite) */
 function addSparseIndex(rows: SparseRows, beta: Float64Array, eta: Float64Array, n: number): boolean {
@@ -247,19 +250,6 @@ function addSparseIndex(rows: SparseRows, beta: Float64Array, eta: Float64Array,
   for (let r = 0; r < n; r++) {
     let s = eta[r];
     for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * beta[colIndex[k]];
-    eta[r] = s;
-    if (!(s <= MAX_LINEAR_INDEX)) ok = false;
-  }
-  return ok;
-}
-
-/** addSparseIndex over rows with at most one sparse nonzero each */
-function addSingleIndex(at: Int32Array, value: Float64Array, beta: Float64Array, eta: Float64Array, n: number): boolean {
-  let ok = true;
-  for (let r = 0; r < n; r++) {
-    let s = eta[r];
-    const c = at[r];
-    if (c >= 0) s += value[r] * beta[c];
     eta[r] = s;
     if (!(s <= MAX_LINEAR_INDEX)) ok = false;
   }
@@ -276,17 +266,6 @@ function sparseReach(rows: SparseRows, direction: Float64Array, eta: Float64Arra
     if (Math.abs(s) > reach) reach = Math.abs(s);
   }
   return reach;
-}
-
-/** scratch = w2·x, returns Σ w1·x */
-function weightColumn(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, n: number): number {
-  let g = 0;
-  for (let r = 0; r < n; r++) {
-    const v = x[r];
-    g += w1[r] * v;
-    scratch[r] = w2[r] * v;
-  }
-  return g;
 }
 
 /**
@@ -326,32 +305,13 @@ function singleRows(rows: SparseRows, n: number): SingleRows | null {
   return single;
 }
 
-/** weightColumnSparse over rows with at most one sparse nonzero each (same sums, same order) */
-function weightColumnSingle(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, at: Int32Array, value: Float64Array, column: Float64Array, n: number): number {
-  let g = 0;
-  for (let r = 0; r < n; r++) {
-    const v = x[r];
-    g += w1[r] * v;
-    const t = w2[r] * v;
-    scratch[r] = t;
-    const c = at[r];
-    if (c >= 0) column[c] += t * value[r];
-  }
-  return g;
-}
-
-/** weightColumn, and column[c] += Σ_r w2_r x_r x_rc over the sparse rows in the same pass */
-function weightColumnSparse(w1: Float64Array, w2: Float64Array, x: Float64Array, scratch: Float64Array, rows: SparseRows, column: Float64Array, n: number): number {
+/** column[c] += Σ_r t_r x_rc over the sparse rows (rows in order) */
+function sparseScatter(t: Float64Array, rows: SparseRows, column: Float64Array, n: number): void {
   const { rowStart, colIndex, values } = rows;
-  let g = 0;
   for (let r = 0; r < n; r++) {
-    const v = x[r];
-    g += w1[r] * v;
-    const t = w2[r] * v;
-    scratch[r] = t;
-    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) column[colIndex[k]] += t * values[k];
+    const v = t[r];
+    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) column[colIndex[k]] += v * values[k];
   }
-  return g;
 }
 
 /** gradient += Σ w1 x, upper triangle of hessian += Σ w2 x x', over the sparse rows alone */
@@ -368,27 +328,6 @@ function sparseWeighted(rows: SparseRows, w1: Float64Array, w2: Float64Array, gr
       const wa = second * v;
       const row = c * dim;
       for (let j = i; j < end; j++) hessian[row + colIndex[j]] += wa * values[j];
-    }
-  }
-}
-
-/** scores[base + g] = Σ_{r in g} share_r x_r for each group g */
-function groupSums(share: Float64Array, x: Float64Array, groupStart: Int32Array, scores: Float64Array, base: number): void {
-  const G = groupStart.length - 1;
-  for (let g = 0; g < G; g++) {
-    let s = 0;
-    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) s += share[r] * x[r];
-    scores[base + g] = s;
-  }
-}
-
-/** sparseGroupSums over rows with at most one sparse nonzero each */
-function singleGroupSums(at: Int32Array, value: Float64Array, share: Float64Array, groupStart: Int32Array, scores: Float64Array): void {
-  const G = groupStart.length - 1;
-  for (let g = 0; g < G; g++) {
-    for (let r = groupStart[g], end = groupStart[g + 1]; r < end; r++) {
-      const c = at[r];
-      if (c >= 0) scores[c * G + g] += share[r] * value[r];
     }
   }
 }
@@ -427,117 +366,106 @@ function scaleInto(weight: Float64Array, scores: Float64Array, base: number, out
   return any;
 }
 
-/** Σ a[g]·b[base + g] over G entries */
-function dotAt(a: Float64Array, b: Float64Array, base: number, G: number): number {
-  let s = 0;
-  for (let g = 0; g < G; g++) s += a[g] * b[base + g];
-  return s;
-}
-
-/** out[m] = Σ a[g]·b[base + m·G + g] for the four consecutive columns of b from `base` */
-function dot4At(a: Float64Array, b: Float64Array, base: number, G: number, out: Float64Array): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const b1 = base + G;
-  const b2 = b1 + G;
-  const b3 = b2 + G;
-  for (let g = 0; g < G; g++) {
-    const v = a[g];
-    s0 += v * b[base + g];
-    s1 += v * b[b1 + g];
-    s2 += v * b[b2 + g];
-    s3 += v * b[b3 + g];
-  }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
-}
-
 /** η = offset + Xβ into `eta`; returns false when some η exceeds MAX_LINEAR_INDEX (or is not finite). */
 export function splitLinearIndex(design: SplitDesign, offset: Float64Array, beta: Float64Array, eta: Float64Array): boolean {
-  const { n, denseColumns, dense } = design;
-  eta.set(offset);
+  const space = kernelSpace(design);
+  const { kernels, dense, eta: work } = space;
+  const { n, p, denseColumns } = design;
+  work.set(offset.subarray(0, n));
   for (let k = 0; k < dense.length; k++) {
     const b = beta[denseColumns[k]];
-    if (b !== 0) axpy(b, dense[k], eta, n);
+    if (b !== 0) kernels.axpy(b, dense[k], work, n);
   }
-  const single = singleRows(design.sparse, n);
-  return single !== null ? addSingleIndex(single.column, single.value, beta, eta, n) : addSparseIndex(design.sparse, beta, eta, n);
+  let ok: boolean;
+  if (space.shape.single) {
+    space.beta.set(beta.subarray(0, p));
+    ok = kernels.addSingleIndex(space.at, space.value, space.beta, work, n, MAX_LINEAR_INDEX);
+  } else ok = addSparseIndex(design.sparse, beta, work, n);
+  eta.set(work);
+  return ok;
 }
 
-/** max_r |x_r'δ| (the first p entries of δ), using `scratch` (n values). */
-export function splitReach(design: SplitDesign, direction: Float64Array, scratch: Float64Array): number {
-  const { n, denseColumns, dense } = design;
-  scratch.fill(0, 0, n);
+/** max_r |x_r'δ| (the first p entries of δ). */
+export function splitReach(design: SplitDesign, direction: Float64Array): number {
+  const space = kernelSpace(design);
+  const { kernels, dense, scratch } = space;
+  const { n, denseColumns } = design;
+  scratch.fill(0);
   for (let k = 0; k < dense.length; k++) {
     const b = direction[denseColumns[k]];
-    if (b !== 0) axpy(b, dense[k], scratch, n);
+    if (b !== 0) kernels.axpy(b, dense[k], scratch, n);
   }
   return sparseReach(design.sparse, direction, scratch, n);
 }
 
 /**
  * gradient += Σ_r w1_r x_r and the upper triangle of the dim × dim `hessian` += Σ_r w2_r x_r x_r', over the design's p
- * columns; `scratch` holds n values, `column` p values.
+ * columns.
  */
-export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number, scratch: Float64Array, column: Float64Array): void {
-  const { n, denseColumns, dense, sparse } = design;
+export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Array, gradient: Float64Array, hessian: Float64Array, dim: number): void {
+  const space = kernelSpace(design);
+  const { kernels, dense, scratch, four, cross } = space;
+  const { n, p, denseColumns, sparse } = design;
   const D = dense.length;
   const anySparse = sparse.colIndex.length > 0;
-  const single = anySparse ? singleRows(sparse, n) : null;
+  const single = space.shape.single;
+  space.w1.set(w1.subarray(0, n));
+  space.w2.set(w2.subarray(0, n));
   for (let i = 0; i < D; i++) {
     const a = denseColumns[i];
-    if (anySparse) column.fill(0);
-    gradient[a] += !anySparse
-      ? weightColumn(w1, w2, dense[i], scratch, n)
-      : single !== null
-        ? weightColumnSingle(w1, w2, dense[i], scratch, single.column, single.value, column, n)
-        : weightColumnSparse(w1, w2, dense[i], scratch, sparse, column, n);
-    // dense × dense: plain dot products
+    gradient[a] += kernels.weightColumn(space.w1, space.w2, dense[i], scratch, n);
+    // dense × dense: dot products of scratch = w2·x_a with the later columns
     let j = i;
     for (; j + 4 <= D; j += 4) {
-      dot4(scratch, dense[j], dense[j + 1], dense[j + 2], dense[j + 3], n, four);
+      kernels.dot4(scratch, dense[j], dense[j + 1], dense[j + 2], dense[j + 3], n, four);
       for (let m = 0; m < 4; m++) hessian[a * dim + denseColumns[j + m]] += four[m];
     }
-    for (; j < D; j++) hessian[a * dim + denseColumns[j]] += dot(scratch, dense[j], n);
-    // dense × sparse: Σ_r w2 x_a x_c into column[c] for each sparse column c
+    for (; j < D; j++) hessian[a * dim + denseColumns[j]] += kernels.dot(scratch, dense[j], n);
+    // dense × sparse: Σ_r w2 x_a x_c for each sparse column c
     if (!anySparse) continue;
-    for (let c = 0; c < column.length; c++) {
+    const column = cross.subarray(i * p, (i + 1) * p);
+    column.fill(0);
+    if (single) kernels.scatter(scratch, space.at, space.value, column, n);
+    else sparseScatter(scratch, sparse, column, n);
+    for (let c = 0; c < p; c++) {
       if (column[c] === 0) continue;
       if (c > a) hessian[a * dim + c] += column[c];
       else hessian[c * dim + a] += column[c];
     }
   }
   // sparse × sparse, and the sparse columns' gradient
-  if (single !== null) singleWeighted(single.column, single.value, w1, w2, gradient, hessian, dim, n);
-  else if (anySparse) sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
+  if (!anySparse) return;
+  if (single) singleWeighted(space.at, space.value, w1, w2, gradient, hessian, dim, n);
+  else sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
 }
 
 /**
  * The upper triangle of `hessian` += Σ_g weight_g x̄_g x̄_g', x̄_g = Σ_{r in g} share_r x_r (groups are the row ranges
- * groupStart[g] .. groupStart[g+1]-1). `scores` holds p·G values, `scratch` G values.
+ * groupStart[g] .. groupStart[g+1]-1).
  */
-export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share: Float64Array, weight: Float64Array, hessian: Float64Array, dim: number, scores: Float64Array, scratch: Float64Array): void {
-  const { p, denseColumns, dense, sparse } = design;
+export function addGroupOuter(design: SplitDesign, groupStart: Int32Array, share: Float64Array, weight: Float64Array, hessian: Float64Array, dim: number): void {
+  const { n, p, denseColumns, sparse } = design;
   const G = groupStart.length - 1;
+  const space = kernelSpace(design, G);
+  const { kernels, dense, scores, four, groupWeight } = space;
+  const starts = space.groupStart;
+  starts.set(groupStart);
+  space.share.set(share.subarray(0, n));
   // x̄ column by column: scores[c·G + g]
   scores.fill(0, 0, p * G);
-  for (let k = 0; k < dense.length; k++) groupSums(share, dense[k], groupStart, scores, denseColumns[k] * G);
+  for (let k = 0; k < dense.length; k++) kernels.groupSums(space.share, dense[k], starts, scores.subarray(denseColumns[k] * G), G);
   if (sparse.colIndex.length > 0) {
-    const single = singleRows(sparse, design.n);
-    if (single !== null) singleGroupSums(single.column, single.value, share, groupStart, scores);
-    else sparseGroupSums(sparse, share, groupStart, scores);
+    if (space.shape.single) kernels.singleGroupSums(space.at, space.value, space.share, starts, scores, G);
+    else sparseGroupSums(sparse, space.share, groupStart, scores);
   }
+  const column = (c: number) => scores.subarray(c * G, (c + 1) * G);
   for (let a = 0; a < p; a++) {
-    if (!scaleInto(weight, scores, a * G, scratch, G)) continue;
+    if (!scaleInto(weight, scores, a * G, groupWeight, G)) continue;
     let b = a;
     for (; b + 4 <= p; b += 4) {
-      dot4At(scratch, scores, b * G, G, four);
+      kernels.dot4(groupWeight, column(b), column(b + 1), column(b + 2), column(b + 3), G, four);
       for (let m = 0; m < 4; m++) hessian[a * dim + b + m] += four[m];
     }
-    for (; b < p; b++) hessian[a * dim + b] += dotAt(scratch, scores, b * G, G);
+    for (; b < p; b++) hessian[a * dim + b] += kernels.dot(groupWeight, column(b), G);
   }
 }
