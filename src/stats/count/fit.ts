@@ -61,13 +61,12 @@ function fitPooledPoisson(data: PreparedData, options: NewtonOptions, warm?: Fit
 function fitNb2(data: PreparedData, options: NewtonOptions, warm?: FitOptions['start']): { run: NewtonResult; warnings: string[] } {
   const poisson = fitPooledPoisson(data, { ...options, maxIterations: 50, tolerance: 1e-8, gradientTolerance: 1e-8 }, warm);
   // start ln α from the moment estimate Σ[(y-μ)² - y] / Σ μ² (Cameron & Trivedi 2013, §3.2.4), floored at 0.01
-  const eta = poisson.theta;
+  const eta = new Float64Array(data.n);
+  splitLinearIndex(data.split, data.offset, poisson.theta, eta);
   let num = 0;
   let den = 0;
   for (let r = 0; r < data.n; r++) {
-    let s = data.offset[r];
-    for (let c = 0; c < data.p; c++) s += data.X[r * data.p + c] * eta[c];
-    const mu = Math.exp(s);
+    const mu = Math.exp(eta[r]);
     num += (data.y[r] - mu) ** 2 - data.y[r];
     den += mu * mu;
   }

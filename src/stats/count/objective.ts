@@ -60,33 +60,6 @@ export function toSparseRows(X: Float64Array, n: number, stride: number, columns
 /** exp(709.8) overflows a double; beyond this linear index a step is rejected rather than producing Infinity/NaN */
 export const MAX_LINEAR_INDEX = 700;
 
-/** η = offset + Xβ into `eta`; returns false when some η exceeds MAX_LINEAR_INDEX (or is not finite). */
-export function linearIndex(data: PreparedData, beta: Float64Array, eta: Float64Array): boolean {
-  const { n, offset } = data;
-  const { rowStart, colIndex, values } = data.rows;
-  let ok = true;
-  for (let r = 0; r < n; r++) {
-    let s = offset[r];
-    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * beta[colIndex[k]];
-    eta[r] = s;
-    if (!(s <= MAX_LINEAR_INDEX)) ok = false;
-  }
-  return ok;
-}
-
-/** max_r |x_r'δ| over the first p entries of δ, and |δ_j| for the ancillary entries beyond p (log scale). */
-export function linearIndexReach(data: PreparedData, direction: Float64Array): number {
-  const { rowStart, colIndex, values } = data.rows;
-  let reach = 0;
-  for (let r = 0; r < data.n; r++) {
-    let s = 0;
-    for (let k = rowStart[r], end = rowStart[r + 1]; k < end; k++) s += values[k] * direction[colIndex[k]];
-    if (Math.abs(s) > reach) reach = Math.abs(s);
-  }
-  for (let j = data.p; j < direction.length; j++) reach = Math.max(reach, Math.abs(direction[j]));
-  return reach;
-}
-
 /** Copies the upper triangle onto the lower one. */
 export function symmetrize(hessian: Float64Array, dim: number): void {
   for (let a = 0; a < dim; a++) for (let b = a + 1; b < dim; b++) hessian[b * dim + a] = hessian[a * dim + b];
@@ -437,6 +410,21 @@ export function addWeighted(design: SplitDesign, w1: Float64Array, w2: Float64Ar
   if (!anySparse) return;
   if (single) singleWeighted(space.at, space.value, w1, w2, gradient, hessian, dim, n);
   else sparseWeighted(sparse, w1, w2, gradient, hessian, dim, n);
+}
+
+/** out[c] += Σ_r w_r x_rc over the design's p columns (a gradient without a Hessian) */
+export function addWeightedSums(design: SplitDesign, w: Float64Array, out: Float64Array): void {
+  const space = kernelSpace(design);
+  const { kernels, dense, cross } = space;
+  const { n, p, denseColumns, sparse } = design;
+  space.w1.set(w.subarray(0, n));
+  for (let k = 0; k < dense.length; k++) out[denseColumns[k]] += kernels.dot(space.w1, dense[k], n);
+  if (sparse.colIndex.length === 0) return;
+  const column = cross.subarray(0, p);
+  column.fill(0);
+  if (space.shape.single) kernels.scatter(space.w1, space.at, space.value, column, n);
+  else sparseScatter(space.w1, sparse, column, n);
+  for (let c = 0; c < p; c++) if (column[c] !== 0) out[c] += column[c];
 }
 
 /**

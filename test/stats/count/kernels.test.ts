@@ -201,8 +201,8 @@ describe('kernels: spillway fit under node --jitless (no WebAssembly) prints the
   it('hhg-fenb with year dummies', async () => {
     const design = panel(7, 40, 6, false);
     const lines = ['id,year,y,x1,x2'];
-    design.y.forEach((y, r) => {
-      const row = design.X[r];
+    Array.from(design.y).forEach((y, r) => {
+      const row = Array.from(design.X[r]);
       const period = row.slice(2).indexOf(1) + 1;
       lines.push([`G${design.groups![r]}`, 2000 + period, y, row[0], row[1]].join(','));
     });
