@@ -62,6 +62,19 @@ export function lnGamma(x: number): number {
   return (z - 0.5) * Math.log(z) - z + HALF_LN_2PI + stirlingTail(z) - Math.log(product);
 }
 
+/** ln Γ(k + 1) of the counts 0 .. 1023 once each (a panel repeats the same small counts), the same bits as lnGamma */
+const LN_FACTORIAL = new Float64Array(1024).fill(NaN);
+
+/** ln k! = ln Γ(k + 1); counts below 1024 from a table filled on first use */
+export function lnFactorial(k: number): number {
+  if (k >= 0 && k < 1024 && Number.isInteger(k)) {
+    let value = LN_FACTORIAL[k];
+    if (value !== value) value = LN_FACTORIAL[k] = lnGamma(k + 1);
+    return value;
+  }
+  return lnGamma(k + 1);
+}
+
 /** Digamma ψ(x) = d ln Γ(x)/dx for x > 0 (A&S 6.3.18 with the recurrence ψ(x+1) = ψ(x) + 1/x). */
 export function digamma(x: number): number {
   if (!(x > 0)) return x === 0 ? -Infinity : NaN;

@@ -2,7 +2,7 @@
 // Stata's `xtnbreg, fe` ([XT] xtnbreg, Methods and formulas) and R's pglm (family = negbin, model = "within"):
 //   ln L_i = ln Γ(Λ_i) + ln Γ(Y_i + 1) - ln Γ(Λ_i + Y_i) + Σ_t [ln Γ(λ_it + y_it) - ln Γ(λ_it) - ln Γ(y_it + 1)],
 // λ_it = exp(x_it'β + offset_it), Λ_i = Σ_t λ_it, Y_i = Σ_t y_it. Gradient and Hessian are analytic (digamma/trigamma).
-import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
+import { gammaDifferences, lnFactorial, lnGammaDiff } from '../special-functions.js';
 import { addGroupOuter, addWeighted, kernelSpace, MAX_LINEAR_INDEX, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
@@ -21,8 +21,8 @@ export function hhgObjective(data: PreparedData): Objective {
   kernelSpace(split, G); // room for the group sums from the start (else a second space on the first derivatives)
   // the terms that do not depend on β: Σ_i [ln Γ(Y_i + 1) - Σ_t ln Γ(y_it + 1)]
   let constant = 0;
-  for (let g = 0; g < G; g++) constant += lnGamma(groupTotal[g] + 1);
-  for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
+  for (let g = 0; g < G; g++) constant += lnFactorial(groupTotal[g]);
+  for (let r = 0; r < n; r++) constant -= lnFactorial(y[r]);
 
   function loglik(beta: Float64Array): number {
     if (!splitLinearIndex(split, offset, beta, lambda)) return NaN;

@@ -4,7 +4,7 @@
 //   ∂/∂η = (y - μ)/(1 + αμ);  ∂/∂θ = r[ln(1 + αμ) - D1] + (y - μ)/(1 + αμ);
 //   ∂²/∂η² = -μ(1 + αy)/(1 + αμ)²;  ∂²/∂η∂θ = -(y - μ)αμ/(1 + αμ)²;
 //   ∂²/∂θ² = r[D1 - ln(1 + αμ)] + μ/(1 + αμ) + r² D2 - (y - μ)αμ/(1 + αμ)².
-import { gammaDifferences, lnGamma, lnGammaDiff } from '../special-functions.js';
+import { gammaDifferences, lnFactorial, lnGammaDiff } from '../special-functions.js';
 import { addWeighted, addWeightedSums, splitLinearIndex, splitReach, symmetrize, type Objective } from './objective.js';
 import type { PreparedData } from './prepare.js';
 
@@ -24,7 +24,7 @@ export function nb2Objective(data: PreparedData): Objective {
   const sums = new Float64Array(3);
   const differences = new Float64Array(3);
   let constant = 0;
-  for (let r = 0; r < n; r++) constant -= lnGamma(y[r] + 1);
+  for (let r = 0; r < n; r++) constant -= lnFactorial(y[r]);
 
   function loglik(theta: Float64Array): number {
     const lnAlpha = theta[p];

@@ -1,6 +1,7 @@
 // Special functions against known values (A&S tables, closed forms) and the differences against independent sums.
 import { describe, expect, it } from 'vitest';
 import {
+  lnFactorial,
   digamma,
   digammaDiff,
   erfc,
@@ -115,5 +116,19 @@ describe('erfc and normal probabilities (Cody 1969)', () => {
     expectRelative(twoSidedP(5), 2 * 2.866515718791939e-7, 1e-13);
     expectRelative(twoSidedP(-10), 2 * 7.619853024160527e-24, 1e-12);
     expect(twoSidedP(0)).toBe(1);
+  });
+});
+
+describe('lnFactorial', () => {
+  it('is ln k!, the same bits as lnGamma(k + 1), from the table and past it', () => {
+    expect(lnFactorial(0)).toBe(0);
+    expect(lnFactorial(1)).toBe(0);
+    expect(lnFactorial(5)).toBe(Math.log(120));
+    expectRelative(lnFactorial(20), Math.log(2432902008176640000), 1e-15);
+    for (let k = 0; k <= 1100; k++) {
+      const twice = [lnFactorial(k), lnFactorial(k)]; // the second from the table
+      expect(Object.is(twice[0], lnGamma(k + 1)) && Object.is(twice[1], lnGamma(k + 1)), `k = ${k}`).toBe(true);
+    }
+    expect(Object.is(lnFactorial(2.5), lnGamma(3.5))).toBe(true);
   });
 });
