@@ -217,7 +217,7 @@ export class KernelSpace {
   readonly scores: Float64Array;
   readonly groupWeight: Float64Array;
   readonly groupStart: Int32Array;
-  /** p coefficients; D·p dense × indicator sums; 4 results of dot4 */
+  /** p coefficients; max(D, 1)·p dense × indicator sums (addWeightedSums uses one block, dense columns or not); dot4's 4 */
   readonly beta: Float64Array;
   readonly cross: Float64Array;
   readonly four: Float64Array;
@@ -240,7 +240,7 @@ export class KernelSpace {
     this.groupWeight = allocate.f64(G);
     this.groupStart = allocate.i32(G + 1);
     this.beta = allocate.f64(p);
-    this.cross = allocate.f64(D * p);
+    this.cross = allocate.f64(Math.max(D, 1) * p);
     this.four = allocate.f64(4);
   }
 
@@ -252,7 +252,7 @@ export class KernelSpace {
       const { n, D, p, G } = shape;
       // every array starts on a 16-byte boundary; + 1 page of slack for the rounding; at most 2 GiB, so that a byte
       // offset is a non-negative i32
-      const doubles = (D + 6) * (n + 2) + p * G + G + 2 * p + D * p + 16;
+      const doubles = (D + 6) * (n + 2) + p * G + G + 2 * p + Math.max(D, 1) * p + 16;
       const ints = n + G + 8;
       const bytes = 8 * doubles + 4 * ints + 16 * (D + 16);
       const pages = Math.ceil(bytes / 65536) + 1;
