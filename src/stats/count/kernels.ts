@@ -159,6 +159,14 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 let compiled: { wasm: WasmApi; module: object } | null | undefined;
 
+/**
+ * The smallest memory (in pages) that could not be had, so that larger ones are not tried again; 0 once a small one
+ * (up to SMALL_PAGES) could not: the address space itself is short (ulimit -v: each WebAssembly memory reserves
+ * several GiB), and every further try would cost V8's last-resort garbage collections before failing again.
+ */
+let refusedPages = Infinity;
+const SMALL_PAGES = 1024;
+
 /** The compiled kernels module, or null where WebAssembly (with SIMD) is unavailable, e.g. under node --jitless. */
 function kernelsModule(): { wasm: WasmApi; module: object } | null {
   if (compiled !== undefined) return compiled;
@@ -256,7 +264,7 @@ export class KernelSpace {
       const ints = n + G + 8;
       const bytes = 8 * doubles + 4 * ints + 16 * (D + 16);
       const pages = Math.ceil(bytes / 65536) + 1;
-      if (pages <= 32768) {
+      if (pages <= 32768 && pages < refusedPages) {
         try {
           const memory = new wasm.Memory({ initial: pages });
           const instance = new wasm.Instance(module, { env: { memory } });
@@ -272,6 +280,7 @@ export class KernelSpace {
           });
         } catch {
           // no memory of that size (RangeError): the JavaScript kernels below
+          refusedPages = pages <= SMALL_PAGES ? 0 : pages;
         }
       }
     }
