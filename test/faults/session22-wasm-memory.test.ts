@@ -5,12 +5,14 @@
 // (Its own file: the refusal is remembered for the rest of the process.)
 import { afterEach, describe, expect, it } from 'vitest';
 import { JS_KERNELS, KernelSpace } from '../../src/stats/count/kernels.js';
+import { kernelSpace, splitLinearIndex, useKernels, type SplitDesign } from '../../src/stats/count/objective.js';
 
 type MemoryConstructor = new (descriptor: { initial: number }) => object;
 const api = (globalThis as unknown as { WebAssembly: { Memory: MemoryConstructor } }).WebAssembly;
 const original = api.Memory;
 afterEach(() => {
   api.Memory = original;
+  useKernels('wasm');
 });
 
 /** WebAssembly.Memory refusing memories of more than `limit` pages, counting the tries */
@@ -42,4 +44,33 @@ describe('kernel spaces: a refused WebAssembly memory is remembered', () => {
     for (let k = 0; k < 5; k++) expect(KernelSpace.create(small).kernels).toBe(JS_KERNELS);
     expect(log.tries).toHaveLength(1);
   });
+});
+
+describe('kernel spaces: the JavaScript kernels read the design\'s own dense columns', () => {
+  // A design falls back to JavaScript when its space would pass 2 GiB: copying its dense columns then (as into a
+  // WebAssembly memory) would hold them twice until the old ones are collected, GBs more at the peak, for nothing.
+  for (const why of ['useKernels js', 'memory refused'] as const) {
+    it(why, () => {
+      if (why === 'useKernels js') useKernels('js');
+      else refusing(0);
+      const x0 = Float64Array.of(1, 2, 3, 4, 5);
+      const x1 = Float64Array.of(0.5, -1, 2, 0, 1);
+      const design: SplitDesign = {
+        n: 5,
+        p: 3,
+        denseColumns: Int32Array.of(0, 1),
+        dense: [x0, x1],
+        sparse: { rowStart: Int32Array.of(0, 1, 1, 2, 2, 3), colIndex: Int32Array.of(2, 2, 2), values: Float64Array.of(1, 1, 1) },
+      };
+      const space = kernelSpace(design, 3);
+      expect(space.kernels).toBe(JS_KERNELS);
+      expect(design.dense[0]).toBe(x0);
+      expect(design.dense[1]).toBe(x1);
+      expect(space.dense[0]).toBe(x0);
+      // and the linear index reads them: 1·x0 + 2·x1 + 3·d
+      const eta = new Float64Array(5);
+      expect(splitLinearIndex(design, new Float64Array(5), Float64Array.of(1, 2, 3), eta)).toBe(true);
+      expect(Array.from(eta)).toEqual([5, 0, 10, 4, 10]);
+    });
+  }
 });

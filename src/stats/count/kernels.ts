@@ -234,9 +234,10 @@ export class KernelSpace {
     readonly kernels: Kernels,
     readonly shape: SpaceShape,
     allocate: { f64: (length: number) => Float64Array; i32: (length: number) => Int32Array },
+    dense?: Float64Array[],
   ) {
     const { n, D, p, G, single } = shape;
-    this.dense = Array.from({ length: D }, () => allocate.f64(n));
+    this.dense = dense ? dense.slice(0, D) : Array.from({ length: D }, () => allocate.f64(n));
     this.at = allocate.i32(single ? n : 0);
     this.value = allocate.f64(single ? n : 0);
     this.w1 = allocate.f64(n);
@@ -252,8 +253,13 @@ export class KernelSpace {
     this.four = allocate.f64(4);
   }
 
-  /** A space in WebAssembly memory, or with the JavaScript kernels when that is unavailable (or `useWasm` is false). */
-  static create(shape: SpaceShape, useWasm = true): KernelSpace {
+  /**
+   * A space in WebAssembly memory, or with the JavaScript kernels when that is unavailable (or `useWasm` is false).
+   * `dense` (D columns of n values): the JavaScript space reads these arrays themselves rather than copies (a design
+   * falls back when its space would pass 2 GiB, and a copy would hold its columns twice); a WebAssembly space has its
+   * own, which the caller fills.
+   */
+  static create(shape: SpaceShape, useWasm = true, dense?: Float64Array[]): KernelSpace {
     const compiledKernels = useWasm ? kernelsModule() : null;
     if (compiledKernels !== null) {
       const { wasm, module } = compiledKernels;
@@ -284,6 +290,6 @@ export class KernelSpace {
         }
       }
     }
-    return new KernelSpace(JS_KERNELS, shape, { f64: (length) => new Float64Array(length), i32: (length) => new Int32Array(length) });
+    return new KernelSpace(JS_KERNELS, shape, { f64: (length) => new Float64Array(length), i32: (length) => new Int32Array(length) }, dense);
   }
 }
