@@ -159,6 +159,14 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 let compiled: { wasm: WasmApi; module: object } | null | undefined;
 
+/**
+ * The smallest memory (in pages) that could not be had, so that larger ones are not tried again; 0 once a small one
+ * (up to SMALL_PAGES) could not: the address space itself is short (ulimit -v: each WebAssembly memory reserves
+ * several GiB), and every further try would cost V8's last-resort garbage collections before failing again.
+ */
+let refusedPages = Infinity;
+const SMALL_PAGES = 1024;
+
 /** The compiled kernels module, or null where WebAssembly (with SIMD) is unavailable, e.g. under node --jitless. */
 function kernelsModule(): { wasm: WasmApi; module: object } | null {
   if (compiled !== undefined) return compiled;
@@ -217,7 +225,7 @@ export class KernelSpace {
   readonly scores: Float64Array;
   readonly groupWeight: Float64Array;
   readonly groupStart: Int32Array;
-  /** p coefficients; D·p dense × indicator sums; 4 results of dot4 */
+  /** p coefficients; max(D, 1)·p dense × indicator sums (addWeightedSums uses one block, dense columns or not); dot4's 4 */
   readonly beta: Float64Array;
   readonly cross: Float64Array;
   readonly four: Float64Array;
@@ -226,9 +234,10 @@ export class KernelSpace {
     readonly kernels: Kernels,
     readonly shape: SpaceShape,
     allocate: { f64: (length: number) => Float64Array; i32: (length: number) => Int32Array },
+    dense?: Float64Array[],
   ) {
     const { n, D, p, G, single } = shape;
-    this.dense = Array.from({ length: D }, () => allocate.f64(n));
+    this.dense = dense ? dense.slice(0, D) : Array.from({ length: D }, () => allocate.f64(n));
     this.at = allocate.i32(single ? n : 0);
     this.value = allocate.f64(single ? n : 0);
     this.w1 = allocate.f64(n);
@@ -240,23 +249,28 @@ export class KernelSpace {
     this.groupWeight = allocate.f64(G);
     this.groupStart = allocate.i32(G + 1);
     this.beta = allocate.f64(p);
-    this.cross = allocate.f64(D * p);
+    this.cross = allocate.f64(Math.max(D, 1) * p);
     this.four = allocate.f64(4);
   }
 
-  /** A space in WebAssembly memory, or with the JavaScript kernels when that is unavailable (or `useWasm` is false). */
-  static create(shape: SpaceShape, useWasm = true): KernelSpace {
+  /**
+   * A space in WebAssembly memory, or with the JavaScript kernels when that is unavailable (or `useWasm` is false).
+   * `dense` (D columns of n values): the JavaScript space reads these arrays themselves rather than copies (a design
+   * falls back when its space would pass 2 GiB, and a copy would hold its columns twice); a WebAssembly space has its
+   * own, which the caller fills.
+   */
+  static create(shape: SpaceShape, useWasm = true, dense?: Float64Array[]): KernelSpace {
     const compiledKernels = useWasm ? kernelsModule() : null;
     if (compiledKernels !== null) {
       const { wasm, module } = compiledKernels;
       const { n, D, p, G } = shape;
       // every array starts on a 16-byte boundary; + 1 page of slack for the rounding; at most 2 GiB, so that a byte
       // offset is a non-negative i32
-      const doubles = (D + 6) * (n + 2) + p * G + G + 2 * p + D * p + 16;
+      const doubles = (D + 6) * (n + 2) + p * G + G + 2 * p + Math.max(D, 1) * p + 16;
       const ints = n + G + 8;
       const bytes = 8 * doubles + 4 * ints + 16 * (D + 16);
       const pages = Math.ceil(bytes / 65536) + 1;
-      if (pages <= 32768) {
+      if (pages <= 32768 && pages < refusedPages) {
         try {
           const memory = new wasm.Memory({ initial: pages });
           const instance = new wasm.Instance(module, { env: { memory } });
@@ -272,9 +286,10 @@ export class KernelSpace {
           });
         } catch {
           // no memory of that size (RangeError): the JavaScript kernels below
+          refusedPages = pages <= SMALL_PAGES ? 0 : pages;
         }
       }
     }
-    return new KernelSpace(JS_KERNELS, shape, { f64: (length) => new Float64Array(length), i32: (length) => new Int32Array(length) });
+    return new KernelSpace(JS_KERNELS, shape, { f64: (length) => new Float64Array(length), i32: (length) => new Int32Array(length) }, dense);
   }
 }

@@ -195,16 +195,18 @@ const spaces = new WeakMap<SplitDesign, KernelSpace>();
 
 /**
  * The design's kernel space, with room for G groups: made on first use, when the dense columns move into it
- * (design.dense then points at the space's copies, so the columns are not held twice); a later need for more groups
- * makes a larger space the same way. A space's memory never grows, so no column array is ever detached.
+ * (design.dense then points at the space's copies, so the columns are not held twice; a JavaScript space reads the
+ * design's columns where they are); a later need for more groups makes a larger space the same way. A space's memory
+ * never grows, so no column array is ever detached.
  */
 export function kernelSpace(design: SplitDesign, G = 0): KernelSpace {
   const known = spaces.get(design);
   if (known !== undefined && known.shape.G >= G) return known;
   const { n, p, dense } = design;
   const single = singleRows(design.sparse, n);
-  const space = KernelSpace.create({ n, D: dense.length, p, G: Math.max(G, known?.shape.G ?? 0), single: single !== null }, backend === 'wasm');
+  const space = KernelSpace.create({ n, D: dense.length, p, G: Math.max(G, known?.shape.G ?? 0), single: single !== null }, backend === 'wasm', dense);
   for (let k = 0; k < dense.length; k++) {
+    if (space.dense[k] === dense[k]) continue; // the JavaScript kernels read the design's own columns
     space.dense[k].set(dense[k]);
     dense[k] = space.dense[k];
   }

@@ -15,14 +15,14 @@ export function poissonObjective(data: PreparedData): Objective {
 
   function loglik(beta: Float64Array): number {
     if (!splitLinearIndex(split, offset, beta, eta)) return NaN;
-    return constant + poissonValue(y, eta, n);
+    return poissonValue(y, eta, n, constant);
   }
 
   function derivatives(beta: Float64Array, gradient: Float64Array, hessian: Float64Array): number {
     gradient.fill(0);
     hessian.fill(0);
     if (!splitLinearIndex(split, offset, beta, eta)) return NaN;
-    const ll = constant + poissonWeights(y, eta, first, second, n);
+    const ll = poissonWeights(y, eta, first, second, n, constant);
     addWeighted(split, first, second, gradient, hessian, p);
     symmetrize(hessian, p);
     return ll;
@@ -33,14 +33,14 @@ export function poissonObjective(data: PreparedData): Objective {
 
 // The row loops, each in its own function (see the note on kernels in objective.ts).
 
-function poissonValue(y: Float64Array, eta: Float64Array, n: number): number {
-  let ll = 0;
+function poissonValue(y: Float64Array, eta: Float64Array, n: number, constant: number): number {
+  let ll = constant;
   for (let r = 0; r < n; r++) ll += y[r] * eta[r] - Math.exp(eta[r]);
   return ll;
 }
 
-function poissonWeights(y: Float64Array, eta: Float64Array, first: Float64Array, second: Float64Array, n: number): number {
-  let ll = 0;
+function poissonWeights(y: Float64Array, eta: Float64Array, first: Float64Array, second: Float64Array, n: number, constant: number): number {
+  let ll = constant;
   for (let r = 0; r < n; r++) {
     const mu = Math.exp(eta[r]);
     ll += y[r] * eta[r] - mu;
