@@ -198,6 +198,9 @@ function expectedRows(data: Buffer, size: number): number {
   return Math.ceil((size / sample) * count * 1.1) + 64;
 }
 
+const MISSING_CELL = 1;
+const BAD_CELL = 2;
+
 /** Lines of a simple CSV file to typed arrays (see loadSimple). */
 class FastReader {
   /** where the next call of lines() starts in its buffer (past a byte-order mark and the header in the first one) */
@@ -206,6 +209,8 @@ class FastReader {
   readonly crlf: boolean;
   rows = 0;
   missingRows = 0;
+  /** the line just split: 0, or MISSING_CELL (a used cell is empty, NA or "."), or BAD_CELL (see split) */
+  private state = 0;
   private readonly width: number;
   /** per column: 1 when parsed as a number (y, --x, exposure or offset) */
   private readonly numeric: Uint8Array;
@@ -289,7 +294,7 @@ class FastReader {
 
   /** Reads the lines in data[from, to), which ends with a line break. */
   lines(data: Buffer, from: number, to: number): void {
-    const { width, numeric, needed, values, starts, ends, crlf } = this;
+    const crlf = this.crlf;
     let pos = from;
     while (pos < to) {
       // an empty line: skipped (csv-parse's skip_empty_lines)
@@ -304,85 +309,92 @@ class FastReader {
         pos += 2;
         continue;
       }
-      let missing = false; // a used cell is empty, NA or "."
-      let bad = false; // a text cell with a space at either end (an error unless the row is left out)
-      let i = pos;
-      let column = 0;
-      let c: number;
-      for (;;) {
-        if (column === width) throw new NotSimple(); // more fields than the header
-        const start = i;
-        if (numeric[column] === 1) {
-          // a plain decimal: [sign] digits [. digits]
-          let negative = false;
+      pos = this.split(data, pos);
+      if (this.state === MISSING_CELL) this.missingRows++;
+      else if (this.state === BAD_CELL) throw new NotSimple();
+      else this.row(data);
+    }
+  }
+
+  /**
+   * Splits the line at `pos` into fields and parses its numbers (a function of its own, small enough for V8 to compile
+   * soon); returns where the next line starts, and sets `state`.
+   */
+  private split(data: Buffer, pos: number): number {
+    const { width, numeric, needed, values, starts, ends, crlf } = this;
+    let missing = false; // a used cell is empty, NA or "."
+    let bad = false; // a text cell with a space at either end (an error unless the row is left out)
+    let i = pos;
+    let column = 0;
+    let c: number;
+    for (;;) {
+      if (column === width) throw new NotSimple(); // more fields than the header
+      const start = i;
+      if (numeric[column] === 1) {
+        // a plain decimal: [sign] digits [. digits]
+        let negative = false;
+        c = data[i];
+        if (c === 45) {
+          negative = true;
+          c = data[++i];
+        } else if (c === 43) c = data[++i];
+        let mantissa = 0;
+        const digitsFrom = i;
+        while (c >= 48 && c <= 57) {
+          mantissa = mantissa * 10 + (c - 48);
+          c = data[++i];
+        }
+        let digits = i - digitsFrom;
+        let fraction = 0;
+        if (c === 46) {
+          const point = ++i;
           c = data[i];
-          if (c === 45) {
-            negative = true;
-            c = data[++i];
-          } else if (c === 43) c = data[++i];
-          let mantissa = 0;
-          const digitsFrom = i;
           while (c >= 48 && c <= 57) {
             mantissa = mantissa * 10 + (c - 48);
             c = data[++i];
           }
-          let digits = i - digitsFrom;
-          let fraction = 0;
-          if (c === 46) {
-            const point = ++i;
-            c = data[i];
-            while (c >= 48 && c <= 57) {
-              mantissa = mantissa * 10 + (c - 48);
-              c = data[++i];
-            }
-            fraction = i - point;
-            digits += fraction;
+          fraction = i - point;
+          digits += fraction;
+        }
+        if (digits > 0 && (c === COMMA || c === LF || c === CR)) {
+          let value: number;
+          if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', start, i));
+          else {
+            value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+            if (negative) value = -value;
           }
-          if (digits > 0 && (c === COMMA || c === LF || c === CR)) {
-            let value: number;
-            if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', start, i));
-            else {
-              value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
-              if (negative) value = -value;
-            }
-            values[column] = value;
-          } else {
-            c = data[i];
-            while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
-            if (isMissing(data, start, i)) missing = true;
-            else if (data[start] <= SPACE || data[i - 1] <= SPACE) values[column] = NaN; // csv-parse would trim it
-            else values[column] = Number(data.toString('utf8', start, i));
-          }
+          values[column] = value;
         } else {
           c = data[i];
           while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
-          if (needed[column] === 1) {
-            if (isMissing(data, start, i)) missing = true;
-            else if (data[start] <= SPACE || data[i - 1] <= SPACE) bad = true;
-          }
+          if (isMissing(data, start, i)) missing = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE) values[column] = NaN; // csv-parse would trim it
+          else values[column] = Number(data.toString('utf8', start, i));
         }
-        starts[column] = start;
-        ends[column] = i;
-        column++;
-        if (c === COMMA) {
-          i++;
-          continue;
+      } else {
+        c = data[i];
+        while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
+        if (needed[column] === 1) {
+          if (isMissing(data, start, i)) missing = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE) bad = true;
         }
-        if (c === CR) {
-          if (!crlf || data[i + 1] !== LF) throw new NotSimple(); // a CR that does not end a CRLF line
-          i++;
-        } else if (crlf) throw new NotSimple(); // an LF line in a CRLF file
-        break;
       }
-      pos = i + 1;
-      if (column !== width) throw new NotSimple(); // fewer fields than the header
-      if (missing) {
-        this.missingRows++;
+      starts[column] = start;
+      ends[column] = i;
+      column++;
+      if (c === COMMA) {
+        i++;
         continue;
       }
-      if (bad) throw new NotSimple();
-      this.row(data);
+      if (c === CR) {
+        if (!crlf || data[i + 1] !== LF) throw new NotSimple(); // a CR that does not end a CRLF line
+        i++;
+      } else if (crlf) throw new NotSimple(); // an LF line in a CRLF file
+      break;
     }
+    if (column !== width) throw new NotSimple(); // fewer fields than the header
+    this.state = missing ? MISSING_CELL : bad ? BAD_CELL : 0;
+    return i + 1;
   }
 
   /** Stores the row just split (no missing cell). */
