@@ -3,9 +3,9 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitCode, SpillwayError } from '../../errors.js';
+import { writeStdout } from '../output.js';
 import { expandFactor, fitCountModel, type CountModel, type FitResult, type PackedCountDesign } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
-import { Utf8Check } from '../../data/csv-scan.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -599,8 +599,8 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
 
 /** The full reader (csv-parse, RFC 4180): every bad cell is an error naming its row and column. */
 async function loadFull(args: ParsedArgs): Promise<Columns> {
-  // loaded here: a simple file (the common case) is read without it
-  const { parse } = await import('csv-parse');
+  // loaded here: a simple file (the common case) is read without them (csv-scan's Utf8Check loads node:stream)
+  const [{ parse }, { Utf8Check }] = await Promise.all([import('csv-parse'), import('../../data/csv-scan.js')]);
   const file = args.data;
   const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
   const extra = args.exposure ?? args.offset;
@@ -818,7 +818,7 @@ export function formatTable(fit: FitResult, baseLevels: string[], missingRows: n
 export async function main(argv: string[]): Promise<number> {
   const args = parseCommandLine(argv);
   if (args === 'help') {
-    process.stdout.write(HELP + '\n');
+    writeStdout(HELP + '\n');
     return ExitCode.ok;
   }
   const { design, missingRows, baseLevels } = await loadDesign(args);
@@ -850,9 +850,9 @@ export async function main(argv: string[]): Promise<number> {
       near_flat: fit.identification?.near_flat ?? false,
       identification: fit.identification ?? null,
     };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    writeStdout(JSON.stringify(out, null, 2) + '\n');
   } else {
-    process.stdout.write(formatTable(fit, baseLevels, missingRows) + '\n');
+    writeStdout(formatTable(fit, baseLevels, missingRows) + '\n');
   }
   return fit.converged && !fit.identification?.near_flat ? ExitCode.ok : ExitCode.notConverged;
 }
