@@ -1,10 +1,11 @@
 // `spillway fit`: fit a count-panel model (hhg-fenb, fe-poisson, nb2) to a CSV file and print a regression table or JSON.
-import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitCode, SpillwayError } from '../../errors.js';
+import { writeStdout } from '../output.js';
 import { expandFactor, fitCountModel, type CountModel, type FitResult, type PackedCountDesign } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
-import { LineScanner, plainDecimal, Utf8Check, type ScannedLine } from '../../data/csv-scan.js';
 
 const MODELS: CountModel[] = ['hhg-fenb', 'fe-poisson', 'nb2'];
 /** cells read as missing (the row is then left out, as Stata and R do): empty, R's NA, Stata's "." */
@@ -103,7 +104,6 @@ interface LoadedTable {
 /** Anything the fast read of the simple case is not sure of: the file is then read again by the full reader. */
 class NotSimple extends Error {}
 
-const SPACE = 32;
 /** The columns and rows of a table as the readers give them to buildDesign. */
 interface Columns {
   y: ArrayLike<number>;
@@ -113,123 +113,443 @@ interface Columns {
   groups: ArrayLike<number>;
   offset: ArrayLike<number>;
   /** per --factor column: each row's level as a number, and the levels' texts in order of first appearance */
-  factors: TextCodes[];
+  factors: Coded[];
   missingRows: number;
 }
 
+/** Each row's text as a number (in order of first appearance), and the distinct texts. */
+interface Coded {
+  readonly levels: string[];
+  codes(): Int32Array;
+}
+
+const COMMA = 44;
+const QUOTE = 34;
+const CR = 13;
+const LF = 10;
+const SPACE = 32;
+/** bytes read at a time by the fast read */
+const CHUNK = 1 << 22;
+/** a longer line is left to the full reader */
+const MAX_LINE = 1 << 24;
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
 /**
- * The fast read: LineScanner over the bytes (streamed), plain decimals parsed from them. It reads only files it is sure
- * of — UTF-8, no quote, no stray CR, no space around a cell, the header's field count on every row, each cell valid —
- * and throws NotSimple at anything else, so that every error and every unusual file goes to the full reader below and
- * gets its message from there. Same values as that reader (plainDecimal is exactly Number() of the text).
+ * The fast read: the file's bytes read in large chunks (synchronously: nothing else runs meanwhile), split into lines and
+ * fields and parsed straight into typed arrays in one pass per chunk, ids and factor levels numbered from their bytes.
+ * It reads only files it is sure of — UTF-8, no quote, LF or CRLF line ends used throughout, no stray CR, no space
+ * around a text cell, the header's field count on every row, each cell valid — and throws NotSimple at anything else,
+ * so that every error and every unusual file goes to the full reader below and gets its message from there. Same
+ * values as that reader: a plain decimal (sign, digits, point, digits; at most 15 digits) is m / 10^k, which is exactly
+ * Number() of its text (both exact doubles, one correctly rounded division); any other number is Number() of its text.
  */
-async function loadSimple(args: ParsedArgs, needed: string[]): Promise<Columns> {
-  const out = { missingRows: 0 };
-  const groups = new TextCodes();
-  const factors = args.factors.map(() => new TextCodes());
-  // numbers straight into typed arrays (a JS array of 600,000 numbers is copied as it grows and moved by the GC)
-  const ys = new Floats();
-  const xs = new Floats();
-  const offsets = new Floats();
-  let width = -1;
-  let yAt = -1;
-  let idAt = -1;
-  let extraAt = -1;
-  let xAt: number[] = [];
-  let factorAt: number[] = [];
-  let neededAt: number[] = [];
-  const keepGroups = args.model !== 'nb2' && args.id !== undefined;
-  const cells = new CellText();
-  const text = (buf: Buffer, start: number, end: number, slot = -1): string => {
-    if (end > start && (buf[start] <= SPACE || buf[end - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-    return cells.get(buf, start, end, slot);
-  };
-  // the numeric columns' values come parsed from the scanner (numbers[i], NaN when not a plain decimal)
-  const numberAt = (line: ScannedLine, i: number): number => {
-    const value = line.numbers[i];
-    return value === value ? value : number(line.buf, line.starts[i], line.ends[i]);
-  };
-  const number = (buf: Buffer, start: number, end: number): number => {
-    let value = plainDecimal(buf, start, end);
-    if (value !== value) value = Number(text(buf, start, end));
-    if (!Number.isFinite(value)) throw new NotSimple();
-    return value;
-  };
-  const isMissing = (buf: Buffer, start: number, end: number): boolean => {
-    const n = end - start;
-    if (n === 0) return true;
-    if (n === 1) return buf[start] === 46; // "."
-    return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
-  };
-  const onLine = (line: ScannedLine): void => {
-    const { buf, starts, ends, count } = line;
-    if (width < 0) {
-      const names: string[] = [];
-      for (let i = 0; i < count; i++) names.push(text(buf, starts[i], ends[i]));
-      const at = (column: string): number => {
-        const i = names.indexOf(column);
-        if (i < 0 || names.indexOf(column, i + 1) >= 0) throw new NotSimple(); // missing or repeated
-        return i;
-      };
-      width = count;
-      neededAt = needed.map(at);
-      yAt = at(args.y);
-      xAt = args.x.map(at);
-      factorAt = args.factors.map(at);
-      if (keepGroups) idAt = at(args.id!);
-      const extra = args.exposure ?? args.offset;
-      if (extra) extraAt = at(extra);
-      const numeric = new Uint8Array(width);
-      for (const i of [yAt, ...xAt, ...(extra ? [extraAt] : [])]) numeric[i] = 1;
-      scanner.numeric = numeric;
-      return;
-    }
-    if (count !== width) throw new NotSimple();
-    for (const i of neededAt) {
-      if (isMissing(buf, starts[i], ends[i])) {
-        out.missingRows++;
-        return;
-      }
-    }
-    const count_ = numberAt(line, yAt);
-    if (count_ < 0 || !Number.isInteger(count_)) throw new NotSimple();
-    const X = xs;
-    for (let j = 0; j < xAt.length; j++) {
-      const value = numberAt(line, xAt[j]);
-      if (Math.abs(value) > MAX_REGRESSOR_MAGNITUDE) throw new NotSimple();
-      X.push(value);
-    }
-    let offset = 0;
-    if (args.exposure) {
-      const exposure = numberAt(line, extraAt);
-      if (!(exposure > 0)) throw new NotSimple();
-      offset = Math.log(exposure);
-    } else if (args.offset) offset = numberAt(line, extraAt);
-    ys.push(count_);
-    if (keepGroups) groups.push(text(buf, starts[idAt], ends[idAt], 0));
-    for (let k = 0; k < factorAt.length; k++) factors[k].push(text(buf, starts[factorAt[k]], ends[factorAt[k]], k + 1));
-    if (args.exposure || args.offset) offsets.push(offset);
-  };
-  const scanner = new LineScanner(onLine);
-  const utf8 = new Utf8Check();
-  let data = 0;
-  const input = createReadStream(args.data, { highWaterMark: 1 << 20 });
-  input.on('error', (error) => utf8.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
+function loadSimple(args: ParsedArgs, needed: string[]): Columns {
+  const fd = openSync(args.data, 'r');
   try {
-    for await (const chunk of input.pipe(utf8) as AsyncIterable<Buffer>) {
-      if (utf8.invalidAt !== undefined || scanner.push(chunk)) throw new NotSimple();
-      data += chunk.length;
+    const size = fstatSync(fd).size;
+    let reader: FastReader | undefined;
+    let buffer = Buffer.allocUnsafe(Math.min(CHUNK, size + 1));
+    let kept = 0; // bytes of an unfinished line carried at the start of `buffer`
+    let offset = 0;
+    for (;;) {
+      if (kept === buffer.length) {
+        if (kept > MAX_LINE) throw new NotSimple();
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, kept);
+        buffer = bigger;
+      }
+      const got = readSync(fd, buffer, kept, buffer.length - kept, offset);
+      offset += got;
+      const length = kept + got;
+      if (got === 0) {
+        // the file's last line, without a line break: read as if it had one (LF files only, as csv-parse does)
+        if (length === 0) break;
+        if (reader === undefined || reader.crlf) throw new NotSimple();
+        const last = Buffer.allocUnsafe(length + 1);
+        buffer.copy(last, 0, 0, length);
+        last[length] = LF;
+        if (!isUtf8(last) || last.indexOf(QUOTE) >= 0) throw new NotSimple();
+        reader.lines(last, 0, length + 1);
+        break;
+      }
+      const end = buffer.lastIndexOf(LF, length - 1) + 1; // complete lines: [0, end)
+      if (end > 0) {
+        const lines = buffer.subarray(0, end);
+        if (!isUtf8(lines) || lines.indexOf(QUOTE) >= 0) throw new NotSimple();
+        reader ??= new FastReader(args, needed, lines, expectedRows(lines, size));
+        reader.lines(lines, reader.at, end);
+        reader.at = 0;
+      }
+      kept = length - end;
+      if (kept > 0) buffer.copy(buffer, 0, end, length);
     }
+    if (reader === undefined || reader.rows + reader.missingRows === 0) throw new NotSimple();
+    return reader.columns();
   } finally {
-    input.destroy();
+    closeSync(fd);
   }
-  if (utf8.invalidAt !== undefined || scanner.push(Buffer.alloc(0), true) || width < 0 || data === 0) throw new NotSimple();
-  if (ys.length + out.missingRows === 0) throw new NotSimple();
-  return { ...out, y: ys.values(), X: xs.values(), offset: offsets.values(), groups: groups.codes(), factors };
+}
+
+/** the number of lines in a file of `size` bytes, from those in its first 64 KiB (`data`): a little more, rather than less */
+function expectedRows(data: Buffer, size: number): number {
+  const sample = Math.min(data.length, 1 << 16);
+  let count = 0;
+  for (let at = data.indexOf(LF); at >= 0 && at < sample; at = data.indexOf(LF, at + 1)) count++;
+  return Math.ceil((size / sample) * count * 1.1) + 64;
+}
+
+const MISSING_CELL = 1;
+const BAD_CELL = 2;
+
+/** Lines of a simple CSV file to typed arrays (see loadSimple). */
+class FastReader {
+  /** where the next call of lines() starts in its buffer (past a byte-order mark and the header in the first one) */
+  at = 0;
+  /** CRLF line ends (from the first line's), else LF */
+  readonly crlf: boolean;
+  rows = 0;
+  missingRows = 0;
+  /** the line just split: 0, or MISSING_CELL (a used cell is empty, NA or "."), or BAD_CELL (see split) */
+  private state = 0;
+  private readonly width: number;
+  /** per column: 1 when parsed as a number (y, --x, exposure or offset) */
+  private readonly numeric: Uint8Array;
+  /** per column: 1 when used by the model (a missing cell there leaves the row out) */
+  private readonly needed: Uint8Array;
+  private readonly yAt: number;
+  private readonly xAt: Int32Array;
+  private readonly extraAt: number;
+  private readonly exposure: boolean;
+  /** the id column (when kept) then each --factor column, and their codes */
+  private readonly textAt: Int32Array;
+  private readonly texts: ByteCodes[];
+  private readonly keepGroups: boolean;
+  // one row's fields, reused
+  private readonly values: Float64Array;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  // the rows read
+  private capacity: number;
+  private y: Float64Array;
+  private X: Float64Array;
+  private offset: Float64Array;
+
+  constructor(
+    private readonly args: ParsedArgs,
+    neededNames: string[],
+    first: Buffer,
+    rowsExpected: number,
+  ) {
+    let pos = first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf ? 3 : 0; // a byte-order mark: skipped
+    // the line break is the first line's (csv-parse detects it there); empty lines before the header are skipped
+    const firstBreak = first.indexOf(LF, pos);
+    this.crlf = firstBreak > pos && first[firstBreak - 1] === CR;
+    for (;;) {
+      if (first[pos] === LF && !this.crlf) pos++;
+      else if (first[pos] === CR && first[pos + 1] === LF && this.crlf) pos += 2;
+      else break;
+    }
+    if (pos >= first.length) throw new NotSimple();
+    const lineEnd = first.indexOf(LF, pos);
+    const contentEnd = this.crlf ? lineEnd - 1 : lineEnd;
+    if (first[contentEnd] !== (this.crlf ? CR : LF)) throw new NotSimple();
+    const header = first.subarray(pos, contentEnd);
+    if (header.indexOf(CR) >= 0) throw new NotSimple();
+    const names: string[] = [];
+    for (let from = 0; ; ) {
+      const comma = header.indexOf(COMMA, from);
+      const to = comma < 0 ? header.length : comma;
+      if (to > from && (header[from] <= SPACE || header[to - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
+      names.push(header.toString('utf8', from, to));
+      if (comma < 0) break;
+      from = comma + 1;
+    }
+    this.at = lineEnd + 1;
+    const at = (column: string): number => {
+      const i = names.indexOf(column);
+      if (i < 0 || names.indexOf(column, i + 1) >= 0) throw new NotSimple(); // missing or repeated
+      return i;
+    };
+    const width = (this.width = names.length);
+    this.needed = new Uint8Array(width);
+    for (const column of neededNames) this.needed[at(column)] = 1;
+    this.numeric = new Uint8Array(width);
+    this.yAt = at(args.y);
+    this.xAt = Int32Array.from(args.x, at);
+    const extra = args.exposure ?? args.offset;
+    this.extraAt = extra ? at(extra) : -1;
+    this.exposure = args.exposure !== undefined;
+    for (const i of [this.yAt, ...this.xAt, ...(extra ? [this.extraAt] : [])]) this.numeric[i] = 1;
+    this.keepGroups = args.model !== 'nb2' && args.id !== undefined;
+    this.textAt = Int32Array.from([...(this.keepGroups ? [at(args.id!)] : []), ...args.factors.map(at)]);
+    this.capacity = rowsExpected;
+    this.texts = Array.from(this.textAt, () => new ByteCodes(rowsExpected));
+    this.values = new Float64Array(width);
+    this.starts = new Int32Array(width);
+    this.ends = new Int32Array(width);
+    this.y = new Float64Array(rowsExpected);
+    this.X = new Float64Array(rowsExpected * args.x.length);
+    this.offset = new Float64Array(extra ? rowsExpected : 0);
+  }
+
+  /** Reads the lines in data[from, to), which ends with a line break. */
+  lines(data: Buffer, from: number, to: number): void {
+    const crlf = this.crlf;
+    let pos = from;
+    while (pos < to) {
+      // an empty line: skipped (csv-parse's skip_empty_lines)
+      const head = data[pos];
+      if (head === LF) {
+        if (crlf) throw new NotSimple();
+        pos++;
+        continue;
+      }
+      if (head === CR && data[pos + 1] === LF) {
+        if (!crlf) throw new NotSimple();
+        pos += 2;
+        continue;
+      }
+      pos = this.split(data, pos);
+      if (this.state === MISSING_CELL) this.missingRows++;
+      else if (this.state === BAD_CELL) throw new NotSimple();
+      else this.row(data);
+    }
+  }
+
+  /**
+   * Splits the line at `pos` into fields and parses its numbers (a function of its own, small enough for V8 to compile
+   * soon); returns where the next line starts, and sets `state`.
+   */
+  private split(data: Buffer, pos: number): number {
+    const { width, numeric, needed, values, starts, ends, crlf } = this;
+    let missing = false; // a used cell is empty, NA or "."
+    let bad = false; // a text cell with a space at either end (an error unless the row is left out)
+    let i = pos;
+    let column = 0;
+    let c: number;
+    for (;;) {
+      if (column === width) throw new NotSimple(); // more fields than the header
+      const start = i;
+      if (numeric[column] === 1) {
+        // a plain decimal: [sign] digits [. digits]
+        let negative = false;
+        c = data[i];
+        if (c === 45) {
+          negative = true;
+          c = data[++i];
+        } else if (c === 43) c = data[++i];
+        let mantissa = 0;
+        const digitsFrom = i;
+        while (c >= 48 && c <= 57) {
+          mantissa = mantissa * 10 + (c - 48);
+          c = data[++i];
+        }
+        let digits = i - digitsFrom;
+        let fraction = 0;
+        if (c === 46) {
+          const point = ++i;
+          c = data[i];
+          while (c >= 48 && c <= 57) {
+            mantissa = mantissa * 10 + (c - 48);
+            c = data[++i];
+          }
+          fraction = i - point;
+          digits += fraction;
+        }
+        if (digits > 0 && (c === COMMA || c === LF || c === CR)) {
+          let value: number;
+          if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', start, i));
+          else {
+            value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
+            if (negative) value = -value;
+          }
+          values[column] = value;
+        } else {
+          c = data[i];
+          while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
+          if (isMissing(data, start, i)) missing = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE) values[column] = NaN; // csv-parse would trim it
+          else values[column] = Number(data.toString('utf8', start, i));
+        }
+      } else {
+        c = data[i];
+        while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
+        if (needed[column] === 1) {
+          if (isMissing(data, start, i)) missing = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE) bad = true;
+        }
+      }
+      starts[column] = start;
+      ends[column] = i;
+      column++;
+      if (c === COMMA) {
+        i++;
+        continue;
+      }
+      if (c === CR) {
+        if (!crlf || data[i + 1] !== LF) throw new NotSimple(); // a CR that does not end a CRLF line
+        i++;
+      } else if (crlf) throw new NotSimple(); // an LF line in a CRLF file
+      break;
+    }
+    if (column !== width) throw new NotSimple(); // fewer fields than the header
+    this.state = missing ? MISSING_CELL : bad ? BAD_CELL : 0;
+    return i + 1;
+  }
+
+  /** Stores the row just split (no missing cell). */
+  private row(data: Buffer): void {
+    const { values, xAt } = this;
+    const n = this.rows;
+    if (n === this.capacity) this.grow();
+    const count = values[this.yAt];
+    if (!(count >= 0 && Number.isInteger(count))) throw new NotSimple();
+    this.y[n] = count;
+    const k = xAt.length;
+    const X = this.X;
+    for (let j = 0; j < k; j++) {
+      const value = values[xAt[j]];
+      if (!(Math.abs(value) <= MAX_REGRESSOR_MAGNITUDE)) throw new NotSimple(); // too large, or not a number
+      X[n * k + j] = value;
+    }
+    if (this.extraAt >= 0) {
+      const value = values[this.extraAt];
+      if (!Number.isFinite(value)) throw new NotSimple();
+      if (this.exposure) {
+        if (!(value > 0)) throw new NotSimple();
+        this.offset[n] = Math.log(value);
+      } else this.offset[n] = value;
+    }
+    const { textAt, texts, starts, ends } = this;
+    for (let t = 0; t < textAt.length; t++) texts[t].push(data, starts[textAt[t]], ends[textAt[t]]);
+    this.rows = n + 1;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const bigger = (values: Float64Array, size: number) => {
+      const out = new Float64Array(size);
+      out.set(values);
+      return out;
+    };
+    this.y = bigger(this.y, capacity);
+    this.X = bigger(this.X, capacity * this.xAt.length);
+    if (this.extraAt >= 0) this.offset = bigger(this.offset, capacity);
+    this.capacity = capacity;
+  }
+
+  columns(): Columns {
+    const n = this.rows;
+    const texts = this.keepGroups ? this.texts.slice(1) : this.texts;
+    return {
+      missingRows: this.missingRows,
+      y: this.y.subarray(0, n),
+      X: this.X.subarray(0, n * this.xAt.length),
+      offset: this.offset.subarray(0, this.extraAt >= 0 ? n : 0),
+      groups: this.keepGroups ? this.texts[0].codes() : new Int32Array(0),
+      factors: texts,
+    };
+  }
+}
+
+/** a cell read as missing: empty, "NA" or "." */
+function isMissing(buf: Buffer, start: number, end: number): boolean {
+  const n = end - start;
+  if (n === 0) return true;
+  if (n === 1) return buf[start] === 46; // "."
+  return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
+}
+
+/**
+ * Cells numbered by their bytes in order of first appearance (the same numbers as TextCodes gives their texts): a cell
+ * equal to the previous one (a panel's id repeats row after row) without a lookup, a cell of plain digits (years,
+ * numeric ids; no leading zero) by its value, a cell of up to 6 bytes by its bytes packed into one number with its
+ * length, a longer one by its text. A text is made only for each new level.
+ */
+class ByteCodes implements Coded {
+  readonly levels: string[] = [];
+  private readonly byInteger = new Map<number, number>();
+  private readonly byBytes = new Map<number, number>();
+  private readonly byText = new Map<string, number>();
+  private list: Int32Array;
+  private length = 0;
+  private readonly last = new Uint8Array(32);
+  private lastLength = -1;
+  private lastCode = -1;
+
+  constructor(capacity: number) {
+    this.list = new Int32Array(capacity);
+  }
+
+  push(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    let code = this.lastCode;
+    if (n !== this.lastLength || !this.same(buf, start, n)) {
+      code = this.lookUp(buf, start, end);
+      if (n <= 32) {
+        for (let i = 0; i < n; i++) this.last[i] = buf[start + i];
+        this.lastLength = n;
+      } else this.lastLength = -1;
+      this.lastCode = code;
+    }
+    if (this.length === this.list.length) {
+      const bigger = new Int32Array(this.list.length * 2);
+      bigger.set(this.list);
+      this.list = bigger;
+    }
+    this.list[this.length++] = code;
+  }
+
+  codes(): Int32Array {
+    return this.list.subarray(0, this.length);
+  }
+
+  private same(buf: Buffer, start: number, n: number): boolean {
+    const last = this.last;
+    for (let i = n - 1; i >= 0; i--) if (last[i] !== buf[start + i]) return false; // from the end: ids differ there
+    return true;
+  }
+
+  private lookUp(buf: Buffer, start: number, end: number): number {
+    const n = end - start;
+    let map: Map<number, number> | undefined;
+    let key = 0;
+    if (n > 0 && n <= 9 && (n === 1 || buf[start] !== 48)) {
+      let i = start;
+      for (; i < end; i++) {
+        const d = buf[i] - 48;
+        if (d < 0 || d > 9) break;
+        key = key * 10 + d;
+      }
+      if (i === end) map = this.byInteger;
+    }
+    if (map === undefined && n <= 6) {
+      key = n;
+      for (let i = start; i < end; i++) key = key * 256 + buf[i]; // < 2^56: exact
+      map = this.byBytes;
+    }
+    if (map === undefined) {
+      const text = buf.toString('utf8', start, end);
+      let code = this.byText.get(text);
+      if (code === undefined) {
+        code = this.levels.length;
+        this.byText.set(text, code);
+        this.levels.push(text);
+      }
+      return code;
+    }
+    let code = map.get(key);
+    if (code === undefined) {
+      code = this.levels.length;
+      map.set(key, code);
+      this.levels.push(buf.toString('utf8', start, end));
+    }
+    return code;
+  }
 }
 
 /** Texts numbered in order of first appearance: each row's number, and the distinct texts. */
-class TextCodes {
+class TextCodes implements Coded {
   readonly levels: string[] = [];
   private readonly numberOf = new Map<string, number>();
   private list = new Int32Array(1024);
@@ -262,26 +582,6 @@ class TextCodes {
   }
 }
 
-/** A growing list of numbers in a Float64Array. */
-class Floats {
-  private buffer = new Float64Array(1024);
-  length = 0;
-
-  push(value: number): void {
-    if (this.length === this.buffer.length) {
-      const bigger = new Float64Array(this.buffer.length * 2);
-      bigger.set(this.buffer);
-      this.buffer = bigger;
-    }
-    this.buffer[this.length++] = value;
-  }
-
-  /** the numbers pushed (a view of the buffer) */
-  values(): Float64Array {
-    return this.buffer.subarray(0, this.length);
-  }
-}
-
 /** Reads the CSV and builds the design: the fast read when the file is simple, else the full reader. */
 async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
@@ -289,7 +589,7 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
   if (extra) needed.push(extra);
   let columns: Columns;
   try {
-    columns = await loadSimple(args, needed);
+    columns = loadSimple(args, needed);
   } catch (error) {
     if (!(error instanceof NotSimple) && !(typeof (error as { code?: unknown }).code === 'string')) throw error;
     columns = await loadFull(args);
@@ -299,8 +599,8 @@ async function loadDesign(args: ParsedArgs): Promise<LoadedTable> {
 
 /** The full reader (csv-parse, RFC 4180): every bad cell is an error naming its row and column. */
 async function loadFull(args: ParsedArgs): Promise<Columns> {
-  // loaded here: a simple file (the common case) is read without it
-  const { parse } = await import('csv-parse');
+  // loaded here: a simple file (the common case) is read without them (csv-scan's Utf8Check loads node:stream)
+  const [{ parse }, { Utf8Check }] = await Promise.all([import('csv-parse'), import('../../data/csv-scan.js')]);
   const file = args.data;
   const needed = [...(args.model === 'nb2' || !args.id ? [] : [args.id]), args.y, ...args.x, ...args.factors];
   const extra = args.exposure ?? args.offset;
@@ -456,82 +756,6 @@ function buildDesign(args: ParsedArgs, { y, X, groups, offset, factors, missingR
   return { design, missingRows, baseLevels };
 }
 
-/**
- * The text of a cell without a new string for each row: a cell of plain digits (years, numeric ids; no leading zero) is
- * looked up by its value, a cell of up to 6 bytes (ids, codes) by its bytes packed exactly into one number with its
- * length; longer cells, and any cell once 65,536 are known, are decoded. A cell equal to the previous one asked for with
- * the same `slot` (a panel's id column repeats its value row after row) is answered without a lookup.
- */
-class CellText {
-  private readonly known = new Map<number, string>();
-  private readonly knownIntegers = new Map<number, string>();
-  /** per slot: the previous cell's bytes (up to 16) and text */
-  private readonly lastBytes: Uint8Array[] = [];
-  private readonly lastLength: number[] = [];
-  private readonly lastText: string[] = [];
-
-  get(buf: Buffer, start: number, end: number, slot = -1): string {
-    const length = end - start;
-    if (slot >= 0 && length <= 16) {
-      if (slot >= this.lastBytes.length) {
-        for (let k = this.lastBytes.length; k <= slot; k++) {
-          this.lastBytes.push(new Uint8Array(16));
-          this.lastLength.push(-1);
-          this.lastText.push('');
-        }
-      }
-      const bytes = this.lastBytes[slot];
-      if (this.lastLength[slot] === length) {
-        let same = true;
-        for (let i = 0; i < length; i++) {
-          if (bytes[i] !== buf[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return this.lastText[slot];
-      }
-      const text = this.lookUp(buf, start, end);
-      for (let i = 0; i < length; i++) bytes[i] = buf[start + i];
-      this.lastLength[slot] = length;
-      this.lastText[slot] = text;
-      return text;
-    }
-    return this.lookUp(buf, start, end);
-  }
-
-  private lookUp(buf: Buffer, start: number, end: number): string {
-    const length = end - start;
-    if (length > 0 && length <= 9 && (length === 1 || buf[start] !== 48)) {
-      // plain digits: the value is a small integer key (and the text is String(value))
-      let value = 0;
-      let i = start;
-      for (; i < end; i++) {
-        const d = buf[i] - 48;
-        if (d < 0 || d > 9) break;
-        value = value * 10 + d;
-      }
-      if (i === end) {
-        let text = this.knownIntegers.get(value);
-        if (text === undefined) {
-          text = buf.toString('utf8', start, end);
-          if (this.knownIntegers.size < 65536) this.knownIntegers.set(value, text);
-        }
-        return text;
-      }
-    }
-    if (length > 6) return buf.toString('utf8', start, end);
-    let key = length;
-    for (let i = start; i < end; i++) key = key * 256 + buf[i];
-    let text = this.known.get(key);
-    if (text === undefined) {
-      text = buf.toString('utf8', start, end);
-      if (this.known.size < 65536) this.known.set(key, text);
-    }
-    return text;
-  }
-}
-
 function stars(p: number): string {
   return p < 0.01 ? '***' : p < 0.05 ? '**' : p < 0.1 ? '*' : '';
 }
@@ -594,7 +818,7 @@ export function formatTable(fit: FitResult, baseLevels: string[], missingRows: n
 export async function main(argv: string[]): Promise<number> {
   const args = parseCommandLine(argv);
   if (args === 'help') {
-    process.stdout.write(HELP + '\n');
+    writeStdout(HELP + '\n');
     return ExitCode.ok;
   }
   const { design, missingRows, baseLevels } = await loadDesign(args);
@@ -626,9 +850,9 @@ export async function main(argv: string[]): Promise<number> {
       near_flat: fit.identification?.near_flat ?? false,
       identification: fit.identification ?? null,
     };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    writeStdout(JSON.stringify(out, null, 2) + '\n');
   } else {
-    process.stdout.write(formatTable(fit, baseLevels, missingRows) + '\n');
+    writeStdout(formatTable(fit, baseLevels, missingRows) + '\n');
   }
   return fit.converged && !fit.identification?.near_flat ? ExitCode.ok : ExitCode.notConverged;
 }

@@ -192,12 +192,13 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const width = packed ? packed.width : given;
   const source = packed ? packed.values : packRows(rowsX!, n0, given);
   const indicators = packed?.indicators ?? [];
-  // per column, in one pass: Σx², Σx and the number of nonzeros (for the collinearity check, the dense/sparse split and
-  // the FE Poisson centring)
+  // the numbers in group order, a column each, and per column in the same pass: Σx², Σx and the number of nonzeros
+  // (for the collinearity check, the dense/sparse split and the FE Poisson centring)
   const raw = new Float64Array(q);
   const sum = new Float64Array(q);
   const nonzero = new Float64Array(q);
-  const bad = columnStats(source, order, width, raw, sum, nonzero);
+  const numbers = Array.from({ length: width }, () => new Float64Array(n));
+  const bad = readColumns(source, order, width, numbers, raw, sum, nonzero);
   if (bad >= 0) {
     const i = order[Math.floor(bad / width)];
     const c = bad % width;
@@ -206,8 +207,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
   const indicatorCodes: Int32Array[] = [];
   let first = width;
   for (const factor of indicators) {
-    const codes = inOrder(factor.codes, order, first);
-    countCodes(codes, nonzero);
+    const codes = inOrder(factor.codes, order, first, nonzero);
     for (let c = first; c < first + factor.count; c++) sum[c] = raw[c] = nonzero[c];
     indicatorCodes.push(codes);
     first += factor.count;
@@ -217,7 +217,7 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
     sum[given] = n;
     nonzero[given] = n;
   }
-  const candidates = readSplit(source, order, width, q, nonzero, indicatorCodes, given);
+  const candidates = readSplit(numbers, n, q, nonzero, indicatorCodes, given);
   const pick = (values: Float64Array, columns: number[]) => Float64Array.from(columns, (c) => values[c]);
   const constantIndex = wantConstant ? given : -1;
   if (wantConstant && options.model === 'fe-poisson') {
@@ -342,11 +342,6 @@ function placeRows(groupOf: Int32Array, cursor: Int32Array, order: Int32Array): 
   }
 }
 
-/** nonzero[c]++ for each row's indicator column c (-1: none) */
-function countCodes(codes: Int32Array, nonzero: Float64Array): void {
-  for (let r = 0; r < codes.length; r++) if (codes[r] >= 0) nonzero[codes[r]]++;
-}
-
 /** out[r] = values[order[r]] */
 function gather(values: ArrayLike<number>, order: Int32Array, out: Float64Array): void {
   for (let r = 0; r < order.length; r++) out[r] = values[order[r]];
@@ -366,17 +361,18 @@ function packRows(rows: ArrayLike<number>[], n: number, width: number): Float64A
 }
 
 /**
- * Σx², Σx and the number of nonzeros of each of the `width` columns over the rows `order` of the row-major source (in
- * that order); returns -1, or the position (row of order · width + column) of the first value that is not finite or
- * above MAX_REGRESSOR_MAGNITUDE.
+ * The `width` columns of the row-major source over the rows `order` (in that order) into `columns`, and Σx², Σx and the
+ * number of nonzeros of each; returns -1, or the position (row of order · width + column) of the first value that is
+ * not finite or above MAX_REGRESSOR_MAGNITUDE.
  */
-function columnStats(source: Float64Array, order: Int32Array, width: number, raw: Float64Array, sum: Float64Array, nonzero: Float64Array): number {
+function readColumns(source: Float64Array, order: Int32Array, width: number, columns: Float64Array[], raw: Float64Array, sum: Float64Array, nonzero: Float64Array): number {
   const n = order.length;
   for (let r = 0; r < n; r++) {
     const from = order[r] * width;
     for (let c = 0; c < width; c++) {
       const v = source[from + c];
       if (!(Math.abs(v) <= MAX_REGRESSOR_MAGNITUDE)) return r * width + c;
+      columns[c][r] = v;
       raw[c] += v * v;
       sum[c] += v;
       if (v !== 0) nonzero[c]++;
@@ -385,23 +381,31 @@ function columnStats(source: Float64Array, order: Int32Array, width: number, raw
   return -1;
 }
 
-/** codes[order[r]] + offset (-1 stays -1) for each r: a factor's level codes in prepare's row order, as column numbers */
-function inOrder(codes: ArrayLike<number>, order: Int32Array, offset: number): Int32Array {
+/**
+ * codes[order[r]] + offset (-1 stays -1) for each r: a factor's level codes in prepare's row order, as column numbers;
+ * nonzero[c]++ for each row's column c
+ */
+function inOrder(codes: ArrayLike<number>, order: Int32Array, offset: number, nonzero: Float64Array): Int32Array {
   const out = new Int32Array(order.length);
   for (let r = 0; r < order.length; r++) {
     const code = codes[order[r]];
-    out[r] = code < 0 ? -1 : code + offset;
+    if (code < 0) out[r] = -1;
+    else {
+      out[r] = code + offset;
+      nonzero[code + offset]++;
+    }
   }
   return out;
 }
 
 /**
- * The split design of the `width` source columns over the rows `order`, then the indicator columns (`indicatorCodes`:
- * per factor the column set to 1 in each row, or -1) up to column `given`, and, when q > given, a constant column q-1
- * of ones: columns with more than half their values nonzero dense, the others as sparse rows.
+ * The split design of the number columns (`numbers`, n rows each), then the indicator columns (`indicatorCodes`: per
+ * factor the column set to 1 in each row, or -1) up to column `given`, and, when q > given, a constant column q-1 of
+ * ones: columns with more than half their values nonzero dense (a number column's array is used as it is), the others
+ * as sparse rows.
  */
-function readSplit(source: Float64Array, order: Int32Array, width: number, q: number, nonzero: Float64Array, indicatorCodes: Int32Array[], given: number): SplitDesign {
-  const n = order.length;
+function readSplit(numbers: Float64Array[], n: number, q: number, nonzero: Float64Array, indicatorCodes: Int32Array[], given: number): SplitDesign {
+  const width = numbers.length;
   const denseList: number[] = [];
   const sparseList: number[] = [];
   let nonzeros = 0;
@@ -412,8 +416,7 @@ function readSplit(source: Float64Array, order: Int32Array, width: number, q: nu
       nonzeros += nonzero[c];
     }
   }
-  const dense = denseList.map(() => new Float64Array(n));
-  const denseFrom = Int32Array.from(denseList.filter((c) => c < width));
+  const dense = denseList.map((c) => (c < width ? numbers[c] : new Float64Array(n)));
   const rowStart = new Int32Array(n + 1);
   const colIndex = new Int32Array(nonzeros);
   const values = new Float64Array(nonzeros);
@@ -421,7 +424,15 @@ function readSplit(source: Float64Array, order: Int32Array, width: number, q: nu
   const sparseNumbers = Int32Array.from(sparseList.filter((c) => c < width));
   const isDense = new Uint8Array(q);
   for (const c of denseList) isDense[c] = 1;
-  readRowsWithIndicators(source, order, width, denseFrom, dense, sparseNumbers, indicatorCodes, isDense, rowStart, colIndex, values);
+  readSparseRows(
+    Array.from(sparseNumbers, (c) => numbers[c]),
+    sparseNumbers,
+    indicatorCodes,
+    isDense,
+    rowStart,
+    colIndex,
+    values,
+  );
   if (indicatorCodes.length > 0) {
     // indicator columns stored dense (a level in more than half the rows)
     denseList.forEach((c, k) => {
@@ -435,32 +446,26 @@ function readSplit(source: Float64Array, order: Int32Array, width: number, q: nu
   return { n, p: q, denseColumns: Int32Array.from(denseList), dense, sparse: { rowStart, colIndex, values } };
 }
 
-function readRowsWithIndicators(
-  source: Float64Array,
-  order: Int32Array,
-  width: number,
-  denseFrom: Int32Array,
-  dense: Float64Array[],
-  sparseFrom: Int32Array,
+/** the sparse rows: the nonzeros of the number columns `sparseColumns` (their values in `sparse`), then the indicators */
+function readSparseRows(
+  sparse: Float64Array[],
+  sparseColumns: Int32Array,
   indicatorCodes: Int32Array[],
   isDense: Uint8Array,
   rowStart: Int32Array,
   colIndex: Int32Array,
   values: Float64Array,
 ): void {
-  const n = order.length;
-  const D = denseFrom.length;
-  const S = sparseFrom.length;
+  const n = rowStart.length - 1;
+  const S = sparseColumns.length;
   const F = indicatorCodes.length;
   let at = 0;
   for (let r = 0; r < n; r++) {
-    const from = order[r] * width;
-    for (let k = 0; k < D; k++) dense[k][r] = source[from + denseFrom[k]];
     rowStart[r] = at;
     for (let k = 0; k < S; k++) {
-      const v = source[from + sparseFrom[k]];
+      const v = sparse[k][r];
       if (v !== 0) {
-        colIndex[at] = sparseFrom[k];
+        colIndex[at] = sparseColumns[k];
         values[at++] = v;
       }
     }
