@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { HashedFile, StatCache } from './hash.js';
-import { StatCache as StatCacheClass } from './hash.js';
+import { StatCache as StatCacheClass, under } from './hash.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 
 let lexer: typeof import('es-module-lexer') | undefined;
@@ -67,7 +67,7 @@ function packageName(specifier: string): string | undefined {
  */
 export async function stageCodeFiles(stage: StageDecl, root: string, cache: StatCache, packages?: Set<string>): Promise<HashedFile[]> {
   const seeds: string[] = [];
-  if (stage.run !== undefined) seeds.push(resolve(root, stage.run));
+  if (stage.run !== undefined) seeds.push(under(root, stage.run));
   for (const arg of stage.cmd ?? []) {
     if (arg.startsWith('-') || isAbsolute(arg)) continue;
     const path = resolve(root, arg);
@@ -94,7 +94,7 @@ export async function stageCodeFiles(stage: StageDecl, root: string, cache: Stat
     }
     for (const entry of imports) {
       if (entry.startsWith(PACKAGE_PREFIX)) packages?.add(entry.slice(PACKAGE_PREFIX.length));
-      else queue.push(resolve(root, entry));
+      else queue.push(under(root, entry));
     }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

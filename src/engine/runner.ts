@@ -170,6 +170,7 @@ class PipelineRun {
   ) {
     this.root = pipeline.root;
     this.cache = new StatCache(pipeline.root);
+    this.cache.startMemo(); // ended before any stage's outputs are restored or any stage runs (see handle)
     this.tmpRoot = join(this.root, '.spillway', 'tmp');
     this.executor = options.executor;
   }
@@ -271,6 +272,14 @@ class PipelineRun {
 
     // restore
     const restoring = now();
+    // Outputs the decision just found intact (every object and readable copy checked through the stat cache, with no
+    // await since): restoreOutputs would check the same files again and do nothing. Anything else ends the run's
+    // hashFile memo before a byte is written (StatCache.endMemo).
+    if (decision.action === 'up-to-date' && decision.intact) {
+      timings.restore_ms = 0;
+      return this.finishCached(name, key, decision, elapsed());
+    }
+    this.cache.endMemo();
     if (decision.action !== 'run') {
       timings.restore_ms = 0;
       const problem = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));

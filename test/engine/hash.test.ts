@@ -1,10 +1,10 @@
 // The stat cache: unchanged files are not re-read, racy (recently modified) entries are, and content is what counts.
 import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
-import { checksum, checksumBytes, hashBytes, seal, StatCache, unseal, unsealBytes } from '../../src/engine/hash.js';
+import { checksum, checksumBytes, hashBytes, relativeUnder, seal, StatCache, under, unseal, unsealBytes } from '../../src/engine/hash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -164,6 +164,26 @@ describe('sealed caches', () => {
       expect(readFileSync(cacheFile, 'utf8').startsWith('spillway-sealed2 ')).toBe(true);
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('under and relativeUnder (path.resolve and path.relative without their work on plain paths)', () => {
+  const dirs = ['/p', '/p/q', '/', '/p/', '/p//q', '/p/./q', '/p/../q', '/p/.', '/p/..', 'p', './p', '', '/p/.hidden', '/p/q..r'];
+  const rels = ['a', 'a/b.ts', 'a/', '/a', '', '.', '..', './a', '../a', 'a/../b', 'a/./b', 'a//b', 'a/..', '.a/b', 'a../b', '...', 'a\\b'];
+  it('gives what path.resolve (or the fallback given, path.join) gives, for every pair', () => {
+    for (const dir of dirs) {
+      for (const rel of rels) {
+        expect(under(dir, rel), `${dir} + ${rel}`).toBe(resolve(dir, rel));
+        expect(under(dir, rel, join), `${dir} + ${rel} (join)`).toBe(join(dir, rel));
+      }
+    }
+  });
+  it('gives what path.relative gives, for every pair', () => {
+    for (const dir of dirs) {
+      for (const rel of rels) {
+        for (const file of [`${dir}/${rel}`, resolve(dir, rel), join(dir, rel)]) expect(relativeUnder(dir, file), `${dir} to ${file}`).toBe(relative(dir, file));
+      }
     }
   });
 });
