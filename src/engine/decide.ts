@@ -143,30 +143,34 @@ export function decideStage(
   root: string,
   fp: Fingerprint,
   entry: LockedStage | undefined,
-  reasons: StaleReason[],
+  /** why the stage differs from its lockfile entry (diffAgainstLock), or a function giving it: then called only when
+   * the stage is not up to date (a no-op needs no diff) */
+  reasons: StaleReason[] | (() => StaleReason[]),
   cache: StatCache,
   force: boolean,
   options: { lockfileTrusted?: boolean } = {},
 ): Decision {
-  if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...reasons] };
-  const why = [...reasons];
+  const given = () => (typeof reasons === 'function' ? reasons() : reasons);
+  if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...given()] };
+  const found: StaleReason[] = [];
   // A lockfile this engine wrote (or checked) and nobody touched since needs no cross-check (StatCache.lockfileTrusted)
   const crossCheck = entry !== undefined && entry.key === fp.key && !options.lockfileTrusted;
   let remembered: LockedStage | undefined | null = crossCheck ? readRunCache(root, fp) : null;
   const rememberedEntry = () => (remembered === null ? (remembered = readRunCache(root, fp)) : remembered);
   if (entry !== undefined && entry.key === fp.key) {
     if (!entryMatches(entry, fp)) {
-      why.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
+      found.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
     } else if (crossCheck && remembered !== undefined && remembered !== null && !sameOuts(entry.outs, remembered.outs)) {
       // The outputs are not part of the key: a lockfile edited by hand or torn by a merge can pair this key with
       // another run's outputs. The sealed run-cache entry written when the key last ran says which outputs it made.
-      why.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
+      found.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
     } else {
       const outputs = inspectOutputs(root, entry, cache);
       if ('repairs' in outputs) return { action: 'up-to-date', entry, repairs: outputs.repairs, intact: outputs.intact };
-      why.push({ component: 'output', message: outputs.problem });
+      found.push({ component: 'output', message: outputs.problem });
     }
   }
+  const why = [...given(), ...found];
   const fromRunCache = rememberedEntry();
   if (fromRunCache !== undefined) {
     const outputs = inspectOutputs(root, fromRunCache, cache);

@@ -59,7 +59,7 @@ export async function fingerprintStage(
   const packageNames = new Set<string>();
   const codeFiles = await stageCodeFiles(stage, pipeline.root, cache, packageNames);
   const packages: Record<string, string> = {};
-  for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name);
+  for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name, cache);
   const code = {
     hash: cache.digestOf(canonicalJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]), packages: Object.entries(packages) })),
     ...(stage.run !== undefined ? { module: stage.run } : {}),

@@ -246,6 +246,16 @@ export function hashFileContent(path: string, size?: number): string {
   return `${HASH_ALGORITHM}:${hash.digest('hex')}`;
 }
 
+/** The "version" of a package.json (or "unknown"); undefined when it cannot be read or parsed. */
+export function readPackageVersion(file: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return undefined;
+  }
+}
+
 /** [size, mtimeMs, ino, hash, hashedAtMs] */
 type StatEntry = [number, number, number, string, number];
 
@@ -260,6 +270,8 @@ interface StatCacheFile {
   lockfiles?: Record<string, [number, number, number, number]>;
   /** canonical JSON text → its digest (keys, code hashes, dir manifests), so an unchanged key is not re-hashed */
   digests?: Record<string, string>;
+  /** absolute path of a package.json → [size, mtimeMs, ino, its "version", readAtMs] (code.ts packageVersion) */
+  packages?: Record<string, [number, number, number, string, number]>;
 }
 
 export interface HashedFile {
@@ -289,7 +301,7 @@ export class StatCache {
           // sealed the older, slower way: written again (once) the faster way
           if (!bytes.subarray(0, SEALED.length).equals(Buffer.from(SEALED))) this.dirty = true;
           // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key
-          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles) };
+          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles), packages: dict(parsed.packages) };
         }
         else this.discarded = true;
       } catch (error) {
@@ -421,6 +433,28 @@ export class StatCache {
     return digest;
   }
 
+  /**
+   * The "version" of the package.json at `file` (an absolute path), read only when its size, mtime or inode changed
+   * since it was last read (or it was read within the racy window); undefined when it is missing or unreadable, as
+   * readPackageVersion gives it.
+   */
+  packageVersion(file: string): string | undefined {
+    let st: Stats | undefined;
+    try {
+      st = statSync(file);
+    } catch {
+      return undefined;
+    }
+    const seen = this.data.packages?.[file];
+    if (seen !== undefined && seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[4] - seen[1] > RACY_WINDOW_MS) return seen[3];
+    const readAt = Date.now();
+    const version = readPackageVersion(file);
+    if (version === undefined) return undefined;
+    (this.data.packages ??= dict())[file] = [st.size, st.mtimeMs, st.ino, version, readAt];
+    this.dirty = true;
+    return version;
+  }
+
   getImports(rel: string, hash: string): string[] | undefined {
     return this.data.imports[`${rel}|${hash}`];
   }
@@ -471,6 +505,9 @@ function wellFormed(data: StatCacheFile): boolean {
     if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[4] !== 'number' || !HASH_TEXT.test(e[3])) return false;
   }
   for (const d of Object.values(data.digests ?? {})) if (typeof d !== 'string' || !HASH_TEXT.test(d)) return false;
+  for (const e of Object.values(data.packages ?? {})) {
+    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[3] !== 'string' || typeof e[4] !== 'number') return false;
+  }
   return true;
 }
 
