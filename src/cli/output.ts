@@ -6,6 +6,9 @@
 // quietly, as main's EPIPE handler does for the stream.
 import { fstatSync, statSync, writeSync } from 'node:fs';
 
+/** Set by `spillway run`: whether it ran and restored nothing (bin/spillway.js keeps the code cache of such a run). */
+export const runOutcome = { didNothing: false };
+
 export interface TextSink {
   write(text: string): unknown;
   readonly isTTY?: boolean;
