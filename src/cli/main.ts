@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { ExitCode, isSpillwayError } from '../errors.js';
 import { onStdout, writeStdout } from './output.js';
 
+export { runOutcome } from './output.js';
+
 export type CommandMain = (argv: string[]) => Promise<number>;
 
 /** Each command lives in its own module, loaded only when called, so that `spillway run` starts fast. */

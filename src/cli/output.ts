@@ -4,7 +4,10 @@
 // directly, synchronously, as node itself writes to pipes and files on Linux. A descriptor that is non-blocking
 // (EAGAIN) hands the rest to the stream; a closed stdout (`spillway status --json | head -c 10`) ends the command
 // quietly, as main's EPIPE handler does for the stream.
-import { fstatSync, writeSync } from 'node:fs';
+import { fstatSync, statSync, writeSync } from 'node:fs';
+
+/** Set by `spillway run`: whether it ran and restored nothing (bin/spillway.js keeps the code cache of such a run). */
+export const runOutcome = { didNothing: false };
 
 export interface TextSink {
   write(text: string): unknown;
@@ -38,16 +41,26 @@ export function writeStdout(text: string): void {
 
 /**
  * Standard error as something to write lines to: the stream itself on a terminal (colors, a live progress table, the
- * width), a synchronous writer on a pipe or a file.
+ * width), a synchronous writer on a pipe, a file or /dev/null (`2>/dev/null` is a character device, like a terminal,
+ * but told apart by its device number without node:tty, which would load the streams this module avoids).
  */
 export function stderrSink(): TextSink {
   let plain = false;
   try {
-    plain = !fstatSync(2).isCharacterDevice();
+    const st = fstatSync(2);
+    plain = !st.isCharacterDevice() || isDevNull(st.rdev);
   } catch {
     /* closed: let the stream deal with it */
   }
   return plain ? { isTTY: false, write: (text: string) => writeFd(2, text) } : process.stderr;
+}
+
+function isDevNull(rdev: number): boolean {
+  try {
+    return statSync('/dev/null').rdev === rdev;
+  } catch {
+    return false; // no /dev/null (Windows): the stream decides
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { HashedFile, StatCache } from './hash.js';
-import { StatCache as StatCacheClass } from './hash.js';
+import { readPackageVersion, StatCache as StatCacheClass, under } from './hash.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 
 let lexer: typeof import('es-module-lexer') | undefined;
@@ -67,7 +67,7 @@ function packageName(specifier: string): string | undefined {
  */
 export async function stageCodeFiles(stage: StageDecl, root: string, cache: StatCache, packages?: Set<string>): Promise<HashedFile[]> {
   const seeds: string[] = [];
-  if (stage.run !== undefined) seeds.push(resolve(root, stage.run));
+  if (stage.run !== undefined) seeds.push(under(root, stage.run));
   for (const arg of stage.cmd ?? []) {
     if (arg.startsWith('-') || isAbsolute(arg)) continue;
     const path = resolve(root, arg);
@@ -94,7 +94,7 @@ export async function stageCodeFiles(stage: StageDecl, root: string, cache: Stat
     }
     for (const entry of imports) {
       if (entry.startsWith(PACKAGE_PREFIX)) packages?.add(entry.slice(PACKAGE_PREFIX.length));
-      else queue.push(resolve(root, entry));
+      else queue.push(under(root, entry));
     }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -148,25 +148,26 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
 
 const versions = new Map<string, string>();
 
-/** The installed version of an npm package as seen from `root` (walking up node_modules like Node), or "missing". */
-export function packageVersion(root: string, name: string): string {
+/**
+ * The installed version of an npm package as seen from `root` (walking up node_modules like Node), or "missing".
+ * With a stat cache, a package.json unchanged since it was last read (size, mtime, inode) is not read again.
+ */
+export function packageVersion(root: string, name: string, cache?: StatCache): string {
   const known = versions.get(`${root}\0${name}`);
   if (known !== undefined) return known;
-  const version = findPackageVersion(root, name);
+  const version = findPackageVersion(root, name, cache);
   versions.set(`${root}\0${name}`, version);
   return version;
 }
 
-function findPackageVersion(root: string, name: string): string {
+function findPackageVersion(root: string, name: string, cache: StatCache | undefined): string {
   let dir = root;
   for (;;) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
-      return pkg.version ?? 'unknown';
-    } catch {
-      const parent = dirname(dir);
-      if (parent === dir) return 'missing';
-      dir = parent;
-    }
+    const file = join(dir, 'node_modules', name, 'package.json');
+    const version = cache !== undefined ? cache.packageVersion(file) : readPackageVersion(file);
+    if (version !== undefined) return version;
+    const parent = dirname(dir);
+    if (parent === dir) return 'missing';
+    dir = parent;
   }
 }

@@ -3,22 +3,24 @@
 // restorable when a run-cache entry for its key checks out the same way; otherwise it must run. Nothing here trusts a
 // byte it has not checked against the hash recorded for it: a damaged object is never served, only replaced.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { canonicalJson, unsealBytes, type StatCache } from './hash.js';
+import { canonicalJson, under, unsealBytes, type StatCache } from './hash.js';
 import type { Fingerprint, StaleReason } from './fingerprint.js';
 import type { LockedOutput, LockedStage } from './lockfile-format.js';
 import { checkDir, checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectRelPath, putDir, putFile, runCachePath, type ObjectState } from './store.js';
 
 export type Decision =
-  /** the lockfile entry has this key and its outputs are intact (or repairable from their readable copies) */
-  | { action: 'up-to-date'; entry: LockedStage; repairs: string[] }
+  /**
+   * the lockfile entry has this key and its outputs are intact (or repairable from their readable copies); `intact`:
+   * every store object checked out and every readable copy matched, so restoreOutputs would find nothing to do
+   */
+  | { action: 'up-to-date'; entry: LockedStage; repairs: string[]; intact: boolean }
   /** a run-cache entry has this key (an earlier run with the same code, params and inputs) */
-  | { action: 'restore'; entry: LockedStage; reasons: StaleReason[]; repairs: string[] }
+  | { action: 'restore'; entry: LockedStage; reasons: StaleReason[]; repairs: string[]; intact: boolean }
   | { action: 'run'; reasons: StaleReason[] };
 
 /** The state of one recorded output: the store object's, and whether the readable copy at its path matches. */
 function outputState(root: string, out: LockedOutput, cache: StatCache): { object: ObjectState; copyMatches: boolean } {
-  const target = resolve(root, out.path);
+  const target = under(root, out.path);
   let copy: string | undefined;
   try {
     copy = out.kind === 'dir' ? (isDirectory(target) ? hashDir(target, cache).hash : undefined) : cache.hashFile(target).hash;
@@ -30,19 +32,23 @@ function outputState(root: string, out: LockedOutput, cache: StatCache): { objec
 }
 
 /**
- * Read-only check of an entry's outputs: undefined when every output is intact; the repairs a run would make (an object
- * re-stored from its intact readable copy); or the problem that forces a re-run.
+ * Read-only check of an entry's outputs: the repairs a run would make (an object re-stored from its intact readable
+ * copy; none when every output is intact), and `intact` when every object checks out and every readable copy matches
+ * (nothing for restoreOutputs to do); or the problem that forces a re-run.
  */
-export function inspectOutputs(root: string, entry: LockedStage, cache: StatCache): { repairs: string[] } | { problem: string } {
+export function inspectOutputs(root: string, entry: LockedStage, cache: StatCache): { repairs: string[]; intact: boolean } | { problem: string } {
   const repairs: string[] = [];
+  let intact = true;
   for (const [name, out] of Object.entries(entry.outs)) {
     const { object, copyMatches } = outputState(root, out, cache);
+    if (!copyMatches) intact = false;
     if (object === 'ok') continue;
+    intact = false;
     const what = object === 'missing' ? 'is missing from the store' : 'is damaged in the store (its bytes do not match its hash)';
     if (copyMatches) repairs.push(`output ${name} ${what}; it is re-stored from ${out.path}`);
     else return { problem: `output ${name} ${what}, and ${out.path} is not an intact copy` };
   }
-  return { repairs };
+  return { repairs, intact };
 }
 
 /**
@@ -52,7 +58,7 @@ export function inspectOutputs(root: string, entry: LockedStage, cache: StatCach
  */
 export function restoreOutputs(root: string, entry: LockedStage, cache: StatCache, onRestore: (path: string) => void): string | undefined {
   for (const [name, out] of Object.entries(entry.outs)) {
-    const target = resolve(root, out.path);
+    const target = under(root, out.path);
     const object = out.kind === 'dir' ? checkDir(root, out.hash, cache, { quarantine: true }) : checkObject(root, out.hash, cache, { quarantine: true });
     let copy: string | undefined;
     try {
@@ -137,34 +143,38 @@ export function decideStage(
   root: string,
   fp: Fingerprint,
   entry: LockedStage | undefined,
-  reasons: StaleReason[],
+  /** why the stage differs from its lockfile entry (diffAgainstLock), or a function giving it: then called only when
+   * the stage is not up to date (a no-op needs no diff) */
+  reasons: StaleReason[] | (() => StaleReason[]),
   cache: StatCache,
   force: boolean,
   options: { lockfileTrusted?: boolean } = {},
 ): Decision {
-  if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...reasons] };
-  const why = [...reasons];
+  const given = () => (typeof reasons === 'function' ? reasons() : reasons);
+  if (force) return { action: 'run', reasons: [{ component: 'forced', message: 'forced (--force)' }, ...given()] };
+  const found: StaleReason[] = [];
   // A lockfile this engine wrote (or checked) and nobody touched since needs no cross-check (StatCache.lockfileTrusted)
   const crossCheck = entry !== undefined && entry.key === fp.key && !options.lockfileTrusted;
   let remembered: LockedStage | undefined | null = crossCheck ? readRunCache(root, fp) : null;
   const rememberedEntry = () => (remembered === null ? (remembered = readRunCache(root, fp)) : remembered);
   if (entry !== undefined && entry.key === fp.key) {
     if (!entryMatches(entry, fp)) {
-      why.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
+      found.push({ component: 'declaration', message: 'the lockfile entry does not match its own key (edited or damaged); not trusted' });
     } else if (crossCheck && remembered !== undefined && remembered !== null && !sameOuts(entry.outs, remembered.outs)) {
       // The outputs are not part of the key: a lockfile edited by hand or torn by a merge can pair this key with
       // another run's outputs. The sealed run-cache entry written when the key last ran says which outputs it made.
-      why.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
+      found.push({ component: 'output', message: 'the lockfile entry records other outputs than the run cache holds for its key (edited or merged by hand); not trusted' });
     } else {
       const outputs = inspectOutputs(root, entry, cache);
-      if ('repairs' in outputs) return { action: 'up-to-date', entry, repairs: outputs.repairs };
-      why.push({ component: 'output', message: outputs.problem });
+      if ('repairs' in outputs) return { action: 'up-to-date', entry, repairs: outputs.repairs, intact: outputs.intact };
+      found.push({ component: 'output', message: outputs.problem });
     }
   }
+  const why = [...given(), ...found];
   const fromRunCache = rememberedEntry();
   if (fromRunCache !== undefined) {
     const outputs = inspectOutputs(root, fromRunCache, cache);
-    if ('repairs' in outputs) return { action: 'restore', entry: fromRunCache, reasons: why, repairs: outputs.repairs };
+    if ('repairs' in outputs) return { action: 'restore', entry: fromRunCache, reasons: why, repairs: outputs.repairs, intact: outputs.intact };
   }
   if (why.length === 0) why.push({ component: 'declaration', message: 'the stage declaration changed' });
   return { action: 'run', reasons: why };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpillwayError } from '../errors.js';
 import { packageVersion, stageCodeFiles } from './code.js';
-import { canonicalJson, type HashedFile, type StatCache } from './hash.js';
+import { canonicalJson, under, type HashedFile, type StatCache } from './hash.js';
 import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
 import { hashDir } from './store.js';
@@ -30,7 +30,7 @@ async function hashedDeps(pipeline: Pipeline, stage: StageDecl, cache: StatCache
     if (dep.path.endsWith('/')) {
       const d = hashDir(resolve(pipeline.root, dep.path.slice(0, -1)), cache);
       hashed.push({ path: dep.path, hash: d.hash, size: d.size });
-    } else hashed.push(cache.hashFile(resolve(pipeline.root, dep.path)));
+    } else hashed.push(cache.hashFile(under(pipeline.root, dep.path)));
   }
   return hashed;
 }
@@ -41,7 +41,7 @@ export async function fingerprintStage(
   cache: StatCache,
   inputHashes: Record<string, string | undefined>,
 ): Promise<Fingerprint> {
-  if (stage.run !== undefined && !existsSync(resolve(pipeline.root, stage.run))) {
+  if (stage.run !== undefined && !existsSync(under(pipeline.root, stage.run))) {
     throw new SpillwayError('invalidPipeline', `stage "${stage.name}": module ${stage.run} does not exist`, {
       file: stage.run,
       hint: `create it, or fix stages.${stage.name}.run in the pipeline file`,
@@ -49,7 +49,7 @@ export async function fingerprintStage(
     });
   }
   for (const out of stage.outs) {
-    if (out.schema && !existsSync(resolve(pipeline.root, out.schema))) {
+    if (out.schema && !existsSync(under(pipeline.root, out.schema))) {
       throw new SpillwayError('invalidPipeline', `stage "${stage.name}", output "${out.name}": schema ${out.schema} does not exist`, {
         file: out.schema,
         context: { stage: stage.name, output: out.name },
@@ -59,7 +59,7 @@ export async function fingerprintStage(
   const packageNames = new Set<string>();
   const codeFiles = await stageCodeFiles(stage, pipeline.root, cache, packageNames);
   const packages: Record<string, string> = {};
-  for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name);
+  for (const name of [...packageNames].sort()) packages[name] = packageVersion(pipeline.root, name, cache);
   const code = {
     hash: cache.digestOf(canonicalJson({ run: stage.run ?? null, cmd: stage.cmd ?? null, files: codeFiles.map((f) => [f.path, f.hash]), packages: Object.entries(packages) })),
     ...(stage.run !== undefined ? { module: stage.run } : {}),
@@ -73,7 +73,7 @@ export async function fingerprintStage(
   for (const input of stage.inputs) inputs[input.name] = { from: input.ref, hash: inputHashes[input.name] };
   const schemas: Fingerprint['schemas'] = {};
   for (const out of stage.outs) {
-    if (out.schema) schemas[out.name] = { path: out.schema, hash: cache.hashFile(resolve(pipeline.root, out.schema)).hash };
+    if (out.schema) schemas[out.name] = { path: out.schema, hash: cache.hashFile(under(pipeline.root, out.schema)).hash };
   }
   const known = Object.values(inputs).every((i) => i.hash !== undefined);
   const key = known

@@ -10,6 +10,37 @@ import { writeFileAtomic } from './fs-atomic.js';
 
 export const HASH_ALGORITHM = 'sha256';
 
+/**
+ * `resolve(dir, rel)` (or `fallback(dir, rel)`, e.g. path.join) for the paths the engine builds on every run (a
+ * project root or a directory it walks, and a project-relative path from its own records), without the normalization
+ * when there is nothing to normalize: `dir` absolute and normalized, `rel` plain ("a/b.ts": not absolute, no "." or
+ * ".." segment, no empty one). A no-op builds several hundred such paths; through path.resolve that was enough calls
+ * for V8 to compile node's normalizeString with TurboFan on a background thread, milliseconds of CPU for nothing.
+ */
+export function under(dir: string, rel: string, fallback: (dir: string, rel: string) => string = resolve): string {
+  return sep === '/' && isNormalAbsolute(dir) && isPlainRelative(rel) ? `${dir}/${rel}` : fallback(dir, rel);
+}
+
+/** `relative(dir, file)` with forward slashes, without path.relative's work when `file` is `under(dir, rel)`. */
+export function relativeUnder(dir: string, file: string): string {
+  if (sep === '/' && file.length > dir.length + 1 && file.charCodeAt(dir.length) === 47 && file.startsWith(dir) && isNormalAbsolute(dir)) {
+    const rest = file.slice(dir.length + 1);
+    if (isPlainRelative(rest)) return rest;
+  }
+  const r = relative(dir, file);
+  return sep === '/' ? r : r.split(sep).join('/');
+}
+
+function isNormalAbsolute(dir: string): boolean {
+  return dir.length > 1 && dir.charCodeAt(0) === 47 && isPlainRelative(dir.slice(1));
+}
+
+function isPlainRelative(rel: string): boolean {
+  if (rel.length === 0 || rel.charCodeAt(0) === 47 || rel.charCodeAt(rel.length - 1) === 47 || rel.includes('//') || rel.includes('\\')) return false;
+  const padded = `/${rel}/`;
+  return !padded.includes('/./') && !padded.includes('/../');
+}
+
 /** Files modified within this window of when their hash was recorded are re-hashed (racy timestamps, as in git). */
 export const RACY_WINDOW_MS = 2000;
 
@@ -215,6 +246,16 @@ export function hashFileContent(path: string, size?: number): string {
   return `${HASH_ALGORITHM}:${hash.digest('hex')}`;
 }
 
+/** The "version" of a package.json (or "unknown"); undefined when it cannot be read or parsed. */
+export function readPackageVersion(file: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return undefined;
+  }
+}
+
 /** [size, mtimeMs, ino, hash, hashedAtMs] */
 type StatEntry = [number, number, number, string, number];
 
@@ -229,6 +270,8 @@ interface StatCacheFile {
   lockfiles?: Record<string, [number, number, number, number]>;
   /** canonical JSON text → its digest (keys, code hashes, dir manifests), so an unchanged key is not re-hashed */
   digests?: Record<string, string>;
+  /** absolute path of a package.json → [size, mtimeMs, ino, its "version", readAtMs] (code.ts packageVersion) */
+  packages?: Record<string, [number, number, number, string, number]>;
 }
 
 export interface HashedFile {
@@ -258,7 +301,7 @@ export class StatCache {
           // sealed the older, slower way: written again (once) the faster way
           if (!bytes.subarray(0, SEALED.length).equals(Buffer.from(SEALED))) this.dirty = true;
           // tables without prototypes, so that a file named "constructor" or "__proto__" is just a key
-          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles) };
+          this.data = { version: 2, files: dict(parsed.files), imports: dict(parsed.imports), globs: dict(parsed.globs), digests: dict(parsed.digests), lockfiles: dict(parsed.lockfiles), packages: dict(parsed.packages) };
         }
         else this.discarded = true;
       } catch (error) {
@@ -311,9 +354,43 @@ export class StatCache {
     return sep === '/' ? rel : rel.split(sep).join('/');
   }
 
+  /**
+   * Per-run memo of hashFile (absolute path -> result) while no stage has run or been restored: the stage decisions of
+   * a run share code files, schemas and outputs, and a no-op would otherwise stat (and look up) each of them once per
+   * stage. Nothing in this process writes a project file while the memo is on: `remember` (called after every write
+   * the engine makes) and `endMemo` (called by the runner before a stage's outputs are restored or the stage runs)
+   * turn it off for the rest of the run. An edit by someone else during the run is seen by the next run, as an edit
+   * made just after this one would be: the stat cache itself is never told anything the memo saw.
+   */
+  private memo: Map<string, HashedFile> | undefined;
+  private memoEnded = false;
+
+  /** Starts the per-run memo (see `memo`); a no-op once it has ended. */
+  startMemo(): void {
+    if (!this.memoEnded) this.memo ??= new Map();
+  }
+
+  /** Ends the per-run memo for good: from now on every hashFile stats its file again. */
+  endMemo(): void {
+    this.memo = undefined;
+    this.memoEnded = true;
+  }
+
   /** Hash of a file's content, from the cache when size, mtime and inode match and the entry is not racy. */
   hashFile(path: string, stats?: Stats): HashedFile {
     const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
+    const memo = stats === undefined ? this.memo : undefined;
+    if (memo !== undefined) {
+      const seen = memo.get(abs);
+      if (seen !== undefined) return { path: seen.path, hash: seen.hash, size: seen.size };
+      const hashed = this.hashFileNow(abs, undefined);
+      memo.set(abs, hashed);
+      return { path: hashed.path, hash: hashed.hash, size: hashed.size };
+    }
+    return this.hashFileNow(abs, stats);
+  }
+
+  private hashFileNow(abs: string, stats: Stats | undefined): HashedFile {
     const rel = this.relative(abs);
     const st = stats ?? statSync(abs);
     const entry = this.data.files[rel];
@@ -336,6 +413,7 @@ export class StatCache {
 
   /** Records a hash the engine already knows (it just wrote the file), so the next run need not re-read it. */
   remember(path: string, hash: string): void {
+    this.endMemo();
     const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
     const st = statSync(abs);
     this.data.files[this.relative(abs)] = [st.size, st.mtimeMs, st.ino, hash, Date.now()];
@@ -353,6 +431,28 @@ export class StatCache {
     (this.data.digests ??= dict())[text] = digest;
     this.dirty = true;
     return digest;
+  }
+
+  /**
+   * The "version" of the package.json at `file` (an absolute path), read only when its size, mtime or inode changed
+   * since it was last read (or it was read within the racy window); undefined when it is missing or unreadable, as
+   * readPackageVersion gives it.
+   */
+  packageVersion(file: string): string | undefined {
+    let st: Stats | undefined;
+    try {
+      st = statSync(file);
+    } catch {
+      return undefined;
+    }
+    const seen = this.data.packages?.[file];
+    if (seen !== undefined && seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[4] - seen[1] > RACY_WINDOW_MS) return seen[3];
+    const readAt = Date.now();
+    const version = readPackageVersion(file);
+    if (version === undefined) return undefined;
+    (this.data.packages ??= dict())[file] = [st.size, st.mtimeMs, st.ino, version, readAt];
+    this.dirty = true;
+    return version;
   }
 
   getImports(rel: string, hash: string): string[] | undefined {
@@ -405,6 +505,9 @@ function wellFormed(data: StatCacheFile): boolean {
     if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[4] !== 'number' || !HASH_TEXT.test(e[3])) return false;
   }
   for (const d of Object.values(data.digests ?? {})) if (typeof d !== 'string' || !HASH_TEXT.test(d)) return false;
+  for (const e of Object.values(data.packages ?? {})) {
+    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[3] !== 'string' || typeof e[4] !== 'number') return false;
+  }
   return true;
 }
 

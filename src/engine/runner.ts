@@ -170,6 +170,7 @@ class PipelineRun {
   ) {
     this.root = pipeline.root;
     this.cache = new StatCache(pipeline.root);
+    this.cache.startMemo(); // ended before any stage's outputs are restored or any stage runs (see handle)
     this.tmpRoot = join(this.root, '.spillway', 'tmp');
     this.executor = options.executor;
   }
@@ -256,11 +257,12 @@ class PipelineRun {
       return this.finish({ stage: name, status: 'failed', key: '', duration_ms: elapsed(), reason: 'could not compute the cache key', error: isSpillwayError(error) ? error.format() : (error as Error).message, error_kind: isSpillwayError(error) ? error.kind : 'internal' });
     }
     const entry = this.previous?.stages[name];
-    const reasons = diffAgainstLock(entry, fp);
+    let diff: StaleReason[] | undefined;
+    const reasons = () => (diff ??= diffAgainstLock(entry, fp)); // not needed by an up-to-date stage
     if (fp.key === undefined) {
       if (!this.options.dryRun) throw new SpillwayError('internal', `stage ${name}: inputs unknown after upstream finished`);
       const upstreamRuns = stage.upstream.filter((u) => this.reports.get(u)?.status === 'would-run');
-      const r: StaleReason[] = [...reasons, ...upstreamRuns.map((u) => ({ component: 'upstream' as const, name: u, message: `upstream ${u} will run (this stage re-runs only if its outputs change)` }))];
+      const r: StaleReason[] = [...reasons(), ...upstreamRuns.map((u) => ({ component: 'upstream' as const, name: u, message: `upstream ${u} will run (this stage re-runs only if its outputs change)` }))];
       return this.finish({ stage: name, status: 'would-run', key: '', duration_ms: 0, reason: describeReasons(r), reasons: r });
     }
     const key = fp.key;
@@ -271,13 +273,21 @@ class PipelineRun {
 
     // restore
     const restoring = now();
+    // Outputs the decision just found intact (every object and readable copy checked through the stat cache, with no
+    // await since): restoreOutputs would check the same files again and do nothing. Anything else ends the run's
+    // hashFile memo before a byte is written (StatCache.endMemo).
+    if (decision.action === 'up-to-date' && decision.intact) {
+      timings.restore_ms = 0;
+      return this.finishCached(name, key, decision, elapsed());
+    }
+    this.cache.endMemo();
     if (decision.action !== 'run') {
       timings.restore_ms = 0;
       const problem = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));
       timings.restore_ms = since(restoring);
       if (problem === undefined) return this.finishCached(name, key, decision, elapsed());
       // something changed between the decision and the restore: decide again without the source that failed
-      const why = [...reasons, { component: 'output' as const, message: problem }];
+      const why = [...reasons(), { component: 'output' as const, message: problem }];
       decision = decision.action === 'up-to-date' ? decideStage(this.root, fp, undefined, why, this.cache, false) : { action: 'run', reasons: why };
       if (decision.action !== 'run') {
         const again = restoreOutputs(this.root, decision.entry, this.cache, (path) => this.emit({ type: 'restore', stage: name, path }));

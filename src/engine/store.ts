@@ -1,9 +1,9 @@
 // The content-addressed store: artifacts/objects/<first 2 hex>/<rest>. Objects are immutable and written atomically,
 // so a crash mid-write leaves at most a stray temp file, never a truncated object under its hash.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { copyFileAtomic, writeFileAtomic } from './fs-atomic.js';
-import { canonicalJson, hashBytes, hashFileContent, type HashedFile, type StatCache } from './hash.js';
+import { canonicalJson, hashBytes, hashFileContent, relativeUnder, under, type HashedFile, type StatCache } from './hash.js';
 
 export const STORE_DIR = 'artifacts';
 
@@ -13,7 +13,7 @@ export function objectRelPath(hash: string): string {
 }
 
 export function objectPath(root: string, hash: string): string {
-  return join(root, objectRelPath(hash));
+  return under(root, objectRelPath(hash), join);
 }
 
 export function hasObject(root: string, hash: string): boolean {
@@ -42,7 +42,10 @@ export function checkObject(root: string, hash: string, cache: StatCache | undef
     if (cache && options.read) cache.remember(path, hash);
     return 'ok';
   }
-  if (options.quarantine) quarantineObject(root, hash);
+  if (options.quarantine) {
+    cache?.endMemo(); // the store changes: no hash seen before may be served again this run
+    quarantineObject(root, hash);
+  }
   return 'corrupt';
 }
 
@@ -103,16 +106,12 @@ export interface DirManifest {
 
 function walk(dir: string, out: string[]): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
+    const full = under(dir, entry.name, join);
     if (entry.isDirectory()) walk(full, out);
     else if (entry.isFile()) out.push(full);
   }
 }
 
-function posixRel(from: string, to: string): string {
-  const r = relative(from, to);
-  return sep === '/' ? r : r.split(sep).join('/');
-}
 
 /** Hashes every file of a directory; the directory's hash is the hash of its manifest (paths, hashes, sizes). */
 export function hashDir(dir: string, cache: StatCache): { hash: string; manifest: DirManifest; bytes: string; size: number } {
@@ -121,7 +120,7 @@ export function hashDir(dir: string, cache: StatCache): { hash: string; manifest
   const entries = files
     .map((f) => {
       const h = cache.hashFile(f);
-      return { path: posixRel(dir, f), hash: h.hash, size: h.size };
+      return { path: relativeUnder(dir, f), hash: h.hash, size: h.size };
     })
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const manifest: DirManifest = { spillway_dir: 1, files: entries };

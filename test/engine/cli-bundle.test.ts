@@ -152,3 +152,29 @@ it('the bundled CLI names its build by the bundle hash in the parsed-pipeline ca
     copy.cleanup();
   }
 });
+
+it('the code cache a no-op runs with is made by a no-op, not by a run that ran stages (whose functions it would carry)', async () => {
+  const copy = cliCopy();
+  try {
+    const dir = project();
+    const by = () => {
+      const bytes = readFileSync(copy.cache);
+      return bytes.subarray(0, bytes.indexOf(10)).toString('latin1').split(' ').at(-2);
+    };
+    expect(cli(dir, ['run'], {}, copy.bin).status).toBe(0);
+    expect(by()).toBe('run-work'); // it ran both stages
+    const worked = readFileSync(copy.cache);
+    await new Promise((r) => setTimeout(r, 2100)); // past the racy window, so that the next run is a no-op
+    const noop = cli(dir, ['run', '--json'], {}, copy.bin);
+    expect((JSON.parse(noop.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['cached', 'cached']);
+    expect(by()).toBe('run'); // compiled afresh and replaced
+    expect(readFileSync(copy.cache).length).toBeLessThan(worked.length); // without the executor's functions
+    const lean = readFileSync(copy.cache);
+    for (const args of [['run', '--json'], ['status', '--json']]) {
+      expect(cli(dir, args, {}, copy.bin).status).toBe(0);
+      expect(readFileSync(copy.cache).equals(lean)).toBe(true); // kept: made by the call to keep fast
+    }
+  } finally {
+    copy.cleanup();
+  }
+});

@@ -1,10 +1,10 @@
 // The stat cache: unchanged files are not re-read, racy (recently modified) entries are, and content is what counts.
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
-import { checksum, checksumBytes, hashBytes, seal, StatCache, unseal, unsealBytes } from '../../src/engine/hash.js';
+import { checksum, checksumBytes, hashBytes, relativeUnder, seal, StatCache, under, unseal, unsealBytes } from '../../src/engine/hash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -162,6 +162,63 @@ describe('sealed caches', () => {
       expect(second.hashedCount).toBe(0); // the old seal was accepted: nothing re-read
       second.save();
       expect(readFileSync(cacheFile, 'utf8').startsWith('spillway-sealed2 ')).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('under and relativeUnder (path.resolve and path.relative without their work on plain paths)', () => {
+  const dirs = ['/p', '/p/q', '/', '/p/', '/p//q', '/p/./q', '/p/../q', '/p/.', '/p/..', 'p', './p', '', '/p/.hidden', '/p/q..r'];
+  const rels = ['a', 'a/b.ts', 'a/', '/a', '', '.', '..', './a', '../a', 'a/../b', 'a/./b', 'a//b', 'a/..', '.a/b', 'a../b', '...', 'a\\b'];
+  it('gives what path.resolve (or the fallback given, path.join) gives, for every pair', () => {
+    for (const dir of dirs) {
+      for (const rel of rels) {
+        expect(under(dir, rel), `${dir} + ${rel}`).toBe(resolve(dir, rel));
+        expect(under(dir, rel, join), `${dir} + ${rel} (join)`).toBe(join(dir, rel));
+      }
+    }
+  });
+  it('gives what path.relative gives, for every pair', () => {
+    for (const dir of dirs) {
+      for (const rel of rels) {
+        for (const file of [`${dir}/${rel}`, resolve(dir, rel), join(dir, rel)]) expect(relativeUnder(dir, file), `${dir} to ${file}`).toBe(relative(dir, file));
+      }
+    }
+  });
+});
+
+describe('StatCache.packageVersion (package.json read again only when its stat changed)', () => {
+  it('reads a version once, trusts it while size, mtime and inode hold, and reads again when they change', () => {
+    const root = mkdtempSync(join(tmpdir(), 'spillway-pkg-'));
+    try {
+      const file = join(root, 'node_modules', 'p', 'package.json');
+      mkdirSync(join(root, 'node_modules', 'p'), { recursive: true });
+      writeFileSync(file, '{ "name": "p", "version": "1.0.0" }\n');
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(file, past, past);
+      const first = new StatCache(root);
+      expect(first.packageVersion(file)).toBe('1.0.0');
+      expect(first.packageVersion(join(root, 'node_modules', 'q', 'package.json'))).toBeUndefined(); // not installed
+      first.save();
+      // same size, mtime and inode, other bytes: the recorded version stands (the stat cache's rule, as for hashFile)
+      writeFileSync(file, '{ "name": "p", "version": "9.9.9" }\n');
+      utimesSync(file, past, past);
+      expect(new StatCache(root).packageVersion(file)).toBe('1.0.0');
+      // a new mtime (any real install): read again
+      writeFileSync(file, '{ "name": "p", "version": "2.0.0" }\n');
+      expect(new StatCache(root).packageVersion(file)).toBe('2.0.0');
+      // recorded within the racy window: read again on every look, never trusted
+      const racy = new StatCache(root);
+      expect(racy.packageVersion(file)).toBe('2.0.0');
+      racy.save();
+      const { mtime } = statSync(file);
+      writeFileSync(file, '{ "name": "p", "version": "3.0.0" }\n');
+      utimesSync(file, mtime, mtime);
+      expect(new StatCache(root).packageVersion(file)).toBe('3.0.0');
+      // unreadable JSON: undefined (the caller walks up to the next node_modules), and nothing is recorded
+      writeFileSync(file, '{ not json');
+      expect(new StatCache(root).packageVersion(file)).toBeUndefined();
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 // esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark), neither through
 // the bundled CLI (dist/cli.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, utimesSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { bin, cleanupProjects, copyFixture, fixtures, writeProject } from './helpers.js';
@@ -85,4 +85,25 @@ it('the bundled no-op run, status and --version load none of the builtins that c
     expect(loaded).toContain('builtin:vm'); // the bundle ran (through vm.Script and its code cache)
     expect({ args, costly: loaded.filter((l) => costly.test(l)) }).toEqual({ args, costly: [] });
   }
+});
+
+it('a no-op run with stderr sent to /dev/null does not create the stderr stream', () => {
+  // /dev/null is a character device, as a terminal is: process.stderr there costs node's stream machinery (about 4 ms)
+  const dir = copyFixture('basic');
+  expect(spawnSync(process.execPath, [bin, 'run'], { cwd: dir }).status).toBe(0);
+  const past = new Date(Date.now() - 60_000);
+  for (const f of spawnSync('find', ['.', '-type', 'f', '-not', '-path', './.spillway/*'], { cwd: dir, encoding: 'utf8' }).stdout.trim().split('\n')) utimesSync(join(dir, f), past, past);
+  expect(spawnSync(process.execPath, [bin, 'run'], { cwd: dir }).status).toBe(0);
+  const traceFile = join(dir, 'trace.txt');
+  rmSync(traceFile, { force: true });
+  const devNull = openSync('/dev/null', 'w');
+  try {
+    const r = spawnSync(process.execPath, ['-r', join(fixtures, 'trace/builtins.cjs'), bin, 'run'], { cwd: dir, env: { ...process.env, SPILLWAY_NO_BUNDLE: '', NO_COLOR: '1', SPILLWAY_TRACE_FILE: traceFile }, stdio: ['ignore', 'pipe', devNull], encoding: 'utf8' });
+    expect(r.status).toBe(0);
+  } finally {
+    closeSync(devNull);
+  }
+  const loaded = readFileSync(traceFile, 'utf8').trim().split('\n');
+  expect(loaded).toContain('builtin:vm');
+  expect(loaded.filter((l) => /^builtin:(tty|net|stream|internal\/streams\/(readable|writable|duplex)|internal\/fs\/sync_write_stream)$/.test(l))).toEqual([]);
 });

@@ -5,7 +5,7 @@ import { expandGlob } from '../../engine/glob.js';
 import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
 import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
-import { stderrSink, writeStdout } from '../output.js';
+import { runOutcome, stderrSink, writeStdout } from '../output.js';
 
 export const help = `usage: spillway run [STAGE...] [options]
 
@@ -80,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       onEvent,
     });
     await Promise.all(checks);
+    runOutcome.didNothing = report.ok && report.stages.every((s) => s.status === 'cached' && s.restored !== true && (s.repairs ?? []).length === 0);
     progress?.stop();
     if (json) {
       const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
