@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { fePoissonObjective } from '../src/stats/count/fe-poisson.js';
 import { hhgObjective } from '../src/stats/count/hhg.js';
-import { Rng } from '../src/stats/random.js';
+import { hhgPanelRows } from './_hhg-panel.js';
 import { expandFactor, fitCountModel, type CountDesign, type CountModel } from '../src/stats/count/index.js';
 import { prepare } from '../src/stats/count/prepare.js';
 
@@ -21,26 +21,18 @@ const RUNS = Number(values.runs);
 
 /** An HHG-type panel: group scale δ_i, regressors correlated with a group level, year effects. */
 function panel(groups: number, years: number, regressors: number, seed: number): { y: number[]; X: Float64Array[]; names: string[]; groups: number[]; year: number[] } {
-  const rng = Rng.fromSeed(seed);
-  const beta = Array.from({ length: regressors }, (_, j) => (j % 2 === 0 ? 0.3 : -0.2) / Math.sqrt(1 + j / 4));
   const y: number[] = [];
   const X: number[][] = [];
   const g: number[] = [];
   const year: number[] = [];
-  for (let i = 0; i < groups; i++) {
-    const delta = Math.exp(0.5 * rng.normal());
-    const level = rng.normal();
-    for (let t = 0; t < years; t++) {
-      const row = beta.map(() => 0.5 * level + rng.normal());
-      const index = 0.8 + row.reduce((s, x, j) => s + beta[j] * x, 0) + 0.02 * t;
-      y.push(rng.poisson(rng.gamma(Math.exp(index)) / delta));
-      X.push(row);
-      g.push(i);
-      year.push(2000 + t);
-    }
+  for (const { group, t, y: count, row } of hhgPanelRows(groups, years, regressors, seed)) {
+    y.push(count);
+    X.push(row);
+    g.push(group);
+    year.push(2000 + t);
   }
   const dummies = expandFactor(year, { name: 'year' });
-  const names = [...beta.map((_, j) => `x${j + 1}`), ...dummies.names];
+  const names = [...Array.from({ length: regressors }, (_, j) => `x${j + 1}`), ...dummies.names];
   // rows as Float64Array (an ArrayLike<number>, read much faster than arrays of boxed numbers at this size)
   return { y, X: X.map((row, i) => Float64Array.from([...row, ...dummies.columns.map((c) => c[i])])), names, groups: g, year };
 }

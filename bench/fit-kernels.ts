@@ -9,30 +9,22 @@ import { fitCountModel, type CountDesign, type CountModel } from '../src/stats/c
 import { hhgObjective } from '../src/stats/count/hhg.js';
 import { useKernels } from '../src/stats/count/objective.js';
 import { prepare } from '../src/stats/count/prepare.js';
-import { Rng } from '../src/stats/random.js';
+import { hhgPanelRows } from './_hhg-panel.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
 
 /** 3,000 groups x 20 years, 10 regressors, 19 year dummies (the HHG data-generating process of bench/fit-count.ts) */
 function panel(groups: number, years: number, K: number, seed: number): CountDesign {
-  const rng = Rng.fromSeed(seed);
-  const beta = Array.from({ length: K }, (_, j) => (j % 2 === 0 ? 0.3 : -0.2) / Math.sqrt(1 + j / 4));
   const y: number[] = [];
   const X: Float64Array[] = [];
   const g: number[] = [];
-  for (let i = 0; i < groups; i++) {
-    const delta = Math.exp(0.5 * rng.normal());
-    const level = rng.normal();
-    for (let t = 0; t < years; t++) {
-      const row = beta.map(() => 0.5 * level + rng.normal());
-      const index = 0.8 + row.reduce((s, x, j) => s + beta[j] * x, 0) + 0.02 * t;
-      y.push(rng.poisson(rng.gamma(Math.exp(index)) / delta));
-      X.push(Float64Array.from([...row, ...Array.from({ length: years - 1 }, (_, k) => (t === k + 1 ? 1 : 0))]));
-      g.push(i);
-    }
+  for (const { group, t, y: count, row } of hhgPanelRows(groups, years, K, seed)) {
+    y.push(count);
+    X.push(Float64Array.from([...row, ...Array.from({ length: years - 1 }, (_, k) => (t === k + 1 ? 1 : 0))]));
+    g.push(group);
   }
-  const names = [...beta.map((_, j) => `x${j + 1}`), ...Array.from({ length: years - 1 }, (_, k) => `${2001 + k}.year`)];
+  const names = [...Array.from({ length: K }, (_, j) => `x${j + 1}`), ...Array.from({ length: years - 1 }, (_, k) => `${2001 + k}.year`)];
   return { y, X, names, groups: g };
 }
 

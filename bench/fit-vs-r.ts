@@ -12,7 +12,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Rng } from '../src/stats/random.js';
+import { hhgPanelRows } from './_hhg-panel.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, keep: { type: 'string' } } });
@@ -21,17 +21,9 @@ const K = 10;
 
 /** The panel as CSV: id, year, y, x1..x10 (values with 6 decimals), one row per group-year. */
 function panelCsv(groups: number, years: number, seed: number): string {
-  const rng = Rng.fromSeed(seed);
-  const beta = Array.from({ length: K }, (_, j) => (j % 2 === 0 ? 0.3 : -0.2) / Math.sqrt(1 + j / 4));
-  const lines = [['id', 'year', 'y', ...beta.map((_, j) => `x${j + 1}`)].join(',')];
-  for (let i = 0; i < groups; i++) {
-    const delta = Math.exp(0.5 * rng.normal());
-    const level = rng.normal();
-    for (let t = 0; t < years; t++) {
-      const row = beta.map(() => 0.5 * level + rng.normal());
-      const index = 0.8 + row.reduce((s, x, j) => s + beta[j] * x, 0) + 0.02 * t;
-      lines.push([`G${i}`, 2000 + t, rng.poisson(rng.gamma(Math.exp(index)) / delta), ...row.map((x) => x.toFixed(6))].join(','));
-    }
+  const lines = [['id', 'year', 'y', ...Array.from({ length: K }, (_, j) => `x${j + 1}`)].join(',')];
+  for (const { group, t, y, row } of hhgPanelRows(groups, years, K, seed)) {
+    lines.push([`G${group}`, 2000 + t, y, ...row.map((x) => x.toFixed(6))].join(','));
   }
   return lines.join('\n') + '\n';
 }

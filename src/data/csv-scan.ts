@@ -6,6 +6,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
+import { decimalValue } from './decimal.js';
 
 const COMMA = 44;
 const QUOTE = 34;
@@ -197,13 +198,7 @@ export class LineScanner {
           digits += fraction;
         }
         if (digits > 0 && (i === contentEnd || data[i] === COMMA)) {
-          let value: number;
-          if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', fieldStart, i));
-          else {
-            value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
-            if (negative) value = -value;
-          }
-          numbers[count] = value;
+          numbers[count] = decimalValue(data, fieldStart, i, mantissa, digits, fraction, negative);
           starts[count] = fieldStart;
           ends[count] = i;
           count++;
@@ -257,13 +252,10 @@ export class LineScanner {
   }
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
-
 /**
  * The number written in bytes [start, end) of `buf` when they are a plain decimal — an optional sign, digits, an
  * optional point and digits, at least one digit, nothing else (no space, no exponent) — or NaN when they are not (the
- * caller then reads the text its own way). Exactly `Number(text)`: with at most 15 significant digits the mantissa m
- * and 10^k are exact doubles and m / 10^k is correctly rounded (Clinger's fast path); longer numbers go to Number().
+ * caller then reads the text its own way). Exactly `Number(text)` (see decimalValue).
  */
 export function plainDecimal(buf: Buffer, start: number, end: number): number {
   let i = start;
@@ -295,10 +287,7 @@ export function plainDecimal(buf: Buffer, start: number, end: number): number {
     digits += fraction;
   }
   if (i !== end || digits === 0) return NaN;
-  // leading zeros count here too: a few more numbers than needed go to Number(), all exactly
-  if (digits > 15 || fraction > 22) return Number(buf.toString('latin1', start, end));
-  const value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
-  return negative ? -value : value;
+  return decimalValue(buf, start, end, mantissa, digits, fraction, negative);
 }
 
 /**

@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ExitCode, SpillwayError } from '../../errors.js';
+import { decimalValue } from '../../data/decimal.js';
 import { writeStdout } from '../output.js';
 import { expandFactor, fitCountModel, type CountModel, type FitResult, type PackedCountDesign } from '../../stats/count/index.js';
 import { MAX_REGRESSOR_MAGNITUDE } from '../../stats/count/prepare.js';
@@ -132,7 +133,6 @@ const SPACE = 32;
 const CHUNK = 1 << 22;
 /** a longer line is left to the full reader */
 const MAX_LINE = 1 << 24;
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /**
  * The fast read: the file's bytes read in large chunks (synchronously: nothing else runs meanwhile), split into lines and
@@ -357,13 +357,7 @@ class FastReader {
           digits += fraction;
         }
         if (digits > 0 && (c === COMMA || c === LF || c === CR)) {
-          let value: number;
-          if (digits > 15 || fraction > 22) value = Number(data.toString('latin1', start, i));
-          else {
-            value = fraction > 0 ? mantissa / POW10[fraction] : mantissa;
-            if (negative) value = -value;
-          }
-          values[column] = value;
+          values[column] = decimalValue(data, start, i, mantissa, digits, fraction, negative);
         } else {
           c = data[i];
           while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
@@ -460,25 +454,46 @@ function isMissing(buf: Buffer, start: number, end: number): boolean {
   return n === 2 && buf[start] === 78 && buf[start + 1] === 65; // "NA"
 }
 
+/** Each row's level number, in a typed array that doubles when full. */
+class CodeList {
+  private list: Int32Array;
+  private length = 0;
+
+  constructor(capacity = 1024) {
+    this.list = new Int32Array(Math.max(capacity, 1));
+  }
+
+  protected append(code: number): void {
+    if (this.length === this.list.length) {
+      const bigger = new Int32Array(this.list.length * 2);
+      bigger.set(this.list);
+      this.list = bigger;
+    }
+    this.list[this.length++] = code;
+  }
+
+  codes(): Int32Array {
+    return this.list.subarray(0, this.length);
+  }
+}
+
 /**
  * Cells numbered by their bytes in order of first appearance (the same numbers as TextCodes gives their texts): a cell
  * equal to the previous one (a panel's id repeats row after row) without a lookup, a cell of plain digits (years,
  * numeric ids; no leading zero) by its value, a cell of up to 6 bytes by its bytes packed into one number with its
  * length, a longer one by its text. A text is made only for each new level.
  */
-class ByteCodes implements Coded {
+class ByteCodes extends CodeList implements Coded {
   readonly levels: string[] = [];
   private readonly byInteger = new Map<number, number>();
   private readonly byBytes = new Map<number, number>();
   private readonly byText = new Map<string, number>();
-  private list: Int32Array;
-  private length = 0;
   private readonly last = new Uint8Array(32);
   private lastLength = -1;
   private lastCode = -1;
 
   constructor(capacity: number) {
-    this.list = new Int32Array(capacity);
+    super(capacity);
   }
 
   push(buf: Buffer, start: number, end: number): void {
@@ -492,16 +507,7 @@ class ByteCodes implements Coded {
       } else this.lastLength = -1;
       this.lastCode = code;
     }
-    if (this.length === this.list.length) {
-      const bigger = new Int32Array(this.list.length * 2);
-      bigger.set(this.list);
-      this.list = bigger;
-    }
-    this.list[this.length++] = code;
-  }
-
-  codes(): Int32Array {
-    return this.list.subarray(0, this.length);
+    this.append(code);
   }
 
   private same(buf: Buffer, start: number, n: number): boolean {
@@ -549,11 +555,9 @@ class ByteCodes implements Coded {
 }
 
 /** Texts numbered in order of first appearance: each row's number, and the distinct texts. */
-class TextCodes implements Coded {
+class TextCodes extends CodeList implements Coded {
   readonly levels: string[] = [];
   private readonly numberOf = new Map<string, number>();
-  private list = new Int32Array(1024);
-  private length = 0;
   private lastText: string | undefined;
   private lastCode = -1;
 
@@ -569,16 +573,7 @@ class TextCodes implements Coded {
       this.lastText = text;
       this.lastCode = code;
     }
-    if (this.length === this.list.length) {
-      const bigger = new Int32Array(this.list.length * 2);
-      bigger.set(this.list);
-      this.list = bigger;
-    }
-    this.list[this.length++] = code;
-  }
-
-  codes(): Int32Array {
-    return this.list.subarray(0, this.length);
+    this.append(code);
   }
 }
 
