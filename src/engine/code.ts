@@ -4,7 +4,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { HashedFile, StatCache } from './hash.js';
-import { readPackageVersion, StatCache as StatCacheClass, under } from './hash.js';
+import { readPackageVersion, StatCache as StatCacheClass } from './hash.js';
+import { under } from './paths.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 
 let lexer: typeof import('es-module-lexer') | undefined;

@@ -3,7 +3,8 @@
 // restorable when a run-cache entry for its key checks out the same way; otherwise it must run. Nothing here trusts a
 // byte it has not checked against the hash recorded for it: a damaged object is never served, only replaced.
 import { readFileSync } from 'node:fs';
-import { canonicalJson, under, unsealBytes, type StatCache } from './hash.js';
+import { canonicalJson, unsealBytes, type StatCache } from './hash.js';
+import { under } from './paths.js';
 import type { Fingerprint, StaleReason } from './fingerprint.js';
 import type { LockedOutput, LockedStage } from './lockfile-format.js';
 import { checkDir, checkObject, hashDir, isDirectory, materializeDir, materializeFile, objectRelPath, putDir, putFile, runCachePath, type ObjectState } from './store.js';

@@ -3,9 +3,10 @@
 // every stage (by their recorded end time), and every experiment record under .spillway/experiments/. The caller holds
 // the project lock, so no run is writing or about to read an object while this removes it.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { STORE_DIR } from './store.js';
 import { isSealed, unseal } from './hash.js';
+import { relativeUnder } from './paths.js';
 
 /** Where experiment records live; every content hash named in a JSON file under it is kept (see `experimentHashes`). */
 export const EXPERIMENTS_DIR = join('.spillway', 'experiments');
@@ -65,10 +66,6 @@ function readJson(file: string): unknown {
   }
 }
 
-function posix(root: string, file: string): string {
-  const r = relative(root, file);
-  return sep === '/' ? r : r.split(sep).join('/');
-}
 
 function walkFiles(dir: string, out: string[] = []): string[] {
   let entries;
@@ -144,7 +141,7 @@ export function experimentHashes(root: string): { digests: Set<string>; sources:
     if (!file.endsWith('.json') && !file.endsWith('.lock')) continue;
     const value = readJson(file);
     if (value === undefined) continue;
-    sources.push(posix(root, file));
+    sources.push(relativeUnder(root, file));
     collectHashes(value, digests);
   }
   return { digests, sources };
@@ -178,7 +175,7 @@ export function collectGarbage(root: string, options: GcOptions = {}): GcReport 
   const keep = new Set<string>();
   const objectsDir = join(root, STORE_DIR, 'objects');
   const objectFiles = walkFiles(objectsDir).sort();
-  const present = new Set(objectFiles.map((f) => posix(objectsDir, f).replace('/', '')));
+  const present = new Set(objectFiles.map((f) => relativeUnder(objectsDir, f).replace('/', '')));
   const inStore = (digests: Set<string>) => {
     const withMembers = new Set(digests);
     addDirMembers(root, withMembers);
@@ -190,7 +187,7 @@ export function collectGarbage(root: string, options: GcOptions = {}): GcReport 
   // each scope's count: the objects in the store it keeps on its own (scopes overlap)
   const scopes: GcScope[] = [
     { name: 'lockfile', sources: locks.sources, objects: inStore(locks.digests) },
-    { name: 'runs', sources: runs.kept.map((e) => posix(root, e.file)).sort(), objects: inStore(runs.digests) },
+    { name: 'runs', sources: runs.kept.map((e) => relativeUnder(root, e.file)).sort(), objects: inStore(runs.digests) },
     { name: 'experiments', sources: experiments.sources, objects: inStore(experiments.digests) },
   ];
   for (const set of [locks.digests, runs.digests, experiments.digests]) for (const d of set) keep.add(d);
@@ -198,7 +195,7 @@ export function collectGarbage(root: string, options: GcOptions = {}): GcReport 
 
   const report: GcReport = { dry_run: options.dryRun ?? false, kept: { objects: 0, bytes: 0 }, removed: { objects: 0, bytes: 0, run_cache_entries: 0, temp_files: 0 }, scopes, objects: [] };
   for (const file of objectFiles) {
-    const rel = posix(objectsDir, file);
+    const rel = relativeUnder(objectsDir, file);
     const size = statSync(file).size;
     // a temp file left by a write that crashed (fs-atomic names them <target>.tmp-…): nothing reads it
     if (/\.tmp-/.test(rel)) {
@@ -215,7 +212,7 @@ export function collectGarbage(root: string, options: GcOptions = {}): GcReport 
     }
     report.removed.objects++;
     report.removed.bytes += size;
-    report.objects.push(posix(root, file));
+    report.objects.push(relativeUnder(root, file));
     if (!report.dry_run) rmSync(file, { force: true });
   }
   // run-cache entries outside the kept runs whose outputs are now gone would only send `run` to a missing object

@@ -5,41 +5,11 @@ import type { Hash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fs-atomic.js';
+import { relativeUnder } from './paths.js';
 
 export const HASH_ALGORITHM = 'sha256';
-
-/**
- * `resolve(dir, rel)` (or `fallback(dir, rel)`, e.g. path.join) for the paths the engine builds on every run (a
- * project root or a directory it walks, and a project-relative path from its own records), without the normalization
- * when there is nothing to normalize: `dir` absolute and normalized, `rel` plain ("a/b.ts": not absolute, no "." or
- * ".." segment, no empty one). A no-op builds several hundred such paths; through path.resolve that was enough calls
- * for V8 to compile node's normalizeString with TurboFan on a background thread, milliseconds of CPU for nothing.
- */
-export function under(dir: string, rel: string, fallback: (dir: string, rel: string) => string = resolve): string {
-  return sep === '/' && isNormalAbsolute(dir) && isPlainRelative(rel) ? `${dir}/${rel}` : fallback(dir, rel);
-}
-
-/** `relative(dir, file)` with forward slashes, without path.relative's work when `file` is `under(dir, rel)`. */
-export function relativeUnder(dir: string, file: string): string {
-  if (sep === '/' && file.length > dir.length + 1 && file.charCodeAt(dir.length) === 47 && file.startsWith(dir) && isNormalAbsolute(dir)) {
-    const rest = file.slice(dir.length + 1);
-    if (isPlainRelative(rest)) return rest;
-  }
-  const r = relative(dir, file);
-  return sep === '/' ? r : r.split(sep).join('/');
-}
-
-function isNormalAbsolute(dir: string): boolean {
-  return dir.length > 1 && dir.charCodeAt(0) === 47 && isPlainRelative(dir.slice(1));
-}
-
-function isPlainRelative(rel: string): boolean {
-  if (rel.length === 0 || rel.charCodeAt(0) === 47 || rel.charCodeAt(rel.length - 1) === 47 || rel.includes('//') || rel.includes('\\')) return false;
-  const padded = `/${rel}/`;
-  return !padded.includes('/./') && !padded.includes('/../');
-}
 
 /** Files modified within this window of when their hash was recorded are re-hashed (racy timestamps, as in git). */
 export const RACY_WINDOW_MS = 2000;
@@ -311,11 +281,6 @@ export class StatCache {
     }
   }
 
-  private rootPrefix: string | undefined;
-  private get rootSlash(): string {
-    return (this.rootPrefix ??= `${this.projectRoot.replace(/\/$/, '')}/`);
-  }
-
   /**
    * Whether a lockfile is one this engine wrote or fully checked, unchanged since (same size, mtime and inode, past
    * the racy window): then its entries need not be checked against the run cache again (see decide.ts).
@@ -347,11 +312,7 @@ export class StatCache {
   discarded = false;
 
   relative(path: string): string {
-    // the common case, a normalized path inside the project, without path.relative's work
-    if (sep === '/' && path.startsWith(this.rootSlash) && !path.includes('/.') && !path.includes('//')) return path.slice(this.rootSlash.length);
-    const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
-    const rel = relative(this.projectRoot, abs);
-    return sep === '/' ? rel : rel.split(sep).join('/');
+    return relativeUnder(this.projectRoot, isAbsolute(path) ? path : resolve(this.projectRoot, path));
   }
 
   /**

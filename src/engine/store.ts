@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { copyFileAtomic, writeFileAtomic } from './fs-atomic.js';
-import { canonicalJson, hashBytes, hashFileContent, relativeUnder, under, type HashedFile, type StatCache } from './hash.js';
+import { canonicalJson, hashBytes, hashFileContent, type HashedFile, type StatCache } from './hash.js';
+import { relativeUnder, under } from './paths.js';
 
 export const STORE_DIR = 'artifacts';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStageContext } from '../../src/engine/stage-context.js';
-import { checksum, checksumBytes, hashBytes, relativeUnder, seal, StatCache, under, unseal, unsealBytes } from '../../src/engine/hash.js';
+import { checksum, checksumBytes, hashBytes, seal, StatCache, unseal, unsealBytes } from '../../src/engine/hash.js';
+import { relativeUnder, under } from '../../src/engine/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
