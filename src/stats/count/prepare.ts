@@ -2,7 +2,7 @@
 // all-zero and single-observation groups dropped (as Stata's xtpoisson/xtnbreg, fe do), collinear columns dropped by name.
 import { SpillwayError } from '../../errors.js';
 import { findDroppedColumns, type Centering } from './collinearity.js';
-import { DENSE_SHARE, splitSubset, toSparseRows, type SparseRows, type SplitDesign } from './objective.js';
+import { DENSE_SHARE, splitSubset, type SplitDesign } from './objective.js';
 import type { CountDesign, FitOptions, PackedCountDesign, PackedRows } from './types.js';
 
 export const CONSTANT = '_cons';
@@ -33,11 +33,9 @@ export interface PreparedData {
   /** columns kept */
   p: number;
   names: string[];
-  /** n × p, row-major, observations ordered by group (built on first use: the conditional likelihoods read `split`) */
+  /** n × p, row-major, observations ordered by group (built on first use: the likelihoods read `split`) */
   readonly X: Float64Array;
-  /** the same matrix as sparse rows, for the pooled likelihoods' inner loops (built on first use) */
-  readonly rows: SparseRows;
-  /** the same matrix split into dense columns and sparse rows, for the conditional likelihoods' inner loops */
+  /** the same matrix split into dense columns and sparse rows, for the likelihoods' inner loops */
   split: SplitDesign;
   y: Float64Array;
   offset: Float64Array;
@@ -252,21 +250,15 @@ export function prepare(design: CountDesign | PackedCountDesign, options: FitOpt
 
   const columnSum = pick(sum, kept);
   const columnNonzero = pick(nonzero, kept);
-  let nonzeros = 0;
-  for (let c = 0; c < p; c++) nonzeros += columnNonzero[c];
   const variesWithinGroups = Array.from(variesWithin(split, groupStart), (v) => v === 1);
 
   let X: Float64Array | undefined;
-  let rows: SparseRows | undefined;
   return {
     n,
     p,
     names: kept.map((j) => candidateNames[j]),
     get X() {
       return (X ??= rowMajor(split));
-    },
-    get rows() {
-      return (rows ??= toSparseRows(this.X, n, p, undefined, undefined, nonzeros));
     },
     split,
     y,
