@@ -81,6 +81,10 @@ function parseCommandLine(argv: string[]): ParsedArgs | 'help' {
   const x = (values.x ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const factors = values.factor ?? [];
   if (x.length === 0 && factors.length === 0) throw usageError('--x a,b,c (or --factor COL) is required');
+  // a CSV record is an object keyed by column name (csv-parse): a column named __proto__ cannot be one of its keys
+  for (const [option, names] of [['--id', [values.id]], ['--y', [values.y]], ['--x', x], ['--factor', factors], ['--exposure', [values.exposure]], ['--offset', [values.offset]]] as const) {
+    if (names.includes('__proto__')) throw usageError(`${option}: a column named "__proto__" cannot be read`, 'rename the column in the file (e.g. to proto)');
+  }
   return {
     data: values.data,
     id: values.id,
@@ -260,7 +264,9 @@ class FastReader {
       const comma = header.indexOf(COMMA, from);
       const to = comma < 0 ? header.length : comma;
       if (to > from && (header[from] <= SPACE || header[to - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-      names.push(header.toString('utf8', from, to));
+      const name = header.toString('utf8', from, to);
+      if (name.trim() !== name) throw new NotSimple(); // the full reader trims every name (also U+00A0, U+3000, …)
+      names.push(name);
       if (comma < 0) break;
       from = comma + 1;
     }
@@ -370,7 +376,7 @@ class FastReader {
         while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
         if (needed[column] === 1) {
           if (isMissing(data, start, i)) missing = true;
-          else if (data[start] <= SPACE || data[i - 1] <= SPACE) bad = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE || (data[i - 1] >= 0x80 && endsInSpace(data, start, i))) bad = true;
         }
       }
       starts[column] = start;
@@ -444,6 +450,15 @@ class FastReader {
       factors: texts,
     };
   }
+}
+
+/**
+ * a cell ending in a non-ASCII white space character (U+00A0, U+3000, U+2028, U+FEFF, …): csv-parse's trim cuts the end
+ * of a cell with String.prototype.trimEnd (its start only of ASCII space, tab, CR, LF, FF), so that "R1\u00a0" is "R1"
+ * there. \s is exactly the set trimEnd removes.
+ */
+function endsInSpace(buf: Buffer, start: number, end: number): boolean {
+  return /\s$/u.test(buf.toString('utf8', start, end));
 }
 
 /** a cell read as missing: empty, "NA" or "." */
