@@ -85,3 +85,24 @@ describe('an edit that keeps size, mtime and inode', () => {
     expect(new StatCache(dir).packageVersion(file)).toBe('9.9.9');
   });
 });
+
+describe('a glob dep whose directory keeps its mtime', () => {
+  it('a file added with the directory mtime put back (as tar does) is matched', async () => {
+    const dir = writeProject({
+      'data/a.csv': '1\n',
+      'stages/s.ts': "import { readFileSync } from 'node:fs';\nexport default (ctx: any) => ({ out: { n: ctx.deps.length } });\n",
+      'schemas/any.schema.json': '{ "type": "object", "required": ["n"] }\n',
+      'pipeline.yaml': 'stages:\n  s: { run: stages/s.ts, deps: ["data/*.csv"], outs: { out: { schema: schemas/any.schema.json } } }\n',
+    });
+    for (const f of ['data/a.csv', 'stages/s.ts', 'schemas/any.schema.json', 'pipeline.yaml', 'data']) utimesSync(join(dir, f), PAST, PAST);
+    expect(await run(dir)).toEqual({ s: 'ran' });
+    expect(await run(dir)).toEqual({ s: 'cached' });
+    const before = statSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data/b.csv'), '2\n');
+    utimesSync(join(dir, 'data/b.csv'), PAST, PAST);
+    utimesSync(join(dir, 'data'), before.atime, before.mtime);
+    expect(statSync(join(dir, 'data')).mtimeMs).toBe(before.mtimeMs);
+    expect(await run(dir)).toEqual({ s: 'ran' });
+    expect(output(dir, 's')).toBe(2);
+  });
+});
