@@ -16,7 +16,7 @@ const HELP = `usage: spillway fit --data FILE.csv --id COL --y DEPVAR --x a,b,c 
                     [--model hhg-fenb|fe-poisson|nb2] [--no-constant] [--json]
 
 Fits a count-panel model to a CSV file (header row, comma-separated) and prints a regression table.
-  --data FILE       the CSV file
+  --data FILE       the CSV file (FILE.csv.gz: gzip-compressed)
   --id COL          panel id column (required by hhg-fenb and fe-poisson; ignored by nb2)
   --y COL           the count outcome (non-negative integers)
   --x a,b,c         regressors, comma-separated
@@ -148,6 +148,7 @@ const MAX_LINE = 1 << 24;
  * Number() of its text (both exact doubles, one correctly rounded division); any other number is Number() of its text.
  */
 function loadSimple(args: ParsedArgs, needed: string[]): Columns {
+  if (args.data.endsWith('.gz')) throw new NotSimple(); // gzip-compressed (by its name, as src/data/csv.ts reads it)
   const fd = openSync(args.data, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -652,7 +653,13 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
       context: { byte_offset: utf8.invalidAt },
     });
   input.on('error', (error) => parser.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
-  input.pipe(utf8).pipe(parser);
+  if (file.endsWith('.gz')) {
+    // F.csv.gz is decompressed, as the data layer reads it (src/data/csv.ts); byte offsets are of the decompressed data
+    const { createGunzip } = await import('node:zlib');
+    const gunzip = createGunzip();
+    gunzip.on('error', (error) => parser.destroy(Object.assign(new Error(`not a valid gzip file: ${error.message}`), { code: 'SPILLWAY_NOT_GZIP' })));
+    input.pipe(gunzip).pipe(utf8).pipe(parser);
+  } else input.pipe(utf8).pipe(parser);
   let checkedHeader = false;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number; bytes: number } }>) {
@@ -720,6 +727,9 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
     const e = error as NodeJS.ErrnoException & { lines?: number; code?: string };
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
       throw new SpillwayError('invalidInput', `cannot read ${file} (${e.code})`, { file, hint: 'check the --data path' });
+    }
+    if (e.code === 'SPILLWAY_NOT_GZIP') {
+      throw new SpillwayError('invalidInput', e.message, { file, expected: 'a gzip-compressed CSV (.csv.gz)', hint: 'a plain CSV file must not be named .gz: rename it to .csv' });
     }
     throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, { file, line: e.lines, expected: 'RFC 4180 CSV with a header row' });
   }
