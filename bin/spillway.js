@@ -53,10 +53,12 @@ function loadBundle() {
   const vm = require('node:vm');
   // The cache is V8's own format, valid for one V8 version, flag set and source. V8 checks its version and flags (and
   // rejects a cache that does not fit: it is then rewritten) but of the source only its length, so the cache is keyed
-  // by the bundle's size, mtime and inode, and by the Node version and architecture. It holds the functions compiled
-  // by the command that wrote it: one written by another command is replaced after a `run` (the call to keep fast).
+  // by the bundle's size, mtime, ctime and inode, and by the Node version and architecture (the ctime, which no one can
+  // set: a bundle rewritten in place to the same length with its mtime put back, by touch -d, cp -p or an unpacker
+  // that fixes mtimes, would otherwise run the old code from the cache). It holds the functions compiled by the command
+  // that wrote it: one written by another command is replaced after a `run` (the call to keep fast).
   const cacheFile = `${file.slice(0, -'.cjs'.length)}.cache`;
-  const id = `spillway-code-cache ${stat.size} ${stat.mtimeMs} ${stat.ino} ${process.version} ${process.arch}`;
+  const id = `spillway-code-cache ${stat.size} ${stat.mtimeMs} ${stat.ctimeMs} ${stat.ino} ${process.version} ${process.arch}`;
   const mix = mixer();
   let cachedData;
   let madeBy;

@@ -147,18 +147,14 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
   return { root: pipeline.root, pipelineFile: pipeline.file, files: [...files].sort(), globs: [...globs].sort(), stages };
 }
 
-const versions = new Map<string, string>();
-
 /**
  * The installed version of an npm package as seen from `root` (walking up node_modules like Node), or "missing".
- * With a stat cache, a package.json unchanged since it was last read (size, mtime, inode) is not read again.
+ * With a stat cache, a package.json unchanged since it was last read (size, mtime, inode) is not read again. Nothing is
+ * kept in the process: a process that runs the pipeline again (spillway watch, a caller of runPipeline) must see an
+ * install or upgrade made in between.
  */
 export function packageVersion(root: string, name: string, cache?: StatCache): string {
-  const known = versions.get(`${root}\0${name}`);
-  if (known !== undefined) return known;
-  const version = findPackageVersion(root, name, cache);
-  versions.set(`${root}\0${name}`, version);
-  return version;
+  return findPackageVersion(root, name, cache);
 }
 
 function findPackageVersion(root: string, name: string, cache: StatCache | undefined): string {

@@ -1,6 +1,7 @@
 // Glob deps without a glob library on the no-op path: a pattern's matches are cached with the mtimes of every
 // directory walked to find them. Adding, removing or renaming a file changes its directory's mtime, so while all those
-// mtimes are unchanged (and not racy) the match set is unchanged and nothing is listed or matched again.
+// mtimes are unchanged (and not racy) the match set is unchanged and nothing is listed or matched again. Their ctimes
+// too: an mtime put back after the change (tar extracting over a directory, touch -d) leaves the ctime moved.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RACY_WINDOW_MS } from './hash.js';
@@ -8,8 +9,8 @@ import { RACY_WINDOW_MS } from './hash.js';
 const GLOB = /[*?[\]{}()!+@]/;
 
 export interface GlobCacheEntry {
-  /** project-relative directories walked, with their mtimes */
-  dirs: [string, number][];
+  /** project-relative directories walked, with their mtimes and ctimes (an mtime put back, as tar does, moves the ctime) */
+  dirs: [string, number, number?][];
   /** project-relative matching files, sorted */
   matches: string[];
   listedAt: number;
@@ -25,14 +26,14 @@ function baseOf(pattern: string): { base: string; depth: number } {
 }
 
 function stillValid(root: string, entry: GlobCacheEntry): boolean {
-  for (const [dir, mtime] of entry.dirs) {
-    let now: number;
+  for (const [dir, mtime, ctime] of entry.dirs) {
+    let now;
     try {
-      now = statSync(join(root, dir)).mtimeMs;
+      now = statSync(join(root, dir));
     } catch {
       return false;
     }
-    if (now !== mtime || entry.listedAt - mtime <= RACY_WINDOW_MS) return false;
+    if (now.mtimeMs !== mtime || now.ctimeMs !== ctime || entry.listedAt - mtime <= RACY_WINDOW_MS) return false;
   }
   return true;
 }
@@ -46,13 +47,14 @@ export async function expandGlob(root: string, pattern: string, cached: GlobCach
   const isMatch = picomatch(pattern, { dot: false });
   const { base, depth } = baseOf(pattern);
   const listedAt = Date.now();
-  const dirs: [string, number][] = [];
+  const dirs: [string, number, number][] = [];
   const matches: string[] = [];
   const walk = (dir: string, level: number) => {
     let entries;
     try {
       entries = readdirSync(join(root, dir), { withFileTypes: true });
-      dirs.push([dir, statSync(join(root, dir)).mtimeMs]);
+      const st = statSync(join(root, dir));
+      dirs.push([dir, st.mtimeMs, st.ctimeMs]);
     } catch {
       return; // the base does not exist (yet): no matches; its parent's mtime is not watched, so re-list next time
     }
@@ -75,7 +77,7 @@ export async function expandGlob(root: string, pattern: string, cached: GlobCach
     }
   };
   walk(base, 0);
-  if (!dirs.some(([d]) => d === base)) dirs.push([base, -1]); // forces a re-list until the base exists
+  if (!dirs.some(([d]) => d === base)) dirs.push([base, -1, -1]); // forces a re-list until the base exists
   matches.sort();
   const entry: GlobCacheEntry = { dirs, matches, listedAt };
   return { matches, entry, fresh: true };

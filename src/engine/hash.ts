@@ -226,8 +226,12 @@ export function readPackageVersion(file: string): string | undefined {
   }
 }
 
-/** [size, mtimeMs, ino, hash, hashedAtMs] */
-type StatEntry = [number, number, number, string, number];
+/**
+ * [size, mtimeMs, ino, hash, hashedAtMs, ctimeMs]: the ctime, which only the kernel sets, catches an edit in place to the
+ * same size with the mtime put back (touch -d, cp -p, tar or rsync keeping times); an entry without one (written by an
+ * older engine) never matches, and the file is hashed again once.
+ */
+type StatEntry = [number, number, number, string, number, number?];
 
 interface StatCacheFile {
   version: 2;
@@ -236,12 +240,12 @@ interface StatCacheFile {
   imports: Record<string, string[]>;
   /** glob pattern → its matches and the directories walked (see glob.ts) */
   globs?: Record<string, import('./glob.js').GlobCacheEntry>;
-  /** lockfiles this engine wrote or checked entry by entry: path → [size, mtimeMs, ino, recordedAtMs] */
-  lockfiles?: Record<string, [number, number, number, number]>;
+  /** lockfiles this engine wrote or checked entry by entry: path → [size, mtimeMs, ino, recordedAtMs, ctimeMs] */
+  lockfiles?: Record<string, [number, number, number, number, number?]>;
   /** canonical JSON text → its digest (keys, code hashes, dir manifests), so an unchanged key is not re-hashed */
   digests?: Record<string, string>;
-  /** absolute path of a package.json → [size, mtimeMs, ino, its "version", readAtMs] (code.ts packageVersion) */
-  packages?: Record<string, [number, number, number, string, number]>;
+  /** absolute path of a package.json → [size, mtimeMs, ino, its "version", readAtMs, ctimeMs] (code.ts packageVersion) */
+  packages?: Record<string, [number, number, number, string, number, number?]>;
 }
 
 export interface HashedFile {
@@ -290,7 +294,7 @@ export class StatCache {
     if (seen === undefined) return false;
     try {
       const st = statSync(path);
-      return seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[3] - seen[1] > RACY_WINDOW_MS;
+      return seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[4] === st.ctimeMs && seen[3] - seen[1] > RACY_WINDOW_MS;
     } catch {
       return false;
     }
@@ -301,7 +305,7 @@ export class StatCache {
     if (this.lockfileTrusted(path)) return;
     try {
       const st = statSync(path);
-      (this.data.lockfiles ??= dict())[this.relative(path)] = [st.size, st.mtimeMs, st.ino, Date.now()];
+      (this.data.lockfiles ??= dict())[this.relative(path)] = [st.size, st.mtimeMs, st.ino, Date.now(), st.ctimeMs];
     } catch {
       if (this.data.lockfiles) delete this.data.lockfiles[this.relative(path)];
     }
@@ -360,6 +364,7 @@ export class StatCache {
       entry[0] === st.size &&
       entry[1] === st.mtimeMs &&
       entry[2] === st.ino &&
+      entry[5] === st.ctimeMs &&
       entry[4] - entry[1] > RACY_WINDOW_MS
     ) {
       return { path: rel, hash: entry[3], size: st.size };
@@ -367,7 +372,7 @@ export class StatCache {
     const hashedAt = Date.now();
     const hash = hashFileContent(abs, st.size);
     this.hashedCount += 1;
-    this.data.files[rel] = [st.size, st.mtimeMs, st.ino, hash, hashedAt];
+    this.data.files[rel] = [st.size, st.mtimeMs, st.ino, hash, hashedAt, st.ctimeMs];
     this.dirty = true;
     return { path: rel, hash, size: st.size };
   }
@@ -377,7 +382,7 @@ export class StatCache {
     this.endMemo();
     const abs = isAbsolute(path) ? path : resolve(this.projectRoot, path);
     const st = statSync(abs);
-    this.data.files[this.relative(abs)] = [st.size, st.mtimeMs, st.ino, hash, Date.now()];
+    this.data.files[this.relative(abs)] = [st.size, st.mtimeMs, st.ino, hash, Date.now(), st.ctimeMs];
     this.dirty = true;
   }
 
@@ -407,11 +412,11 @@ export class StatCache {
       return undefined;
     }
     const seen = this.data.packages?.[file];
-    if (seen !== undefined && seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[4] - seen[1] > RACY_WINDOW_MS) return seen[3];
+    if (seen !== undefined && seen[0] === st.size && seen[1] === st.mtimeMs && seen[2] === st.ino && seen[5] === st.ctimeMs && seen[4] - seen[1] > RACY_WINDOW_MS) return seen[3];
     const readAt = Date.now();
     const version = readPackageVersion(file);
     if (version === undefined) return undefined;
-    (this.data.packages ??= dict())[file] = [st.size, st.mtimeMs, st.ino, version, readAt];
+    (this.data.packages ??= dict())[file] = [st.size, st.mtimeMs, st.ino, version, readAt, st.ctimeMs];
     this.dirty = true;
     return version;
   }
@@ -463,11 +468,12 @@ function wellFormed(data: StatCacheFile): boolean {
   if (data === null || typeof data !== 'object' || data.version !== 2) return false;
   if (typeof data.files !== 'object' || data.files === null || typeof data.imports !== 'object' || data.imports === null) return false;
   for (const e of Object.values(data.files)) {
-    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[4] !== 'number' || !HASH_TEXT.test(e[3])) return false;
+    // 6 entries (5 from an engine before the ctime: believed as a table, never matched, so hashed again once)
+    if (!Array.isArray(e) || (e.length !== 5 && (e.length !== 6 || typeof e[5] !== 'number')) || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[4] !== 'number' || !HASH_TEXT.test(e[3])) return false;
   }
   for (const d of Object.values(data.digests ?? {})) if (typeof d !== 'string' || !HASH_TEXT.test(d)) return false;
   for (const e of Object.values(data.packages ?? {})) {
-    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[3] !== 'string' || typeof e[4] !== 'number') return false;
+    if (!Array.isArray(e) || (e.length !== 5 && (e.length !== 6 || typeof e[5] !== 'number')) || typeof e[0] !== 'number' || typeof e[1] !== 'number' || typeof e[2] !== 'number' || typeof e[3] !== 'string' || typeof e[4] !== 'number') return false;
   }
   return true;
 }

@@ -171,7 +171,7 @@ function engineBuilds(): string[] {
 function statStamp(file: string): string {
   try {
     const st = statSync(file);
-    return `${st.size}:${st.mtimeMs}`;
+    return `${st.size}:${st.mtimeMs}:${st.ctimeMs}`; // ctime: an edit that puts the mtime back is seen too
   } catch {
     return '-';
   }
@@ -234,7 +234,7 @@ function firstInvalidUtf8(b: Uint8Array): number {
   return b.length - 1;
 }
 
-type SchemaStamp = [path: string, mtimeMs: number, size: number];
+type SchemaStamp = [path: string, mtimeMs: number, size: number, ctimeMs?: number];
 
 function schemaStamps(root: string, stages: Record<string, StageDecl>): SchemaStamp[] {
   const stamps: SchemaStamp[] = [];
@@ -243,7 +243,7 @@ function schemaStamps(root: string, stages: Record<string, StageDecl>): SchemaSt
       if (!out.schema) continue;
       try {
         const st = statSync(resolve(root, out.schema));
-        stamps.push([out.schema, st.mtimeMs, st.size]);
+        stamps.push([out.schema, st.mtimeMs, st.size, st.ctimeMs]);
       } catch {
         stamps.push([out.schema, -1, -1]);
       }
@@ -254,10 +254,10 @@ function schemaStamps(root: string, stages: Record<string, StageDecl>): SchemaSt
 
 function sameStamps(root: string, stamps: SchemaStamp[] | undefined): boolean {
   if (stamps === undefined) return false;
-  return stamps.every(([path, mtimeMs, size]) => {
+  return stamps.every(([path, mtimeMs, size, ctimeMs]) => {
     try {
       const st = statSync(resolve(root, path));
-      return st.mtimeMs === mtimeMs && st.size === size;
+      return st.mtimeMs === mtimeMs && st.size === size && st.ctimeMs === ctimeMs;
     } catch {
       return false;
     }

@@ -16,7 +16,7 @@ const HELP = `usage: spillway fit --data FILE.csv --id COL --y DEPVAR --x a,b,c 
                     [--model hhg-fenb|fe-poisson|nb2] [--no-constant] [--json]
 
 Fits a count-panel model to a CSV file (header row, comma-separated) and prints a regression table.
-  --data FILE       the CSV file
+  --data FILE       the CSV file (FILE.csv.gz: gzip-compressed)
   --id COL          panel id column (required by hhg-fenb and fe-poisson; ignored by nb2)
   --y COL           the count outcome (non-negative integers)
   --x a,b,c         regressors, comma-separated
@@ -81,6 +81,10 @@ function parseCommandLine(argv: string[]): ParsedArgs | 'help' {
   const x = (values.x ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const factors = values.factor ?? [];
   if (x.length === 0 && factors.length === 0) throw usageError('--x a,b,c (or --factor COL) is required');
+  // a CSV record is an object keyed by column name (csv-parse): a column named __proto__ cannot be one of its keys
+  for (const [option, names] of [['--id', [values.id]], ['--y', [values.y]], ['--x', x], ['--factor', factors], ['--exposure', [values.exposure]], ['--offset', [values.offset]]] as const) {
+    if (names.includes('__proto__')) throw usageError(`${option}: a column named "__proto__" cannot be read`, 'rename the column in the file (e.g. to proto)');
+  }
   return {
     data: values.data,
     id: values.id,
@@ -144,6 +148,7 @@ const MAX_LINE = 1 << 24;
  * Number() of its text (both exact doubles, one correctly rounded division); any other number is Number() of its text.
  */
 function loadSimple(args: ParsedArgs, needed: string[]): Columns {
+  if (args.data.endsWith('.gz')) throw new NotSimple(); // gzip-compressed (by its name, as src/data/csv.ts reads it)
   const fd = openSync(args.data, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -260,7 +265,9 @@ class FastReader {
       const comma = header.indexOf(COMMA, from);
       const to = comma < 0 ? header.length : comma;
       if (to > from && (header[from] <= SPACE || header[to - 1] <= SPACE)) throw new NotSimple(); // csv-parse would trim it
-      names.push(header.toString('utf8', from, to));
+      const name = header.toString('utf8', from, to);
+      if (name.trim() !== name) throw new NotSimple(); // the full reader trims every name (also U+00A0, U+3000, …)
+      names.push(name);
       if (comma < 0) break;
       from = comma + 1;
     }
@@ -370,7 +377,7 @@ class FastReader {
         while (c !== COMMA && c !== LF && c !== CR) c = data[++i];
         if (needed[column] === 1) {
           if (isMissing(data, start, i)) missing = true;
-          else if (data[start] <= SPACE || data[i - 1] <= SPACE) bad = true;
+          else if (data[start] <= SPACE || data[i - 1] <= SPACE || (data[i - 1] >= 0x80 && endsInSpace(data, start, i))) bad = true;
         }
       }
       starts[column] = start;
@@ -444,6 +451,15 @@ class FastReader {
       factors: texts,
     };
   }
+}
+
+/**
+ * a cell ending in a non-ASCII white space character (U+00A0, U+3000, U+2028, U+FEFF, …): csv-parse's trim cuts the end
+ * of a cell with String.prototype.trimEnd (its start only of ASCII space, tab, CR, LF, FF), so that "R1\u00a0" is "R1"
+ * there. \s is exactly the set trimEnd removes.
+ */
+function endsInSpace(buf: Buffer, start: number, end: number): boolean {
+  return /\s$/u.test(buf.toString('utf8', start, end));
 }
 
 /** a cell read as missing: empty, "NA" or "." */
@@ -637,7 +653,13 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
       context: { byte_offset: utf8.invalidAt },
     });
   input.on('error', (error) => parser.destroy(error)); // pipe() does not forward a read error (e.g. ENOENT)
-  input.pipe(utf8).pipe(parser);
+  if (file.endsWith('.gz')) {
+    // F.csv.gz is decompressed, as the data layer reads it (src/data/csv.ts); byte offsets are of the decompressed data
+    const { createGunzip } = await import('node:zlib');
+    const gunzip = createGunzip();
+    gunzip.on('error', (error) => parser.destroy(Object.assign(new Error(`not a valid gzip file: ${error.message}`), { code: 'SPILLWAY_NOT_GZIP' })));
+    input.pipe(gunzip).pipe(utf8).pipe(parser);
+  } else input.pipe(utf8).pipe(parser);
   let checkedHeader = false;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number; records: number; bytes: number } }>) {
@@ -705,6 +727,9 @@ async function loadFull(args: ParsedArgs): Promise<Columns> {
     const e = error as NodeJS.ErrnoException & { lines?: number; code?: string };
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
       throw new SpillwayError('invalidInput', `cannot read ${file} (${e.code})`, { file, hint: 'check the --data path' });
+    }
+    if (e.code === 'SPILLWAY_NOT_GZIP') {
+      throw new SpillwayError('invalidInput', e.message, { file, expected: 'a gzip-compressed CSV (.csv.gz)', hint: 'a plain CSV file must not be named .gz: rename it to .csv' });
     }
     throw new SpillwayError('invalidInput', `malformed CSV: ${e.message}`, { file, line: e.lines, expected: 'RFC 4180 CSV with a header row' });
   }

@@ -224,11 +224,12 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
   data.names.forEach((name, c) => {
     const b = run.theta[c];
     const s = Math.sqrt(variance(c));
-    coef[name] = b;
-    se[name] = s;
-    z[name] = b / s;
-    p[name] = twoSidedP(b / s);
-    ci95[name] = [b - Z_975 * s, b + Z_975 * s];
+    // own properties: `coef[name] = b` with a column named __proto__ would set no key, and its coefficient would vanish
+    defineOwn(coef, name, b);
+    defineOwn(se, name, s);
+    defineOwn(z, name, b / s);
+    defineOwn(p, name, twoSidedP(b / s));
+    defineOwn(ci95, name, [b - Z_975 * s, b + Z_975 * s]);
   });
   const ancillary: Record<string, number> = {};
   if (model === 'nb2') {
@@ -266,6 +267,11 @@ function buildResult(model: FitOptions['model'], data: PreparedData, run: Newton
   const wald = waldTest(data, covariance, dim, run.theta);
   if (wald) result.wald = wald;
   return result;
+}
+
+/** Sets `record[key] = value` as an own enumerable property, also for a key such as `__proto__`. */
+function defineOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** Wald χ² that every coefficient except _cons is zero, b'V⁻¹b (Stata's header "Wald chi2(df)"), by a Cholesky solve. */
