@@ -1,4 +1,4 @@
-// Session 23 fault pass over `spillway fit`'s fast CSV reader (src/cli/commands/fit.ts): files the fast reader took
+// Session 23 fault pass over `spillway fit`'s fast CSV reader (src/cli/fit-table.ts): files the fast reader took
 // although the full reader (csv-parse, trim: true; header names trimmed with String.prototype.trim) reads them
 // otherwise, and a column named __proto__ (tests written to fail first). Each file is fitted through the real CLI as
 // written and with its first header name in quotes (which sends it to the full reader): same stdout, stderr, exit code.
