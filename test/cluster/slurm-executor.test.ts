@@ -59,6 +59,23 @@ export default async (ctx: any) => {
 `,
 };
 
+/**
+ * scancel every job the hooks saw submitted, then wait for the executor's calls to end: a test that fails while its
+ * 300 s sleepers are queued or running must not leave them holding the node's two CPUs for the tests after it (and
+ * for its own retry), which then time out waiting for their jobs to run.
+ */
+async function cancelSubmitted(lines: string[], running: Promise<unknown>): Promise<void> {
+  const ids = [...lines.join('\n').matchAll(/SLURM job (\S+) submitted/g)].map((m) => m[1]);
+  if (ids.length > 0) {
+    try {
+      execFileSync('scancel', ids, { stdio: 'ignore' });
+    } catch {
+      /* already ended */
+    }
+  }
+  await running.catch(() => undefined);
+}
+
 const config: SlurmConfig = { ...DEFAULT_CONFIG, pollIntervalMs: 500, batchWindowMs: 200, resultWaitMs: 5000, arrayThrottle: 2 };
 
 // A one-node cluster on a shared 2-core machine schedules with seconds of jitter (requeue holds, dispatch, squeue
@@ -142,14 +159,18 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
   it('a job cancelled with scancel outside spillway fails as cancelled', async () => {
     const h = hooks();
     const running = executor.execute(project.job('sleeper', 'stages/sleep.ts', { params: { seconds: 300 } }), h);
-    await until(() => h.lines.some((l) => /RUNNING/.test(l)), 60_000, 'the job to run');
-    const id = /SLURM job (\S+) submitted/.exec(h.lines.join('\n'))?.[1] as string;
-    execFileSync('scancel', [id]);
-    const outcome = await running;
-    expect(outcome.failure?.kind).toBe('cancelled');
-    expect(outcome.failure?.message).toContain(`SLURM job ${id}`);
-    expect(outcome.failure?.log).toMatch(/logs\/0\.log$/);
-    expect(jobState(id)).toBe('CANCELLED');
+    try {
+      await until(() => h.lines.some((l) => /RUNNING/.test(l)), 60_000, 'the job to run');
+      const id = /SLURM job (\S+) submitted/.exec(h.lines.join('\n'))?.[1] as string;
+      execFileSync('scancel', [id]);
+      const outcome = await running;
+      expect(outcome.failure?.kind).toBe('cancelled');
+      expect(outcome.failure?.message).toContain(`SLURM job ${id}`);
+      expect(outcome.failure?.log).toMatch(/logs\/0\.log$/);
+      expect(jobState(id)).toBe('CANCELLED');
+    } finally {
+      await cancelSubmitted(h.lines, running);
+    }
   }, 90_000);
 
   it('a job SLURM requeues (as after a node failure) runs again from a clean start and its second result counts', async () => {
@@ -254,14 +275,19 @@ describe.skipIf(unavailable !== undefined)('SLURM executor on a real cluster', {
     // four one-CPU jobs on a two-CPU node: two run, two wait in the queue
     const h = [0, 1, 2, 3].map(() => hooks(controller.signal));
     const runs = h.map((hk, i) => executor.execute(project.job(`wait${i}`, 'stages/sleep.ts', { params: { seconds: 300 } }), hk));
-    await until(() => h.filter((hk) => hk.lines.some((l) => /: RUNNING/.test(l))).length === 2 && h.every((hk) => hk.lines.some((l) => /: PENDING/.test(l) || /: RUNNING/.test(l))), 60_000, 'two running, two queued');
-    const ids = h.map((hk) => /SLURM job (\S+) submitted/.exec(hk.lines.join('\n'))?.[1] as string);
-    const queued = ids.filter((id) => jobState(id) === 'PENDING');
-    expect(queued.length).toBeGreaterThanOrEqual(1);
-    controller.abort();
-    const outcomes = await Promise.all(runs);
-    expect(outcomes.map((o) => o.failure?.kind)).toEqual(['interrupted', 'interrupted', 'interrupted', 'interrupted']);
-    await until(() => ids.every((id) => jobState(id) === 'CANCELLED'), 30_000, 'SLURM to show every job cancelled');
+    try {
+      await until(() => h.filter((hk) => hk.lines.some((l) => /: RUNNING/.test(l))).length === 2 && h.every((hk) => hk.lines.some((l) => /: PENDING/.test(l) || /: RUNNING/.test(l))), 60_000, 'two running, two queued');
+      const ids = h.map((hk) => /SLURM job (\S+) submitted/.exec(hk.lines.join('\n'))?.[1] as string);
+      const queued = ids.filter((id) => jobState(id) === 'PENDING');
+      expect(queued.length).toBeGreaterThanOrEqual(1);
+      controller.abort();
+      const outcomes = await Promise.all(runs);
+      expect(outcomes.map((o) => o.failure?.kind)).toEqual(['interrupted', 'interrupted', 'interrupted', 'interrupted']);
+      await until(() => ids.every((id) => jobState(id) === 'CANCELLED'), 30_000, 'SLURM to show every job cancelled');
+    } finally {
+      controller.abort(); // also the jobs not yet submitted (the executor batches its submissions)
+      await cancelSubmitted(h.flatMap((hk) => hk.lines), Promise.all(runs));
+    }
   }, 120_000);
 
   it('a job over its time limit fails as timed out, with SLURM\'s reason', async () => {
