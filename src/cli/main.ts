@@ -1,15 +1,14 @@
-// The CLI boundary: dispatches to one command module, turns errors into one message and an exit code.
-import { readFileSync } from 'node:fs';
-import { ExitCode, isSpillwayError } from '../errors.js';
-import { onStdout, writeStdout } from './output.js';
+// The whole CLI: every command (dispatch.ts is the boundary that runs one). bin/spillway.js runs `spillway run` from
+// main-run.ts's smaller bundle when it can.
+import { dispatch, usage as usageOf, type Command } from './dispatch.js';
+import { runCommand } from './main-run.js';
 
 export { runOutcome } from './output.js';
-
-export type CommandMain = (argv: string[]) => Promise<number>;
+export { reportError, type CommandMain } from './dispatch.js';
 
 /** Each command lives in its own module, loaded only when called, so that `spillway run` starts fast. */
-const commands: Record<string, { summary: string; load: () => Promise<{ main: CommandMain }> }> = {
-  run: { summary: 'run the pipeline (or the named stages and what they need)', load: () => import('./commands/run.js') },
+const commands: Record<string, Command> = {
+  run: runCommand,
   status: { summary: 'list stale stages and why they are stale', load: () => import('./commands/status.js') },
   dag: { summary: 'print the stage graph (text, mermaid, dot, or an HTML page coloured by state)', load: () => import('./commands/dag.js') },
   watch: { summary: 're-run affected stages when their code, params or data change', load: () => import('./commands/watch.js') },
@@ -27,52 +26,9 @@ const commands: Record<string, { summary: string; load: () => Promise<{ main: Co
 };
 
 export function usage(): string {
-  const width = Math.max(...Object.keys(commands).map((c) => c.length));
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: spillway <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun \`spillway <command> --help\` for a command's options. Every command that reports results takes --json.`;
+  return usageOf(commands);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  // `spillway status | head`: a closed pipe ends the command quietly instead of crashing it (on the stream's first
-  // use: a no-op run does not create it, see output.ts).
-  onStdout((stdout) =>
-    stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      throw error;
-    }),
-  );
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
-    return name === undefined ? ExitCode.usage : ExitCode.ok;
-  }
-  if (name === '--version' || name === '-V') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    writeStdout(`spillway ${pkg.version}\n`);
-    return ExitCode.ok;
-  }
-  const command = commands[name];
-  if (!command) {
-    process.stderr.write(`spillway: unknown command "${name}"\n\n${usage()}\n`);
-    return ExitCode.usage;
-  }
-  try {
-    const mod = await command.load();
-    return await mod.main(rest);
-  } catch (error) {
-    return reportError(error, rest.includes('--json'));
-  }
-}
-
-/** The single place where an error becomes text (or JSON) on stderr and an exit code. */
-export function reportError(error: unknown, json: boolean): number {
-  if (isSpillwayError(error)) {
-    if (json) process.stdout.write(JSON.stringify(error.toJSON()) + '\n');
-    process.stderr.write(`spillway: ${error.format()}\n`);
-    return error.exitCode;
-  }
-  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json) process.stdout.write(JSON.stringify({ error: 'internal', message: String(error), exit_code: ExitCode.internal }) + '\n');
-  process.stderr.write(`spillway: internal error (please report it):\n${text}\n`);
-  return ExitCode.internal;
+export function main(argv: string[]): Promise<number> {
+  return dispatch(argv, commands);
 }

@@ -6,7 +6,7 @@
 // quietly, as main's EPIPE handler does for the stream.
 import { fstatSync, statSync, writeSync } from 'node:fs';
 
-/** Set by `spillway run`: whether it ran and restored nothing (bin/spillway.js keeps the code cache of such a run). */
+/** Set by `spillway run`: whether it ran, restored and parsed nothing (bin/spillway.js keeps the code cache of such a run). */
 export const runOutcome = { didNothing: false };
 
 export interface TextSink {

@@ -94,6 +94,9 @@ function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
 }
 
+/** How many pipeline files this process parsed (the others were read back from the parse cache). */
+export const pipelineLoads = { parsed: 0 };
+
 export async function loadPipeline(file: string, options: LoadOptions = {}): Promise<Pipeline> {
   const abs = resolve(file);
   let bytes: Buffer;
@@ -125,6 +128,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     }
   }
   if (base === undefined) {
+    pipelineLoads.parsed += 1;
     base = await parsePipeline(text, abs, hashBytes(bytes));
     if (!options.noCache) {
       try {

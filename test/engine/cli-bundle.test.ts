@@ -1,6 +1,7 @@
-// The bundled CLI (dist/cli.bundle.cjs, built by `npm run build`) and its V8 code cache (dist/cli.bundle.cache):
-// it runs stages (workers, dynamic imports of packages) like the unbundled dist/, a damaged or foreign cache is
-// ignored and rewritten, and a dist/ compiled after the bundle is run unbundled instead of the older bundle.
+// The bundled CLI (dist/cli.bundle.cjs, built by `npm run build`; `spillway run` from its own dist/cli-run.bundle.cjs)
+// and their V8 code caches (dist/cli.bundle.cache, dist/cli-run.bundle.cache): it runs stages (workers, dynamic
+// imports of packages) like the unbundled dist/, a damaged or foreign cache is ignored and rewritten, and a dist/
+// compiled after a bundle is run unbundled instead of the older bundle.
 import { isAscii } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -23,14 +24,15 @@ function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}, entry = b
     encoding: 'utf8',
   });
   const trace = readFileSync(traceFile, 'utf8').split('\n');
-  return { ...r, bundled: trace.some((l) => l.startsWith('require:') && l.endsWith('/dist/cli.bundle.cjs')) };
+  const bundle = trace.find((l) => l.startsWith('require:') && /\/dist\/cli(-run)?\.bundle\.cjs$/.test(l))?.split('/').at(-1);
+  return { ...r, bundled: bundle !== undefined, bundle };
 }
 
 /**
  * A copy of the CLI (bin/, dist/ with its times, schemas/, package.json; node_modules linked): tests that damage the
  * code cache or age dist/ do it there, since other test files run the repository's CLI at the same time.
  */
-function cliCopy(): { root: string; bin: string; bundle: string; cache: string; cleanup: () => void } {
+function cliCopy(): { root: string; bin: string; bundle: string; cache: string; runBundle: string; runCache: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'spillway-clicopy-'));
   cpSync(join(repoRoot, 'bin'), join(root, 'bin'), { recursive: true });
   cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true, preserveTimestamps: true });
@@ -42,6 +44,8 @@ function cliCopy(): { root: string; bin: string; bundle: string; cache: string; 
     bin: join(root, 'bin/spillway.js'),
     bundle: join(root, 'dist/cli.bundle.cjs'),
     cache: join(root, 'dist/cli.bundle.cache'),
+    runBundle: join(root, 'dist/cli-run.bundle.cjs'),
+    runCache: join(root, 'dist/cli-run.bundle.cache'),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }
@@ -65,6 +69,7 @@ it('`npm run build` bundles the CLI, and the bundle runs a pipeline as the unbun
     const r = cli(dir, ['run', '--json'], { SPILLWAY_NO_BUNDLE: noBundle });
     expect(r.status, r.stderr).toBe(0);
     expect(r.bundled).toBe(noBundle === '');
+    if (noBundle === '') expect(r.bundle).toBe('cli-run.bundle.cjs'); // a run's own bundle
     expect(r.stderr).not.toMatch(/Warning/); // no experimental-feature warning from the loader
     const report = JSON.parse(r.stdout) as { stages: { stage: string; status: string; outputs: Record<string, string> }[] };
     expect(report.stages.map((s) => s.status)).toEqual(['ran', 'ran']);
@@ -73,6 +78,7 @@ it('`npm run build` bundles the CLI, and the bundle runs a pipeline as the unbun
     // an invalid pipeline is reported the same way (the YAML parser and ajv are loaded through import())
     writeFileSync(join(dir, 'pipeline.yaml'), 'stages:\n  a: { run: 3 }\n');
     const bad = cli(dir, ['status', '--json'], { SPILLWAY_NO_BUNDLE: noBundle });
+    expect(bad.bundle).toBe(noBundle === '' ? 'cli.bundle.cjs' : undefined); // every other command: the whole CLI's
     expect(bad.status).toBe(3);
     expect(JSON.parse(bad.stdout)).toMatchObject({ error: 'invalidPipeline', exit_code: 3 });
   }
@@ -84,18 +90,18 @@ it('a damaged or foreign code cache is not used, and is rewritten', () => {
   try {
     const dir = project();
     expect(cli(dir, ['run'], {}, copy.bin).status).toBe(0);
-    expect(existsSync(copy.cache)).toBe(true);
-    const good = readFileSync(copy.cache);
+    expect(existsSync(copy.runCache)).toBe(true);
+    const good = readFileSync(copy.runCache);
     const header = good.subarray(0, good.indexOf(10) + 1);
-    expect(header.toString()).toContain(`${statSync(copy.bundle).size}`);
+    expect(header.toString()).toContain(`${statSync(copy.runBundle).size}`);
     // the right header over bytes that are no V8 code cache; then a header of another bundle over the real cache
     for (const damaged of [Buffer.concat([header, Buffer.alloc(good.length - header.length, 0x5a)]), Buffer.concat([Buffer.from('spillway-code-cache 1 2 3 v0 x\n'), good.subarray(header.length)])]) {
-      writeFileSync(copy.cache, damaged);
+      writeFileSync(copy.runCache, damaged);
       const r = cli(dir, ['run', '--force', '--json'], {}, copy.bin);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.bundled).toBe(true);
+      expect(r.bundle).toBe('cli-run.bundle.cjs');
       expect((JSON.parse(r.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['ran', 'ran']);
-      expect(readFileSync(copy.cache).equals(damaged)).toBe(false);
+      expect(readFileSync(copy.runCache).equals(damaged)).toBe(false);
     }
   } finally {
     copy.cleanup();
@@ -106,15 +112,32 @@ it('a dist/ compiled after the bundle runs unbundled (the bundle would be older 
   const copy = cliCopy();
   try {
     const dir = project();
+    const later = new Date(Math.max(statSync(copy.bundle).mtimeMs, statSync(copy.runBundle).mtimeMs) + 60_000);
+    // a module in both bundles (the runner): neither runs
+    const runner = join(copy.root, 'dist/engine/runner.js');
+    const before = statSync(runner);
+    utimesSync(runner, later, later);
+    for (const args of [['run'], ['status']]) {
+      const r = cli(dir, args, {}, copy.bin);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.bundled).toBe(false);
+    }
+    utimesSync(runner, before.atime, before.mtime);
+    // a module that only the whole CLI's bundle holds (dist/cli/main.js): a run still runs its own, status unbundled
     const main = join(copy.root, 'dist/cli/main.js');
     const { atime, mtime } = statSync(main);
-    const later = new Date(statSync(copy.bundle).mtimeMs + 60_000);
     utimesSync(main, later, later);
-    const r = cli(dir, ['run'], {}, copy.bin);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.bundled).toBe(false);
+    expect(cli(dir, ['run'], {}, copy.bin).bundle).toBe('cli-run.bundle.cjs');
+    expect(cli(dir, ['status'], {}, copy.bin).bundled).toBe(false);
     utimesSync(main, atime, mtime);
-    expect(cli(dir, ['run'], {}, copy.bin).bundled).toBe(true);
+    expect(cli(dir, ['run'], {}, copy.bin).bundle).toBe('cli-run.bundle.cjs');
+    expect(cli(dir, ['status'], {}, copy.bin).bundle).toBe('cli.bundle.cjs');
+    // a damaged run bundle (cut short, so newer than every module): a run falls back to the whole CLI's bundle
+    writeFileSync(copy.runBundle, readFileSync(copy.runBundle).subarray(0, 50_000));
+    const fallback = cli(dir, ['run', '--json'], {}, copy.bin);
+    expect(fallback.status, fallback.stderr).toBe(0);
+    expect(fallback.bundle).toBe('cli.bundle.cjs');
+    expect((JSON.parse(fallback.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['cached', 'cached']);
   } finally {
     copy.cleanup();
   }
@@ -145,6 +168,12 @@ it('the bundled CLI names its build by the bundle hash in the parsed-pipeline ca
     // so that neither CLI parses again after the other
     expect(status('1').text).toBe(bundled.text);
     expect(status('').text).toBe(bundled.text);
+    // nor a run from its own bundle, which names the same build
+    expect(/^const __spillwayBundleHash = "([0-9a-f]{64})";$/m.exec(readFileSync(copy.runBundle, 'utf8'))?.[1]).toBe(built);
+    const run = cli(dir, ['run'], {}, copy.bin);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.bundle).toBe('cli-run.bundle.cjs');
+    expect(readFileSync(cacheFile, 'utf8')).toBe(bundled.text);
     // another bundle (what `npm run build` writes after an edit) parses again, under its own name
     writeFileSync(copied, readFileSync(copied, 'utf8').replace(built, 'f'.repeat(64)));
     expect(status('').engine[0]).toMatch(new RegExp(`^bundle:${'f'.repeat(64)} `));
@@ -153,27 +182,38 @@ it('the bundled CLI names its build by the bundle hash in the parsed-pipeline ca
   }
 });
 
-it('the code cache a no-op runs with is made by a no-op, not by a run that ran stages (whose functions it would carry)', async () => {
+it('the code cache a no-op runs with is made by a no-op, not by a run that ran stages or parsed the pipeline (whose functions it would carry)', async () => {
   const copy = cliCopy();
   try {
     const dir = project();
     const by = () => {
-      const bytes = readFileSync(copy.cache);
+      const bytes = readFileSync(copy.runCache);
       return bytes.subarray(0, bytes.indexOf(10)).toString('latin1').split(' ').at(-2);
     };
     expect(cli(dir, ['run'], {}, copy.bin).status).toBe(0);
     expect(by()).toBe('run-work'); // it ran both stages
-    const worked = readFileSync(copy.cache);
+    const worked = readFileSync(copy.runCache);
     await new Promise((r) => setTimeout(r, 2100)); // past the racy window, so that the next run is a no-op
     const noop = cli(dir, ['run', '--json'], {}, copy.bin);
     expect((JSON.parse(noop.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['cached', 'cached']);
     expect(by()).toBe('run'); // compiled afresh and replaced
-    expect(readFileSync(copy.cache).length).toBeLessThan(worked.length); // without the executor's functions
-    const lean = readFileSync(copy.cache);
+    expect(readFileSync(copy.runCache).length).toBeLessThan(worked.length); // without the executor's functions
+    const lean = readFileSync(copy.runCache);
     for (const args of [['run', '--json'], ['status', '--json']]) {
       expect(cli(dir, args, {}, copy.bin).status).toBe(0);
-      expect(readFileSync(copy.cache).equals(lean)).toBe(true); // kept: made by the call to keep fast
+      expect(readFileSync(copy.runCache).equals(lean)).toBe(true); // kept: made by the call to keep fast
     }
+    // a no-op that parsed the pipeline file (a comment added): its cache carries the parser's functions
+    rmSync(copy.runCache);
+    writeFileSync(join(dir, 'pipeline.yaml'), `# a comment\n${readFileSync(join(dir, 'pipeline.yaml'), 'utf8')}`);
+    const parsed = cli(dir, ['run', '--json'], {}, copy.bin);
+    expect((JSON.parse(parsed.stdout) as { stages: { status: string }[] }).stages.map((s) => s.status)).toEqual(['cached', 'cached']);
+    expect(by()).toBe('run-work');
+    const fat = readFileSync(copy.runCache);
+    // and the next no-op, which reads the parse back, replaces it with its own, smaller one
+    expect(cli(dir, ['run', '--json'], {}, copy.bin).status).toBe(0);
+    expect(by()).toBe('run');
+    expect(readFileSync(copy.runCache).length).toBeLessThan(fat.length);
   } finally {
     copy.cleanup();
   }

@@ -37,3 +37,13 @@ it('a status larger than a pipe buffer arrives whole', async () => {
   expect(report.stages).toHaveLength(400);
   expect(report.stages[399]?.stage).toBe(`stage_399_${'x'.repeat(200)}`);
 });
+
+it('a command name that is a property of every object ("constructor", "__proto__") is an unknown command, exit 2', async () => {
+  // the command table was a plain object: `spillway constructor` found Object and crashed with an internal error
+  const dir = writeProject({ 'pipeline.yaml': 'stages: {}\n' });
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    const r = await cli([name], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^spillway: unknown command "${name}"\\n\\nusage: spillway <command>`));
+  }
+});

@@ -1,6 +1,6 @@
 // The no-op path stays lean: with nothing to do, `spillway run` must not load the YAML parser, ajv, execa, tsx,
 // esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark), neither through
-// the bundled CLI (dist/cli.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1).
+// the bundled CLI (dist/cli-run.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1).
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ it('a no-op run loads none of the heavy modules', async () => {
     for (const bundled of [true, false]) {
       const loaded = traceRun(project, bundled);
       // the trace works, and shows which CLI ran
-      if (bundled) expect(loaded.some((u) => u.startsWith('require:') && u.endsWith('/dist/cli.bundle.cjs'))).toBe(true);
+      if (bundled) expect(loaded.some((u) => u.startsWith('require:') && u.endsWith('/dist/cli-run.bundle.cjs'))).toBe(true);
       else expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(true);
       expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(!bundled);
       const heavyPackage = /^(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix|chokidar|csv-parse|csv-stringify|simple-statistics)(\/|$)/;

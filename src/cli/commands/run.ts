@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { ExitCode, SpillwayError } from '../../errors.js';
 import { expandGlob } from '../../engine/glob.js';
-import { loadPipeline, type Pipeline } from '../../engine/pipeline.js';
+import { loadPipeline, pipelineLoads, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
 import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
 import { runOutcome, stderrSink, writeStdout } from '../output.js';
@@ -80,7 +80,8 @@ export async function main(argv: string[]): Promise<number> {
       onEvent,
     });
     await Promise.all(checks);
-    runOutcome.didNothing = report.ok && report.stages.every((s) => s.status === 'cached' && s.restored !== true && (s.repairs ?? []).length === 0);
+    // (and parsed no pipeline: the code cache of a run that did would carry the parser's functions into every no-op)
+    runOutcome.didNothing = pipelineLoads.parsed === 0 && report.ok && report.stages.every((s) => s.status === 'cached' && s.restored !== true && (s.repairs ?? []).length === 0);
     progress?.stop();
     if (json) {
       const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
