@@ -54,7 +54,17 @@ function summary(results) {
   const wall = results.map((r) => r.ms);
   const cpu = results.map((r) => r.cpu);
   // cpu: median; cpuMean: the mean, finer than GNU time's 10 ms steps
-  return { median: median(wall), min: Math.min(...wall), max: Math.max(...wall), cpu: median(cpu), cpuMean: cpu.reduce((a, b) => a + b, 0) / cpu.length, runs: results.length };
+  return { median: median(wall), min: Math.min(...wall), max: Math.max(...wall), cpu: median(cpu), cpuMean: cpu.reduce((a, b) => a + b, 0) / cpu.length, runs: results.length, walls: wall, cpus: cpu };
+}
+
+/**
+ * How much longer `a` takes than `b` in wall time, run for run: the median of a[i] − b[i] over the runs of
+ * `interleaved`. Pairing each run with the one beside it cancels a machine whose speed drifts between runs, which the
+ * difference of the two medians does not. (For CPU, the difference of the means is already that: GNU time's 10 ms
+ * steps make a median of differences too coarse.)
+ */
+export function pairedGap(a, b) {
+  return median(a.walls.map((v, i) => v - b.walls[i]));
 }
 
 /** Median wall and CPU of `runs` calls of fn (which returns a `timed` result). */
