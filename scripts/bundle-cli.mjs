@@ -11,7 +11,7 @@
 // "import(" inside strings or templates).
 // Run after tsc (`npm run build`); needs esbuild (a devDependency).
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +26,14 @@ try {
   console.warn('bundle-cli: esbuild is not installed; bin/spillway.js will load dist/cli/main.js unbundled');
   process.exit(0);
 }
+
+// The bundles are dated when this build began, by the file system's own clock (a probe file's mtime), not when they
+// are written: a module of dist/ rewritten while they are built (tsc --watch, a second build), after esbuild read it,
+// is then newer than both, and bin/spillway.js passes over the old code they hold instead of running it.
+const probe = join(dist, `.bundle-cli-start-${process.pid}`);
+await writeFile(probe, '');
+const started = (await stat(probe)).mtimeMs / 1000;
+await rm(probe, { force: true });
 
 // The build's SHA-256 (of both bundles' texts with this placeholder in place of the hash): every module in them at
 // once, for the engine's caches that depend on the build (engineBuild in src/engine/pipeline.ts)
@@ -61,6 +69,7 @@ for (const b of built) buildHash.update(b.text).update('\0');
 const hash = buildHash.digest('hex');
 for (const b of built) {
   await writeFile(b.out, b.text.replace(HASH_PLACEHOLDER, hash));
+  await utimes(b.out, Date.now() / 1000, started);
   console.error(`bundle-cli: ${relative(root, b.out)} (${(b.text.length / 1024).toFixed(0)} KiB, ${b.modules} modules)`);
 }
 
