@@ -84,14 +84,18 @@ function loadBundle(name) {
     /* no cache yet */
   }
   // The bundle's import() calls are calls of __spillwayImport (scripts/bundle-cli.mjs): a real import() from here.
-  let script;
+  let script, main;
   const mod = { exports: {} };
   try {
     script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __spillwayImport) {${source}\n})`, { filename: file, cachedData });
     script.runInThisContext()(mod.exports, createRequire(file), mod, file, path.dirname(file), (specifier, options) => import(specifier, options));
+    // (a bundle cut at the end of a statement compiles and runs, and its export table names a `main` that never came:
+    // reading it throws a ReferenceError)
+    main = mod.exports.main;
   } catch {
     return undefined; // a damaged bundle (cut short: a SyntaxError): dist/ runs unbundled
   }
+  if (typeof main !== 'function') return undefined;
   // Who made the cache: `run`, a run that ran, restored and parsed nothing (the no-op, the call to keep fast: the
   // cache then holds the functions a no-op calls and few others); `run-work`, a run that ran or restored stages, or
   // parsed the pipeline file (its cache also holds the executor's or the parser's functions, which every later no-op
@@ -116,7 +120,7 @@ function loadBundle(name) {
       }
     });
   }
-  return mod.exports.main;
+  return main;
 }
 
 /**
