@@ -1,5 +1,5 @@
 // Atomic file writes: temp file in the same directory, fsync, rename. A crash leaves either the old or the new file.
-import { closeSync, copyFileSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 let counter = 0;
@@ -101,6 +101,14 @@ function removeLeftover(path: string, removed: string[], label: string): void {
   }
 }
 
+function isRealDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Removes leftovers whose writer is dead, and returns their project-relative paths. Call it holding the project lock.
  * Always: the project root (lockfile temps) and the top of .spillway/, two directory listings. With `deep` (after a
@@ -113,8 +121,9 @@ export function cleanStaleTemps(root: string, options: { deep: boolean }): strin
     let entries: { name: string; isDirectory(): boolean }[];
     try {
       // Shallow (every run): names alone, a third of the cost of directory entries with their types; the one
-      // directory it enters, .spillway, is simply listed (a file of that name fails the listing, as no directory).
-      entries = options.deep ? readdirSync(dir, { withFileTypes: true }) : readdirSync(dir).map((name) => ({ name, isDirectory: () => name === '.spillway' }));
+      // directory it enters, .spillway, is looked at alone, without following a symlink: a .spillway linked to a
+      // directory elsewhere is not entered, as with directory entries (its files there may be anyone's).
+      entries = options.deep ? readdirSync(dir, { withFileTypes: true }) : readdirSync(dir).map((name) => ({ name, isDirectory: () => name === '.spillway' && isRealDirectory(join(dir, name)) }));
     } catch {
       return;
     }
