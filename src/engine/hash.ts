@@ -451,7 +451,12 @@ export class StatCache {
     // Drop import entries of code versions no longer current, so the cache does not grow without bound.
     const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
     for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];
-    writeFileAtomic(this.cacheFile, seal(JSON.stringify(this.data)), { sync: false }); // sealed: a torn or lost cache is only discarded
+    try {
+      writeFileAtomic(this.cacheFile, seal(JSON.stringify(this.data)), { sync: false }); // sealed: a torn or lost cache is only discarded
+    } catch {
+      // a read-only project (or a .spillway that is no directory) still runs and reports: it only hashes again next time
+      return;
+    }
     this.dirty = false;
   }
 }

@@ -321,7 +321,17 @@ function lockedError(path: string, holder: LockInfo, liveness: Liveness, waited:
 export async function acquireProjectLock(root: string, options: ProjectLockOptions = {}): Promise<() => void> {
   const spillway = join(root, '.spillway');
   const lock = join(spillway, LOCK_DIR);
-  mkdirSync(spillway, { recursive: true });
+  try {
+    mkdirSync(spillway, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    throw new SpillwayError('invalidInput', 'not a directory', {
+      file: spillway,
+      expected: "a directory: spillway keeps the project's lock and caches in .spillway/",
+      hint: `move the file away (mv ${spillway} ${spillway}.bak) and run again`,
+    });
+  }
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const pstart = processStart('self');
   const info: LockInfo = {
