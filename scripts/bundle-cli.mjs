@@ -11,7 +11,7 @@
 // "import(" inside strings or templates).
 // Run after tsc (`npm run build`); needs esbuild (a devDependency).
 import { createHash } from 'node:crypto';
-import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,8 +68,12 @@ const buildHash = createHash('sha256');
 for (const b of built) buildHash.update(b.text).update('\0');
 const hash = buildHash.digest('hex');
 for (const b of built) {
-  await writeFile(b.out, b.text.replace(HASH_PLACEHOLDER, hash));
-  await utimes(b.out, Date.now() / 1000, started);
+  // written beside it and renamed into place: a CLI starting meanwhile reads the old bundle or the new one, never a
+  // mix of one's stat (its code cache's key) and the other's text
+  const temp = `${b.out}.tmp-${process.pid}`;
+  await writeFile(temp, b.text.replace(HASH_PLACEHOLDER, hash));
+  await utimes(temp, Date.now() / 1000, started);
+  await rename(temp, b.out);
   console.error(`bundle-cli: ${relative(root, b.out)} (${(b.text.length / 1024).toFixed(0)} KiB, ${b.modules} modules)`);
 }
 
