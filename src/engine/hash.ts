@@ -25,11 +25,16 @@ export function hashBytes(data: string | Uint8Array): string {
   return `${HASH_ALGORITHM}:${createHash(HASH_ALGORITHM).update(data).digest('hex')}`;
 }
 
-/** Deterministic JSON: object keys sorted at every level, so equal values hash equally. */
+/**
+ * Deterministic JSON: object keys sorted at every level, so equal values hash equally (integer-like keys come first,
+ * in numeric order, as JavaScript enumerates them). Each object is copied with its keys sorted into a table without a
+ * prototype: a copy into `{}` dropped a key "__proto__" (assigning it set the copy's prototype), so that two values
+ * differing only there had one text, and one cache key.
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const sorted: Record<string, unknown> = {};
+      const sorted = Object.create(null) as Record<string, unknown>;
       for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
       return sorted;
     }
