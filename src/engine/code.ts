@@ -6,6 +6,7 @@ import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { HashedFile, StatCache } from './hash.js';
 import { readPackageVersion, StatCache as StatCacheClass } from './hash.js';
 import { under } from './paths.js';
+import { schemaRefs } from './schema-refs.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 
 let lexer: typeof import('es-module-lexer') | undefined;
@@ -134,7 +135,17 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
   for (const name of pipeline.order) {
     const stage = pipeline.stages[name];
     const code = (await stageCodeFiles(stage, pipeline.root, cache)).map((f) => resolve(pipeline.root, f.path));
-    const schemas = stage.outs.filter((o) => o.schema).map((o) => resolve(pipeline.root, o.schema as string));
+    const schemas: string[] = [];
+    for (const out of stage.outs) {
+      if (!out.schema) continue;
+      schemas.push(resolve(pipeline.root, out.schema));
+      // and the files it refers to ("$ref"), which enter the key too (a missing one: the run reports it)
+      try {
+        for (const ref of schemaRefs(pipeline.root, out.schema, cache)) schemas.push(resolve(pipeline.root, ref.path));
+      } catch {
+        /* reported by the run */
+      }
+    }
     for (const f of [...code, ...schemas]) files.add(f);
     for (const d of stage.deps) {
       if (GLOB_CHARS.test(d)) globs.add(d);

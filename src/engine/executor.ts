@@ -27,7 +27,7 @@ export interface StageJob {
   /** file/dir outputs, written by the stage to `${workDir}/files/<name>` */
   fileOuts: Record<string, 'file' | 'dir'>;
   /** the JSON outputs' schemas (project-relative path, content hash): a cluster job validates its outputs on the node */
-  outSchemas?: Record<string, { path: string; hash: string }>;
+  outSchemas?: Record<string, { path: string; hash: string; refs?: { path: string; hash: string }[] }>;
   /** a private, empty directory for this execution only */
   workDir: string;
   /** the stage's environment for command stages (params file, input and output paths) */

@@ -8,6 +8,7 @@ import { canonicalJson, type HashedFile, type StatCache } from './hash.js';
 import { under } from './paths.js';
 import type { LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
+import { schemaRefs, type SchemaRef } from './schema-refs.js';
 import { hashDir } from './store.js';
 import { declaredDeps, declaredParams } from './declaration.js';
 
@@ -20,8 +21,8 @@ export interface Fingerprint {
   deps: HashedFile[];
   /** input local name → { from, hash } (hash undefined if unknown) */
   inputs: Record<string, { from: string; hash: string | undefined }>;
-  /** schema files of json outs, by out name */
-  schemas: Record<string, { path: string; hash: string }>;
+  /** schema files of json outs, by out name, with the local files they refer to ("$ref"), if any */
+  schemas: Record<string, { path: string; hash: string; refs?: SchemaRef[] }>;
 }
 
 /** The declared deps, hashed: a file by its content, a directory by its manifest (see store.ts). */
@@ -74,7 +75,10 @@ export async function fingerprintStage(
   for (const input of stage.inputs) inputs[input.name] = { from: input.ref, hash: inputHashes[input.name] };
   const schemas: Fingerprint['schemas'] = {};
   for (const out of stage.outs) {
-    if (out.schema) schemas[out.name] = { path: out.schema, hash: cache.hashFile(under(pipeline.root, out.schema)).hash };
+    if (out.schema) {
+      const refs = schemaRefs(pipeline.root, out.schema, cache);
+      schemas[out.name] = { path: out.schema, hash: cache.hashFile(under(pipeline.root, out.schema)).hash, ...(refs.length > 0 ? { refs } : {}) };
+    }
   }
   const known = Object.values(inputs).every((i) => i.hash !== undefined);
   const key = known
@@ -85,7 +89,11 @@ export async function fingerprintStage(
         dep_patterns: stage.deps,
         deps: deps.map((d) => [d.path, d.hash]),
         inputs: Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, i]) => [n, i.from, i.hash]),
-        outs: stage.outs.map((o) => [o.name, o.kind, o.path ?? null, o.schema ?? null, schemas[o.name]?.hash ?? null]),
+        // the files a schema refers to only when it has any, so that the keys of every other stage stay as they were
+        outs: stage.outs.map((o) => {
+          const refs = schemas[o.name]?.refs;
+          return [o.name, o.kind, o.path ?? null, o.schema ?? null, schemas[o.name]?.hash ?? null, ...(refs ? [refs.map((r) => [r.path, r.hash])] : [])];
+        }),
       }))
     : undefined;
   return { key, code, params, deps, inputs, schemas };
@@ -169,6 +177,16 @@ export function diffAgainstLock(entry: LockedStage | undefined, fp: Fingerprint)
     const schema = fp.schemas[name];
     const was = entry.outs[name]?.schema;
     if (schema && was && schema.hash !== was.hash) reasons.push({ component: 'schema', name, message: `schema ${schema.path} of output ${name} changed`, old: was.hash, new: schema.hash });
+    if (schema && was) {
+      const before = new Map((was.refs ?? []).map((r) => [r.path, r.hash]));
+      const after = new Map((schema.refs ?? []).map((r) => [r.path, r.hash]));
+      for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+        const [old, now] = [before.get(path), after.get(path)];
+        if (old === now) continue;
+        const how = old === undefined ? 'now referred to' : now === undefined ? 'no longer referred to' : 'changed';
+        reasons.push({ component: 'schema', name, message: `schema ${path} (referred to by ${schema.path}) of output ${name} ${how}`, old, new: now });
+      }
+    }
   }
   return reasons;
 }

@@ -435,6 +435,16 @@ export class StatCache {
     this.dirty = true;
   }
 
+  /** The "$ref"s of a schema file's version (schema-refs.ts), kept apart from the imports of code, in the same table. */
+  getSchemaRefs(rel: string, hash: string): string[] | undefined {
+    return this.data.imports[`${SCHEMA_REFS}${rel}|${hash}`];
+  }
+
+  setSchemaRefs(rel: string, hash: string, refs: string[]): void {
+    this.data.imports[`${SCHEMA_REFS}${rel}|${hash}`] = refs;
+    this.dirty = true;
+  }
+
   getGlob(pattern: string): import('./glob.js').GlobCacheEntry | undefined {
     return this.data.globs?.[pattern];
   }
@@ -455,7 +465,7 @@ export class StatCache {
     }
     // Drop import entries of code versions no longer current, so the cache does not grow without bound.
     const current = new Set(Object.entries(this.data.files).map(([p, e]) => `${p}|${e[3]}`));
-    for (const key of Object.keys(this.data.imports)) if (!current.has(key)) delete this.data.imports[key];
+    for (const key of Object.keys(this.data.imports)) if (!current.has(key.startsWith(SCHEMA_REFS) ? key.slice(SCHEMA_REFS.length) : key)) delete this.data.imports[key];
     try {
       writeFileAtomic(this.cacheFile, seal(JSON.stringify(this.data)), { sync: false }); // sealed: a torn or lost cache is only discarded
     } catch {
@@ -472,6 +482,8 @@ function dict<T>(from?: Record<string, T>): Record<string, T> {
 }
 
 const HASH_TEXT = /^sha256:[0-9a-f]{64}$/;
+/** prefix of a schema's "$ref" entry in the imports table (no project path starts with it) */
+const SCHEMA_REFS = '$ref:';
 
 /** The shape the engine relies on, checked entry by entry (the checksum already excludes damage; this excludes old formats). */
 function wellFormed(data: StatCacheFile): boolean {

@@ -23,8 +23,8 @@ export interface LockedOutput {
   path: string;
   /** content-addressed location in the store, project-relative (artifacts/objects/…) */
   object: string;
-  /** schema file the output was validated against, with the schema's own hash */
-  schema?: { path: string; hash: ContentHash };
+  /** schema file the output was validated against, with the schema's own hash, and the local files it refers to */
+  schema?: { path: string; hash: ContentHash; refs?: { path: string; hash: ContentHash }[] };
   /** for dir outputs: every file in it */
   files?: LockedFile[];
 }

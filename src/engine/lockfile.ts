@@ -136,6 +136,13 @@ export function checkLockfile(data: unknown): void {
         const schema = object(s, sp, ['path', 'hash']);
         string(schema.path, `${sp}/path`);
         hash(schema.hash, `${sp}/hash`);
+        optional(schema, 'refs', sp, (r, rp) =>
+          array(r, rp, (x, xp) => {
+            const ref = object(x, xp, ['path', 'hash']);
+            string(ref.path, `${xp}/path`);
+            hash(ref.hash, `${xp}/hash`);
+          }),
+        );
       });
       optional(out, 'files', p, (f, fp) => array(f, fp, file));
     });

@@ -17,11 +17,14 @@ import { envName } from './execute.js';
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; schemaPath: string }[] | null };
 const validators = new Map<string, Promise<Validator>>();
 
-function schemaValidator(root: string, schemaPath: string, schemaHash: string): Promise<Validator> {
-  const cacheKey = `${root}|${schemaPath}|${schemaHash}`;
+type SchemaSource = { path: string; hash: string; refs?: { path: string; hash: string }[] };
+
+/** The compiled schema, kept per process for this version of it and of every file it refers to (watch runs again). */
+function schemaValidator(root: string, schema: SchemaSource): Promise<Validator> {
+  const cacheKey = `${root}|${schema.path}|${schema.hash}${(schema.refs ?? []).map((r) => `|${r.path}|${r.hash}`).join('')}`;
   let validator = validators.get(cacheKey);
   if (validator === undefined) {
-    validator = compileValidator(root, schemaPath);
+    validator = compileValidator(root, schema.path);
     validators.set(cacheKey, validator);
     validator.catch(() => validators.delete(cacheKey));
   }
@@ -33,7 +36,7 @@ function schemaValidator(root: string, schemaPath: string, schemaHash: string): 
  * validation does not add ajv's start-up to the stage's time. Errors surface later, in collectOutputs.
  */
 export function prepareValidators(pipeline: Pipeline, fp: Fingerprint): void {
-  for (const schema of Object.values(fp.schemas)) schemaValidator(pipeline.root, schema.path, schema.hash).catch(() => {});
+  for (const schema of Object.values(fp.schemas)) schemaValidator(pipeline.root, schema).catch(() => {});
 }
 
 async function compileValidator(root: string, schemaPath: string): Promise<Validator> {
@@ -73,7 +76,7 @@ async function compileValidator(root: string, schemaPath: string): Promise<Valid
  * Reads a JSON output a stage wrote to `${workDir}/json/<name>.json` and validates it against its schema: the bytes, or
  * a failure naming stage, output, schema, JSON pointer and rule. Used by the engine and, for cluster jobs, on the node.
  */
-export async function checkJsonOutput(root: string, stage: { name: string; cmd?: unknown }, name: string, schema: { path: string; hash: string }, workDir: string): Promise<{ bytes: Buffer } | StageFailure> {
+export async function checkJsonOutput(root: string, stage: { name: string; cmd?: unknown }, name: string, schema: SchemaSource, workDir: string): Promise<{ bytes: Buffer } | StageFailure> {
   const file = join(workDir, 'json', `${name}.json`);
   let bytes: Buffer;
   try {
@@ -87,7 +90,7 @@ export async function checkJsonOutput(root: string, stage: { name: string; cmd?:
   } catch (error) {
     return { kind: 'outputs', message: `stage "${stage.name}", output "${name}" is not valid JSON: ${(error as Error).message}` };
   }
-  const validate = await schemaValidator(root, schema.path, schema.hash);
+  const validate = await schemaValidator(root, schema);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const pointer = e?.instancePath || '/';
@@ -117,7 +120,7 @@ export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: F
       const hash = putBytes(root, bytes, undefined, cache);
       const readable = `artifacts/out/${stage.name}/${out.name}.json`;
       materializeFile(root, hash, resolve(root, readable), cache);
-      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: { path: schema.path, hash: schema.hash } };
+      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: { path: schema.path, hash: schema.hash, ...(schema.refs ? { refs: schema.refs } : {}) } };
     } else {
       const produced = join(workDir, 'files', out.name);
       let isDir: boolean;
@@ -169,7 +172,7 @@ export function adoptPublished(pipeline: Pipeline, stage: StageDecl, fp: Fingerp
       const schema = fp.schemas[decl.name];
       const readable = `artifacts/out/${stage.name}/${decl.name}.json`;
       materializeFile(root, out.hash, resolve(root, readable), cache);
-      outs[decl.name] = { kind: 'json', hash: out.hash, size: out.size, path: readable, object: objectRelPath(out.hash), schema: { path: schema.path, hash: schema.hash } };
+      outs[decl.name] = { kind: 'json', hash: out.hash, size: out.size, path: readable, object: objectRelPath(out.hash), schema: { path: schema.path, hash: schema.hash, ...(schema.refs ? { refs: schema.refs } : {}) } };
     } else if (decl.kind === 'file') {
       materializeFile(root, out.hash, resolve(root, decl.path as string), cache);
       outs[decl.name] = { kind: 'file', hash: out.hash, size: out.size, path: decl.path as string, object: objectRelPath(out.hash) };

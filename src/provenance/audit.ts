@@ -133,7 +133,7 @@ function recordedFiles(lock: Lockfile): [string, string][] {
         pairs.push([out.path, out.hash]);
         if (out.object && out.object !== out.path) pairs.push([out.object, out.hash]);
       }
-      if (out.schema) pairs.push([out.schema.path, out.schema.hash]);
+      if (out.schema) pairs.push([out.schema.path, out.schema.hash], ...(out.schema.refs ?? []).map((r): [string, string] => [r.path, r.hash]));
     }
     for (const f of [...stage.deps, ...stage.code.files]) pairs.push([f.path, f.hash]);
   }
@@ -300,10 +300,15 @@ async function auditSchemas(stageName: string, stage: LockedStage, fileState: Fi
   const findings: AuditFinding[] = [];
   const seen = new Set<string>();
   for (const [name, out] of Object.entries(stage.outs)) {
-    if (!out.schema || seen.has(out.schema.path)) continue;
-    seen.add(out.schema.path);
-    const found = await checkRecordedFile(fileState, { path: out.schema.path, hash: out.schema.hash, size: 0 }, { stage: stageName, subject: 'schema', name, label: `schema ${out.schema.path} of ${stageName}.${name}` });
-    findings.push(...found.map((f) => ({ ...f, kind: 'stale' as const })));
+    if (!out.schema) continue;
+    // the schema and the local files it refers to ("$ref"), as recorded
+    for (const file of [out.schema, ...(out.schema.refs ?? [])]) {
+      if (seen.has(file.path)) continue;
+      seen.add(file.path);
+      const label = file === out.schema ? `schema ${file.path} of ${stageName}.${name}` : `schema ${file.path} (referred to by ${out.schema.path}) of ${stageName}.${name}`;
+      const found = await checkRecordedFile(fileState, { path: file.path, hash: file.hash, size: 0 }, { stage: stageName, subject: 'schema', name, label });
+      findings.push(...found.map((f) => ({ ...f, kind: 'stale' as const })));
+    }
   }
   return findings;
 }

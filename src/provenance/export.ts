@@ -85,7 +85,7 @@ export async function exportPackage(project: Project, outDir: string, options: E
   for (const stage of Object.values(lock.stages)) {
     for (const f of stage.code.files) put(f.path, f.hash);
     for (const out of Object.values(stage.outs)) {
-      if (out.schema) put(out.schema.path, out.schema.hash);
+      if (out.schema) for (const file of [out.schema, ...(out.schema.refs ?? [])]) put(file.path, file.hash);
       if (out.kind === 'dir') {
         put(out.object, out.hash);
         for (const f of out.files ?? []) {

@@ -39,13 +39,16 @@ export async function publishOutputs(job: StageJob): Promise<{ published: Record
   for (const name of job.jsonOuts) {
     const schema = job.outSchemas?.[name];
     if (schema === undefined) return { kind: 'outputs', message: `stage "${job.stage}": the job does not name the schema of output "${name}" (submitted by an older spillway?)` };
-    let now: string;
-    try {
-      now = hashFileContent(resolve(root, schema.path));
-    } catch (error) {
-      return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": cannot read its schema ${schema.path} on this node: ${(error as Error).message}` };
+    // the schema and every file it refers to, as the key was made with them
+    for (const file of [schema, ...(schema.refs ?? [])]) {
+      let now: string;
+      try {
+        now = hashFileContent(resolve(root, file.path));
+      } catch (error) {
+        return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": cannot read its schema ${file.path} on this node: ${(error as Error).message}` };
+      }
+      if (now !== file.hash) return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": its schema ${file.path} changed while the job was queued; run again` };
     }
-    if (now !== schema.hash) return { kind: 'outputs', message: `stage "${job.stage}", output "${name}": its schema ${schema.path} changed while the job was queued; run again` };
     const checked = await checkJsonOutput(root, stage, name, schema, job.workDir);
     if (!('bytes' in checked)) return checked;
     json[name] = checked.bytes;

@@ -1,0 +1,86 @@
+// The other local files an output schema refers to ("$ref": "common.schema.json#/definitions/count"), transitively.
+// They enter the stage's key beside the schema itself, so that an edit to one of them checks the outputs again, and
+// they are recorded in the lockfile, audited and exported with it. Read once per version of each file: the stat
+// cache keeps a schema's references beside its hash, as it keeps a code file's imports.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SpillwayError } from '../errors.js';
+import type { StatCache } from './hash.js';
+import { relativeUnder, under } from './paths.js';
+
+export interface SchemaRef {
+  /** project-relative path (with ../ when outside the project) */
+  path: string;
+  hash: string;
+}
+
+/** A URI with a scheme (https:, urn:, file:): not a path relative to the schema's file. */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** The "$ref" targets in a parsed schema that are other files: not "#…" (within it) nor URIs; fragments cut. */
+export function localRefs(schema: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') {
+        const target = value.split('#')[0] as string;
+        if (target !== '' && !SCHEME.test(target)) found.add(target);
+      } else walk(value);
+    }
+  };
+  // a schema with an $id resolves relative references against that URI, not against its file
+  if (schema !== null && typeof schema === 'object' && typeof (schema as { $id?: unknown }).$id === 'string') return [];
+  walk(schema);
+  return [...found].sort();
+}
+
+/**
+ * Every local file the schema at `schemaPath` (project-relative) refers to, directly or through another, with its
+ * content hash, sorted by path; empty for a schema without such references. A reference to a missing file is an
+ * error naming both files: the schema could not be compiled.
+ */
+export function schemaRefs(root: string, schemaPath: string, cache: StatCache): SchemaRef[] {
+  const top = under(root, schemaPath);
+  const seen = new Map<string, string>([[top, '']]);
+  const visit = (abs: string, hash: string) => {
+    const rel = relativeUnder(root, abs);
+    let refs = cache.getSchemaRefs(rel, hash);
+    if (refs === undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(readFileSync(abs, 'utf8'));
+      } catch {
+        parsed = undefined; // not JSON: compiling the schema says so, with its own message
+      }
+      refs = localRefs(parsed);
+      cache.setSchemaRefs(rel, hash, refs);
+    }
+    for (const ref of refs) {
+      let decoded = ref;
+      try {
+        decoded = decodeURIComponent(ref);
+      } catch {
+        /* a stray %: the reference as written */
+      }
+      const target = resolve(dirname(abs), decoded);
+      if (seen.has(target)) continue;
+      if (!existsSync(target)) {
+        throw new SpillwayError('invalidPipeline', `schema ${rel} refers to ${ref}, which does not exist (${relativeUnder(root, target)})`, {
+          file: rel,
+          hint: 'create the referenced schema file, or fix the "$ref"',
+        });
+      }
+      const targetHash = cache.hashFile(target).hash;
+      seen.set(target, targetHash);
+      visit(target, targetHash);
+    }
+  };
+  visit(top, cache.hashFile(top).hash);
+  seen.delete(top);
+  return [...seen].map(([abs, hash]) => ({ path: relativeUnder(root, abs), hash })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
