@@ -78,3 +78,10 @@ export async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise
 export function statuses(report: { stages: { stage: string; status: string }[] }): Record<string, string> {
   return Object.fromEntries(report.stages.map((s) => [s.stage, s.status]));
 }
+
+/** A pid that was a process and is no more (for leftovers named after a dead writer). */
+export async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid as number;
+}

@@ -1,21 +1,13 @@
 // Leftovers of a killed writer (src/engine/fs-atomic.ts cleanStaleTemps): every run, holding the project lock, looks
 // at the project root and the top of .spillway/; after a crash, all of .spillway/ and artifacts/ too. A leftover
 // whose writer (the pid in its name) is gone is removed; one of a live process, or a user's file, is not.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { cleanStaleTemps } from '../../src/engine/fs-atomic.js';
-import { cleanupProjects, writeProject } from './helpers.js';
+import { cleanupProjects, deadPid, writeProject } from './helpers.js';
 
 afterAll(cleanupProjects);
-
-/** A pid that was a process and is no more. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.on('exit', r));
-  return child.pid as number;
-}
 
 it('a shallow clean removes dead writers\' leftovers in the root and at the top of .spillway/, and nothing deeper', async () => {
   const dead = await deadPid();

@@ -4,26 +4,19 @@
 // that look like leftovers of a dead pid, such as a user's `notes.old-2019` (data outside the project, lost). With
 // directory entries (before 6f299f1, and still in the deep clean after a crash) a symlink is no directory and is not
 // entered (test written to fail first).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { cleanStaleTemps } from '../../src/engine/fs-atomic.js';
-import { bin, cleanupProjects, writeProject } from '../engine/helpers.js';
+import { bin, cleanupProjects, deadPid, writeProject } from '../engine/helpers.js';
 
 const elsewhere = mkdtempSync(join(tmpdir(), 'spillway-s24-elsewhere-'));
 afterAll(() => {
   rmSync(elsewhere, { recursive: true, force: true });
   cleanupProjects();
 });
-
-/** A pid that was a process and is no more. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.on('exit', r));
-  return child.pid as number;
-}
 
 it('a .spillway that is a symlink is not followed by the every-run clean (files where it points are not removed)', async () => {
   const dead = await deadPid();
