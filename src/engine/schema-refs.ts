@@ -17,6 +17,11 @@ export interface SchemaRef {
 /** A URI with a scheme (https:, urn:, file:): not a path relative to the schema's file. */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
+/** Keywords whose value is data (an instance), never a schema: a {"$ref": …} inside is no reference. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
+/** Keywords whose value maps names (property names, definition names) to subschemas: the names are not keywords. */
+const NAMED_SCHEMAS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas', 'dependencies']);
+
 /** The "$ref" targets in a parsed schema that are other files: not "#…" (within it) nor URIs; fragments cut. */
 export function localRefs(schema: unknown): string[] {
   const found = new Set<string>();
@@ -30,6 +35,10 @@ export function localRefs(schema: unknown): string[] {
       if (key === '$ref' && typeof value === 'string') {
         const target = value.split('#')[0] as string;
         if (target !== '' && !SCHEME.test(target)) found.add(target);
+      } else if (DATA_KEYWORDS.has(key)) {
+        continue; // data: ajv compares instances with it, it loads nothing from it
+      } else if (NAMED_SCHEMAS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const sub of Object.values(value)) walk(sub); // a property called "const" or "$ref" is a subschema
       } else walk(value);
     }
   };
