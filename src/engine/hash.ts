@@ -486,7 +486,7 @@ const HASH_TEXT = /^sha256:[0-9a-f]{64}$/;
  * prefix of a schema's "$ref" entry in the imports table (no project path starts with it); a new one whenever
  * schema-refs.ts finds references differently, so that entries made by an older definition are pruned, not reused
  */
-const SCHEMA_REFS = '$ref2:';
+const SCHEMA_REFS = '$ref3:';
 
 /** The shape the engine relies on, checked entry by entry (the checksum already excludes damage; this excludes old formats). */
 function wellFormed(data: StatCacheFile): boolean {

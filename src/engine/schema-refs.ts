@@ -3,7 +3,7 @@
 // they are recorded in the lockfile, audited and exported with it. Read once per version of each file: the stat
 // cache keeps a schema's references beside its hash, as it keeps a code file's imports.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpillwayError } from '../errors.js';
 import type { StatCache } from './hash.js';
 import { relativeUnder, under } from './paths.js';
@@ -14,8 +14,8 @@ export interface SchemaRef {
   hash: string;
 }
 
-/** A URI with a scheme (https:, urn:, file:): not a path relative to the schema's file. */
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/** A URI with a scheme (https:, urn:) other than file: (which ajv loads, as it does relative references): not a local file. */
+const SCHEME = /^(?!file:)[A-Za-z][A-Za-z0-9+.-]*:/i;
 
 /** Keywords whose value is data (an instance), never a schema: a {"$ref": …} inside is no reference. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
@@ -70,13 +70,17 @@ export function schemaRefs(root: string, schemaPath: string, cache: StatCache): 
       cache.setSchemaRefs(rel, hash, refs);
     }
     for (const ref of refs) {
-      let decoded = ref;
+      // the file ajv loads for it: the URI resolved against the schema's file: URL, without query and fragment
+      let target: string;
       try {
-        decoded = decodeURIComponent(ref);
+        const url = new URL(ref, pathToFileURL(abs));
+        if (url.protocol !== 'file:') continue;
+        url.search = '';
+        url.hash = '';
+        target = fileURLToPath(url);
       } catch {
-        /* a stray %: the reference as written */
+        continue; // no file path (a %2F, a host): ajv cannot load it either, and compiling the schema says so
       }
-      const target = resolve(dirname(abs), decoded);
       if (seen.has(target)) continue;
       if (!existsSync(target)) {
         throw new SpillwayError('invalidPipeline', `schema ${rel} refers to ${ref}, which does not exist (${relativeUnder(root, target)})`, {
