@@ -139,9 +139,12 @@ export async function watchTargets(pipeline: Pipeline): Promise<WatchTargets> {
     for (const out of stage.outs) {
       if (!out.schema) continue;
       schemas.push(resolve(pipeline.root, out.schema));
-      // and the files it refers to ("$ref"), which enter the key too (a missing one: the run reports it)
+      // and the files it refers to ("$ref"), which enter the key too; a missing one as well (the run reports it, and
+      // creating it is the fix: watch must see that)
       try {
-        for (const ref of schemaRefs(pipeline.root, out.schema, cache)) schemas.push(resolve(pipeline.root, ref.path));
+        const missing: string[] = [];
+        for (const ref of schemaRefs(pipeline.root, out.schema, cache, (abs) => missing.push(abs))) schemas.push(resolve(pipeline.root, ref.path));
+        schemas.push(...missing);
       } catch {
         /* reported by the run */
       }

@@ -51,11 +51,12 @@ export function localRefs(schema: unknown): string[] {
 /**
  * Every local file the schema at `schemaPath` (project-relative) refers to, directly or through another, with its
  * content hash, sorted by path; empty for a schema without such references. A reference to a missing file is an
- * error naming both files: the schema could not be compiled.
+ * error naming both files: the schema could not be compiled (or, given `onMissing`, reported to it and left out).
  */
-export function schemaRefs(root: string, schemaPath: string, cache: StatCache): SchemaRef[] {
+export function schemaRefs(root: string, schemaPath: string, cache: StatCache, onMissing?: (abs: string) => void): SchemaRef[] {
   const top = under(root, schemaPath);
   const seen = new Map<string, string>([[top, '']]);
+  const reported = new Set<string>();
   const visit = (abs: string, hash: string) => {
     const rel = relativeUnder(root, abs);
     let refs = cache.getSchemaRefs(rel, hash);
@@ -83,6 +84,12 @@ export function schemaRefs(root: string, schemaPath: string, cache: StatCache): 
       }
       if (seen.has(target)) continue;
       if (!existsSync(target)) {
+        // watch mode: a file to watch for (its creation is the fix), the other references still followed
+        if (onMissing !== undefined) {
+          if (!reported.has(target)) onMissing(target);
+          reported.add(target);
+          continue;
+        }
         throw new SpillwayError('invalidPipeline', `schema ${rel} refers to ${ref}, which does not exist (${relativeUnder(root, target)})`, {
           file: rel,
           hint: 'create the referenced schema file, or fix the "$ref"',
