@@ -2,7 +2,7 @@
 // They enter the stage's key beside the schema itself, so that an edit to one of them checks the outputs again, and
 // they are recorded in the lockfile, audited and exported with it. Read once per version of each file: the stat
 // cache keeps a schema's references beside its hash, as it keeps a code file's imports.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SpillwayError } from '../errors.js';
 import type { StatCache } from './hash.js';
@@ -83,16 +83,17 @@ export function schemaRefs(root: string, schemaPath: string, cache: StatCache, o
         continue; // no file path (a %2F, a host): ajv cannot load it either, and compiling the schema says so
       }
       if (seen.has(target)) continue;
-      if (!existsSync(target)) {
+      const isFile = fileKind(target);
+      if (isFile !== true) {
         // watch mode: a file to watch for (its creation is the fix), the other references still followed
         if (onMissing !== undefined) {
           if (!reported.has(target)) onMissing(target);
           reported.add(target);
           continue;
         }
-        throw new SpillwayError('invalidPipeline', `schema ${rel} refers to ${ref}, which does not exist (${relativeUnder(root, target)})`, {
+        throw new SpillwayError('invalidPipeline', `schema ${rel} refers to ${ref}, which ${isFile === undefined ? 'does not exist' : 'is not a file'} (${relativeUnder(root, target)})`, {
           file: rel,
-          hint: 'create the referenced schema file, or fix the "$ref"',
+          hint: isFile === undefined ? 'create the referenced schema file, or fix the "$ref"' : 'put the referenced schema file there, or fix the "$ref"',
         });
       }
       const targetHash = cache.hashFile(target).hash;
@@ -103,4 +104,13 @@ export function schemaRefs(root: string, schemaPath: string, cache: StatCache, o
   visit(top, cache.hashFile(top).hash);
   seen.delete(top);
   return [...seen].map(([abs, hash]) => ({ path: relativeUnder(root, abs), hash })).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** true for a file, false for anything else there (a directory), undefined for nothing (or nothing reachable). */
+function fileKind(path: string): boolean | undefined {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return undefined;
+  }
 }
