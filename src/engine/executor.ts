@@ -1,7 +1,7 @@
 // The executor interface: how one stage's code is run. The engine decides what must run, hands each such stage to an
 // executor as a StageJob, then verifies, validates and stores what the job produced. Local child processes, warm
 // local workers and SLURM jobs are three implementations of this one interface.
-import type { LockedOutput } from './lockfile-format.js';
+import type { LockedOutput, LockedSchema } from './lockfile-format.js';
 
 /** Everything a stage needs to run, in plain JSON (it may cross a process or a machine boundary). */
 export interface StageJob {
@@ -27,7 +27,7 @@ export interface StageJob {
   /** file/dir outputs, written by the stage to `${workDir}/files/<name>` */
   fileOuts: Record<string, 'file' | 'dir'>;
   /** the JSON outputs' schemas (project-relative path, content hash): a cluster job validates its outputs on the node */
-  outSchemas?: Record<string, { path: string; hash: string; refs?: { path: string; hash: string }[] }>;
+  outSchemas?: Record<string, LockedSchema>;
   /** a private, empty directory for this execution only */
   workDir: string;
   /** the stage's environment for command stages (params file, input and output paths) */

@@ -6,9 +6,9 @@ import { SpillwayError } from '../errors.js';
 import { packageVersion, stageCodeFiles } from './code.js';
 import { canonicalJson, type HashedFile, type StatCache } from './hash.js';
 import { under } from './paths.js';
-import type { LockedStage } from './lockfile-format.js';
+import type { LockedSchema, LockedStage } from './lockfile-format.js';
 import { ENGINE_FORMAT, type Pipeline, type StageDecl } from './pipeline.js';
-import { schemaRefs, type SchemaRef } from './schema-refs.js';
+import { schemaRefs } from './schema-refs.js';
 import { hashDir } from './store.js';
 import { declaredDeps, declaredParams } from './declaration.js';
 
@@ -22,7 +22,7 @@ export interface Fingerprint {
   /** input local name → { from, hash } (hash undefined if unknown) */
   inputs: Record<string, { from: string; hash: string | undefined }>;
   /** schema files of json outs, by out name, with the local files they refer to ("$ref"), if any */
-  schemas: Record<string, { path: string; hash: string; refs?: SchemaRef[] }>;
+  schemas: Record<string, LockedSchema>;
 }
 
 /** The declared deps, hashed: a file by its content, a directory by its manifest (see store.ts). */

@@ -14,6 +14,14 @@ export interface LockedFile {
   external?: boolean;
 }
 
+/** An output's schema file and the local files it refers to ("$ref", src/engine/schema-refs.ts), each with its hash. */
+export interface LockedSchema {
+  path: string;
+  hash: ContentHash;
+  /** only when it refers to other files */
+  refs?: { path: string; hash: ContentHash }[];
+}
+
 export interface LockedOutput {
   /** "json" (validated against `schema`), "file" or "dir" */
   kind: 'json' | 'file' | 'dir';
@@ -24,7 +32,7 @@ export interface LockedOutput {
   /** content-addressed location in the store, project-relative (artifacts/objects/…) */
   object: string;
   /** schema file the output was validated against, with the schema's own hash, and the local files it refers to */
-  schema?: { path: string; hash: ContentHash; refs?: { path: string; hash: ContentHash }[] };
+  schema?: LockedSchema;
   /** for dir outputs: every file in it */
   files?: LockedFile[];
 }

@@ -6,7 +6,7 @@ import { SpillwayError } from '../errors.js';
 import type { StageFailure } from './executor.js';
 import type { Fingerprint } from './fingerprint.js';
 import { hashBytes, type StatCache } from './hash.js';
-import type { LockedOutput } from './lockfile-format.js';
+import type { LockedOutput, LockedSchema } from './lockfile-format.js';
 import type { Pipeline, StageDecl } from './pipeline.js';
 import { checkDir, checkObject, installDir, materializeDir, materializeFile, objectRelPath, putBytes, putDir, putFile, readManifest } from './store.js';
 import { envName } from './execute.js';
@@ -17,10 +17,9 @@ import { envName } from './execute.js';
 type Validator = ((data: unknown) => boolean) & { errors?: { instancePath: string; keyword: string; message?: string; params: Record<string, unknown>; schemaPath: string }[] | null };
 const validators = new Map<string, Promise<Validator>>();
 
-type SchemaSource = { path: string; hash: string; refs?: { path: string; hash: string }[] };
 
 /** The compiled schema, kept per process for this version of it and of every file it refers to (watch runs again). */
-function schemaValidator(root: string, schema: SchemaSource): Promise<Validator> {
+function schemaValidator(root: string, schema: LockedSchema): Promise<Validator> {
   const cacheKey = `${root}|${schema.path}|${schema.hash}${(schema.refs ?? []).map((r) => `|${r.path}|${r.hash}`).join('')}`;
   let validator = validators.get(cacheKey);
   if (validator === undefined) {
@@ -76,7 +75,7 @@ async function compileValidator(root: string, schemaPath: string): Promise<Valid
  * Reads a JSON output a stage wrote to `${workDir}/json/<name>.json` and validates it against its schema: the bytes, or
  * a failure naming stage, output, schema, JSON pointer and rule. Used by the engine and, for cluster jobs, on the node.
  */
-export async function checkJsonOutput(root: string, stage: { name: string; cmd?: unknown }, name: string, schema: SchemaSource, workDir: string): Promise<{ bytes: Buffer } | StageFailure> {
+export async function checkJsonOutput(root: string, stage: { name: string; cmd?: unknown }, name: string, schema: LockedSchema, workDir: string): Promise<{ bytes: Buffer } | StageFailure> {
   const file = join(workDir, 'json', `${name}.json`);
   let bytes: Buffer;
   try {
@@ -103,6 +102,11 @@ export async function checkJsonOutput(root: string, stage: { name: string; cmd?:
   return { bytes };
 }
 
+/** The schema record of a lockfile entry: exactly the fields the key was made with. */
+function lockedSchema(schema: LockedSchema): LockedSchema {
+  return { path: schema.path, hash: schema.hash, ...(schema.refs ? { refs: schema.refs } : {}) };
+}
+
 export interface CollectedOutputs {
   outs: Record<string, LockedOutput>;
 }
@@ -120,7 +124,7 @@ export async function collectOutputs(pipeline: Pipeline, stage: StageDecl, fp: F
       const hash = putBytes(root, bytes, undefined, cache);
       const readable = `artifacts/out/${stage.name}/${out.name}.json`;
       materializeFile(root, hash, resolve(root, readable), cache);
-      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: { path: schema.path, hash: schema.hash, ...(schema.refs ? { refs: schema.refs } : {}) } };
+      outs[out.name] = { kind: 'json', hash, size: bytes.length, path: readable, object: objectRelPath(hash), schema: lockedSchema(schema) };
     } else {
       const produced = join(workDir, 'files', out.name);
       let isDir: boolean;
@@ -172,7 +176,7 @@ export function adoptPublished(pipeline: Pipeline, stage: StageDecl, fp: Fingerp
       const schema = fp.schemas[decl.name];
       const readable = `artifacts/out/${stage.name}/${decl.name}.json`;
       materializeFile(root, out.hash, resolve(root, readable), cache);
-      outs[decl.name] = { kind: 'json', hash: out.hash, size: out.size, path: readable, object: objectRelPath(out.hash), schema: { path: schema.path, hash: schema.hash, ...(schema.refs ? { refs: schema.refs } : {}) } };
+      outs[decl.name] = { kind: 'json', hash: out.hash, size: out.size, path: readable, object: objectRelPath(out.hash), schema: lockedSchema(schema) };
     } else if (decl.kind === 'file') {
       materializeFile(root, out.hash, resolve(root, decl.path as string), cache);
       outs[decl.name] = { kind: 'file', hash: out.hash, size: out.size, path: decl.path as string, object: objectRelPath(out.hash) };
