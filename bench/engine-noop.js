@@ -2,14 +2,32 @@
 // The no-op run: `spillway run` when nothing changed, on a project shaped exactly like the repo's pipeline.yaml
 // (same stages, params, inputs, deps and outputs; trivial stage bodies that import local helper files, dep files of
 // 1 MB). Target (issue 11): within 30 ms of `node -e 0` on the same machine. Median of 15 runs, the commands taken in
-// turn; the unbundled CLI (SPILLWAY_NO_BUNDLE=1) alongside, to show what the bundle and its code cache buy.
-import { cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+// turn; the unbundled CLI (SPILLWAY_NO_BUNDLE=1) alongside, to show what the bundle and its code cache buy, and the
+// engine's own no-op (its no-op record removed before each: the first no-op after a change, which records again).
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { bin, fmt, interleaved, loadAverage, pairedGap, remove, repoRoot, sleep, tempProject, timed } from './_engine-util.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+/**
+ * Removes the project's no-op records (src/engine/noop-record.ts), so that the next no-op is the engine's (and records
+ * again); returns a function that puts back those it did not write again (the other CLI's, bundled or not).
+ */
+function dropRecords(dir) {
+  const own = join(dir, '.spillway');
+  const kept = new Map();
+  for (const name of existsSync(own) ? readdirSync(own) : []) {
+    if (!name.startsWith('noop-record-')) continue;
+    kept.set(name, readFileSync(join(own, name)));
+    rmSync(join(own, name));
+  }
+  return () => {
+    for (const [name, bytes] of kept) if (!existsSync(join(own, name))) writeFileSync(join(own, name), bytes);
+  };
+}
 
 function projectFromPipeline(pipelineText) {
   const doc = parse(pipelineText);
@@ -68,18 +86,24 @@ try {
   if (!report.ok) throw new Error(`first run failed: ${first.stdout}`);
   await sleep(2100); // past the racy-timestamp window, as on any real second run
   timed(process.execPath, [bin, 'run'], dir); // settles the stat cache (re-hashes the outputs written by run 1)
-  const noopRun = (env) => () => {
+  const noopRun = (env, fromRecord = true) => () => {
+    const put = fromRecord ? undefined : dropRecords(dir);
     const r = timed(process.execPath, [bin, 'run', '--json'], dir, env);
-    const s = JSON.parse(r.stdout).stages;
-    if (s.some((x) => x.status !== 'cached')) throw new Error(`not a no-op: ${r.stdout}`);
+    put?.();
+    const report = JSON.parse(r.stdout);
+    if (report.stages.some((x) => x.status !== 'cached')) throw new Error(`not a no-op: ${r.stdout}`);
+    if ((report.from_record === true) !== fromRecord) throw new Error(`expected a no-op ${fromRecord ? 'from' : 'without'} its record: ${r.stdout}`);
     return r;
   };
+  timed(process.execPath, [bin, 'run'], dir); // writes the no-op record of the bundled CLI
+  timed(process.execPath, [bin, 'run'], dir, { SPILLWAY_NO_BUNDLE: '1' }); // and of the unbundled one
   // taken in turn, so that a changing load weighs on each alike
-  const [node, version, noop, unbundled, status] = interleaved(RUNS, [
+  const [node, version, noop, unbundled, engine, status] = interleaved(RUNS, [
     () => timed(process.execPath, ['-e', '0'], dir),
     () => timed(process.execPath, [bin, '--version'], dir),
     noopRun({}),
     noopRun({ SPILLWAY_NO_BUNDLE: '1' }),
+    noopRun({}, false),
     () => timed(process.execPath, [bin, 'status', '--json'], dir),
   ]);
   const depBytes = Object.entries(files).filter(([p]) => p.startsWith('data/')).reduce((n, [, t]) => n + t.length, 0);
@@ -89,6 +113,7 @@ try {
   row('spillway --version', version);
   row('spillway run (no-op)', noop);
   row('  the same, unbundled CLI', unbundled);
+  row('  the engine deciding (no record)', engine);
   row('spillway status', status);
   const gap = pairedGap(noop, node);
   console.log(`  target: no-op within 30 ms of node -e 0; above it: wall ${fmt(noop.median - node.median)}, cpu ${fmt(noop.cpuMean - node.cpuMean)} (means); wall run by run (median of the paired differences): ${fmt(gap)}`);
@@ -110,10 +135,21 @@ if (process.env.BENCH_REAL !== '0' && existsSync(join(repoRoot, 'data', 'raw')) 
     const report = JSON.parse(full.stdout);
     await sleep(2100);
     timed(process.execPath, [bin, 'run'], real);
-    const [node, noop, unbundled] = interleaved(RUNS, [
+    timed(process.execPath, [bin, 'run'], real); // the no-op that writes the record
+    timed(process.execPath, [bin, 'run'], real, { SPILLWAY_NO_BUNDLE: '1' });
+    const checked = (env, fromRecord = true) => () => {
+      const put = fromRecord ? undefined : dropRecords(real);
+      const r = timed(process.execPath, [bin, 'run', '--json'], real, env);
+      put?.();
+      const out = JSON.parse(r.stdout);
+      if (out.stages.some((x) => x.status !== 'cached') || (out.from_record === true) !== fromRecord) throw new Error(`not the no-op expected: ${r.stdout}`);
+      return r;
+    };
+    const [node, noop, unbundled, engine] = interleaved(RUNS, [
       () => timed(process.execPath, ['-e', '0'], real),
-      () => timed(process.execPath, [bin, 'run', '--json'], real),
-      () => timed(process.execPath, [bin, 'run', '--json'], real, { SPILLWAY_NO_BUNDLE: '1' }),
+      checked({}),
+      checked({ SPILLWAY_NO_BUNDLE: '1' }),
+      checked({}, false),
     ]);
     const lock = JSON.parse(readFileSync(join(real, 'pipeline.lock'), 'utf8'));
     const codeFiles = new Set(Object.values(lock.stages).flatMap((s) => s.code.files.map((f) => f.path)));
@@ -122,6 +158,7 @@ if (process.env.BENCH_REAL !== '0' && existsSync(join(repoRoot, 'data', 'raw')) 
     console.log(`  node -e 0                       wall ${fmt(node.median).padStart(9)}  (min ${fmt(node.min)})  cpu ${fmt(node.cpu)} (mean ${fmt(node.cpuMean)})`);
     console.log(`  spillway run (no-op)            wall ${fmt(noop.median).padStart(9)}  (min ${fmt(noop.min)}, max ${fmt(noop.max)})  cpu ${fmt(noop.cpu)} (mean ${fmt(noop.cpuMean)})`);
     console.log(`    the same, unbundled CLI       wall ${fmt(unbundled.median).padStart(9)}  (min ${fmt(unbundled.min)}, max ${fmt(unbundled.max)})  cpu ${fmt(unbundled.cpu)} (mean ${fmt(unbundled.cpuMean)})`);
+    console.log(`    the engine deciding (no record) wall ${fmt(engine.median).padStart(7)}  (min ${fmt(engine.min)}, max ${fmt(engine.max)})  cpu ${fmt(engine.cpu)} (mean ${fmt(engine.cpuMean)})`);
     const gap = pairedGap(noop, node);
     console.log(`  above node -e 0: wall ${fmt(noop.median - node.median)} (target: within 30 ms), cpu ${fmt(noop.cpuMean - node.cpuMean)} (means); wall run by run (median of the paired differences): ${fmt(gap)}`);
   } finally {

@@ -35,7 +35,7 @@ await writeFile(probe, '');
 const started = (await stat(probe)).mtimeMs / 1000;
 await rm(probe, { force: true });
 
-// The build's SHA-256 (of both bundles' texts with this placeholder in place of the hash): every module in them at
+// The build's SHA-256 (of the bundles' texts with this placeholder in place of the hash): every module in them at
 // once, for the engine's caches that depend on the build (engineBuild in src/engine/pipeline.ts)
 const HASH_PLACEHOLDER = 'spillway-bundle-hash-placeholder';
 
@@ -51,18 +51,26 @@ const importMetaUrl = {
   },
 };
 
-// Two bundles, each the whole of what its entry reaches: the CLI (every command) and `spillway run` alone (a third
-// of the size: a no-op run reads, compiles from the code cache and initialises only what a run can reach; measured
-// about 4 ms less than the whole CLI's bundle). A process runs one of them, never both, so no module is loaded twice.
+// Three bundles, each the whole of what its entry reaches: the CLI (every command), `spillway run` alone (a third
+// of the size: a run reads, compiles from the code cache and initialises only what a run can reach; measured about
+// 4 ms less than the whole CLI's bundle), and the no-op record's check, which a run loads first (a few percent of the
+// size: a no-op that its record vouches for loads nothing else). A run whose record does not hold then loads the run's
+// bundle too: the few modules both hold (the check, the options, the printing) are loaded twice, read-only the first
+// time.
 const bundles = [
   { entry: join(dist, 'cli', 'main.js'), outfile },
   { entry: join(dist, 'cli', 'main-run.js'), outfile: join(dist, 'cli-run.bundle.cjs') },
+  // What a run loads first: the no-op record's check alone (src/cli/main-noop.ts). It lists the run bundle's modules
+  // as its inputs too: it answers for the engine in that bundle (a record names the engine's build by the bundles'
+  // hash), so a dist/ module of the engine compiled since (tsc --watch) must send the run to dist/ unbundled, where
+  // the engine compiled since decides, not to an old record.
+  { entry: join(dist, 'cli', 'main-noop.js'), outfile: join(dist, 'cli-noop.bundle.cjs'), vouchesFor: 1 },
 ];
 const { init, parse } = await import('es-module-lexer');
 await init;
 const built = [];
-for (const { entry, outfile: out } of bundles) built.push({ out, ...(await bundle(entry, out)) });
-// One build hash for both (of their texts with the placeholder in place): the engine's caches keyed by the build
+for (const { entry, outfile: out, vouchesFor } of bundles) built.push({ out, ...(await bundle(entry, out, vouchesFor === undefined ? [] : built[vouchesFor].inputs)) });
+// One build hash for all (of their texts with the placeholder in place): the engine's caches keyed by the build
 // (the parsed pipeline) hold for either bundle, so a `run` after a `status` does not parse the pipeline again.
 const buildHash = createHash('sha256');
 for (const b of built) buildHash.update(b.text).update('\0');
@@ -78,7 +86,7 @@ for (const b of built) {
 }
 
 /** The bundle of `entry`: its text with the build hash placeholder, and how many modules it holds. */
-async function bundle(entry, out) {
+async function bundle(entry, out, alsoInputs) {
   const result = await esbuild.build({
     entryPoints: [entry],
     outfile: out,
@@ -110,10 +118,10 @@ async function bundle(entry, out) {
   if (dynamic(text).length > 0) throw new Error('bundle-cli: a dynamic import() is left in the bundle');
   // The modules of dist/ in the bundle, on its second line: bin/spillway.js runs dist/ unbundled when any of them is newer
   // than the bundle (tsc --watch, or an incremental build, writes only the modules that changed)
-  const inputs = Object.keys(result.metafile.inputs)
+  const own = Object.keys(result.metafile.inputs)
     .map((p) => relative(dist, join(process.cwd(), p)).split('\\').join('/'))
-    .filter((p) => !p.startsWith('..'))
-    .sort();
+    .filter((p) => !p.startsWith('..'));
+  const inputs = [...new Set([...own, ...alsoInputs])].sort();
   // bin/spillway.js reads an ASCII bundle as latin1, much faster than decoding UTF-8 (and V8 keeps it one byte per
   // character). esbuild escapes every non-ASCII character in code (charset: 'ascii'); what is left should be in the
   // comments it keeps, where an escape reads as well: checked by comparing the code without comments.
@@ -125,5 +133,5 @@ async function bundle(entry, out) {
   }
   const firstLine = text.indexOf('\n') + 1;
   text = `${text.slice(0, firstLine)}// spillway-bundle-inputs ${JSON.stringify(inputs)}\n${text.slice(firstLine)}`;
-  return { text, modules: Object.keys(result.metafile.inputs).length };
+  return { text, inputs, modules: Object.keys(result.metafile.inputs).length };
 }

@@ -6,8 +6,8 @@
 // quietly, as main's EPIPE handler does for the stream.
 import { fstatSync, statSync, writeSync } from 'node:fs';
 
-/** Set by `spillway run`: whether it ran, restored and parsed nothing (bin/spillway.js keeps the code cache of such a run). */
-export const runOutcome = { didNothing: false };
+/** Set by `spillway run`: whether it ran, restored and parsed nothing (bin/spillway.js keeps the code cache of such a run), and whether its report came from the no-op record. */
+export const runOutcome = { didNothing: false, fromRecord: false };
 
 export interface TextSink {
   write(text: string): unknown;

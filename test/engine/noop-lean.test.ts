@@ -1,17 +1,25 @@
 // The no-op path stays lean: with nothing to do, `spillway run` must not load the YAML parser, ajv, execa, tsx,
 // esbuild, es-module-lexer, a glob library, child_process or node:crypto (see the no-op benchmark), neither through
-// the bundled CLI (dist/cli-run.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1).
+// the bundled CLI (dist/cli-run.bundle.cjs, which loads packages with require) nor unbundled (SPILLWAY_NO_BUNDLE=1);
+// and a no-op that its record vouches for loads only the record's check (dist/cli-noop.bundle.cjs), not the engine.
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { bin, cleanupProjects, copyFixture, fixtures, writeProject } from './helpers.js';
 
 afterAll(cleanupProjects);
 
-function traceRun(dir: string, bundled: boolean): string[] {
+/** The modules a no-op loads: the engine's (no record) or the no-op record's check (`fromRecord`, the record made first). */
+function traceRun(dir: string, bundled: boolean, fromRecord: boolean): string[] {
   const traceFile = join(dir, 'trace.txt');
-  rmSync(traceFile, { force: true });
+  writeFileSync(traceFile, ''); // there before the record is made: a file added to the project's top voids a record
+  const records = () => readdirSync(join(dir, '.spillway')).filter((n) => n.startsWith('noop-record-'));
+  for (const name of records()) rmSync(join(dir, '.spillway', name));
+  if (fromRecord) {
+    expect(spawnSync(process.execPath, [bin, 'run'], { cwd: dir, env: { ...process.env, SPILLWAY_NO_BUNDLE: bundled ? '' : '1' } }).status).toBe(0);
+    expect(records()).toHaveLength(1);
+  }
   const env: NodeJS.ProcessEnv = { ...process.env, SPILLWAY_TRACE_FILE: traceFile };
   if (bundled) delete env.SPILLWAY_NO_BUNDLE;
   else env.SPILLWAY_NO_BUNDLE = '1';
@@ -21,8 +29,9 @@ function traceRun(dir: string, bundled: boolean): string[] {
     encoding: 'utf8',
   });
   expect(r.status, r.stderr).toBe(0);
-  const report = JSON.parse(r.stdout) as { stages: { status: string }[] };
+  const report = JSON.parse(r.stdout) as { stages: { status: string }[]; from_record?: boolean };
   expect(report.stages.every((s) => s.status === 'cached')).toBe(true);
+  expect(report.from_record === true).toBe(fromRecord);
   return readFileSync(traceFile, 'utf8').trim().split('\n');
 }
 
@@ -37,19 +46,19 @@ it('a no-op run loads none of the heavy modules', async () => {
   });
   for (const project of [dir, glob]) {
     expect(spawnSync(process.execPath, [bin, 'run'], { cwd: project }).status).toBe(0);
-    // age every file past the racy window, as on any later run, then settle the stat cache once
+    // age every file and directory past the racy window, as on any later run, then settle the stat cache once
     const past = new Date(Date.now() - 60_000);
-    for (const f of spawnSync('find', ['.', '-type', 'f', '-not', '-path', './.spillway/*'], { cwd: project, encoding: 'utf8' }).stdout.trim().split('\n')) {
+    for (const f of spawnSync('find', ['.', '-not', '-path', './.spillway*'], { cwd: project, encoding: 'utf8' }).stdout.trim().split('\n')) {
       utimesSync(join(project, f), past, past);
     }
-    for (const d of ['data', '.']) utimesSync(join(project, d), past, past);
     expect(spawnSync(process.execPath, [bin, 'run'], { cwd: project }).status).toBe(0);
-    for (const bundled of [true, false]) {
-      const loaded = traceRun(project, bundled);
-      // the trace works, and shows which CLI ran
-      if (bundled) expect(loaded.some((u) => u.startsWith('require:') && u.endsWith('/dist/cli-run.bundle.cjs'))).toBe(true);
-      else expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(true);
-      expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(!bundled);
+    for (const [bundled, fromRecord] of [[true, false], [false, false], [true, true], [false, true]]) {
+      const loaded = traceRun(project, bundled, fromRecord);
+      // the trace works, and shows which CLI ran: the engine's bundle, or the no-op record's check alone
+      const loads = (file: string) => loaded.some((u) => u.startsWith('require:') && u.endsWith(file));
+      if (bundled) expect([loads('/dist/cli-noop.bundle.cjs'), loads('/dist/cli-run.bundle.cjs')]).toEqual([true, !fromRecord]);
+      expect(loaded.some((u) => u.includes('/dist/engine/runner.js'))).toBe(!bundled); // (unbundled, the run command imports it)
+      if (!bundled) expect(loaded.some((u) => u.includes('/dist/engine/noop-record.js'))).toBe(true);
       const heavyPackage = /^(yaml|ajv|ajv-formats|execa|tsx|esbuild|es-module-lexer|fast-glob|picomatch|vega|vega-lite|ml-matrix|chokidar|csv-parse|csv-stringify|simple-statistics)(\/|$)/;
       const heavy = loaded.filter(
         (u) =>

@@ -24,8 +24,9 @@ it('a module rewritten while the bundles are built (after esbuild read it) makes
   const help = (env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [bin, 'run', '--help'], { cwd: root, encoding: 'utf8', env: { ...process.env, SPILLWAY_NO_BUNDLE: '', ...env } });
   expect(help().stdout).toMatch(/^usage: spillway run /);
 
-  // dist/cli/commands/run.js (in both bundles) becomes a FIFO: each build reads it once, and gets the old text
-  const module = join(root, 'dist/cli/commands/run.js');
+  // dist/cli/run-report.js (the run's help text; in all three bundles) becomes a FIFO: each build reads it once, and
+  // gets the old text
+  const module = join(root, 'dist/cli/run-report.js');
   const old = readFileSync(module, 'utf8');
   unlinkSync(module);
   expect(spawnSync('mkfifo', [module]).status).toBe(0);
@@ -33,7 +34,7 @@ it('a module rewritten while the bundles are built (after esbuild read it) makes
   let stderr = '';
   build.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => build.on('exit', resolve));
-  const oldFile = join(root, 'run.js.old');
+  const oldFile = join(root, 'run-report.js.old');
   writeFileSync(oldFile, old);
   // whether the bundler has the FIFO open (a second writer before it closed the first read would add to that read)
   const open = () => {
@@ -49,7 +50,7 @@ it('a module rewritten while the bundles are built (after esbuild read it) makes
       return false;
     }
   };
-  for (const _bundle of ['whole CLI', 'run']) {
+  for (const _bundle of ['whole CLI', 'run', 'no-op check']) {
     // blocks until the bundler opens the FIFO; then wait until it has read all of it and closed it
     const fed = spawnSync('sh', ['-c', 'cat "$1" > "$2"', 'sh', oldFile, module], { timeout: 60_000 });
     expect(fed.status, `the bundler did not read ${module}: ${stderr}`).toBe(0);

@@ -1,54 +1,34 @@
 // spillway run [STAGE...]: run the targets and what they need, re-using every stage whose key is unchanged.
+import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ExitCode, SpillwayError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { expandGlob } from '../../engine/glob.js';
+import { startNoopRecording, type NoopRecorder } from '../../engine/noop-record.js';
 import { loadPipeline, pipelineLoads, type Pipeline } from '../../engine/pipeline.js';
 import { runPipeline, type RunEvent } from '../../engine/runner.js';
-import { colorEnabled, executorNamed, formatDuration, paint, parseCommandArgs, parseJobs } from '../args.js';
-import { runOutcome, stderrSink, writeStdout } from '../output.js';
+import { executorNamed, parseJobs } from '../args.js';
+import { runOutcome, stderrSink } from '../output.js';
+import { help, noopRecordKey, parseRunArgs, printRunReport, recordedStages, replayFromRecord, type Warning } from '../run-report.js';
 
-export const help = `usage: spillway run [STAGE...] [options]
-
-Runs the named stages and everything they need (default: every stage). A stage whose key (code, declared params,
-deps, inputs) matches the lockfile is not re-run.
-
-options:
-  -f, --file FILE      pipeline file (default: ./pipeline.yaml)
-  -j, --jobs N         run up to N independent stages at once (default: number of cores; with slurm: max_jobs)
-  -x, --executor NAME  who runs the stages: workers (default: module stages in warm worker processes), local (a
-                       fresh process per stage), or slurm (SLURM jobs; spillway.config.yaml, docs/cluster.md)
-  -n, --dry-run        say what would run and why, run nothing
-      --force          re-run the selected stages even when cached
-      --set KEY=VALUE  override a param for this run (repeatable; VALUE is read as YAML: 0.3, true, [a, b])
-      --wait           if another run holds the project lock, wait for it instead of failing
-      --json           print {"ok", "stages": [{stage, status, key, duration_ms, reason, error?}], "warnings"?: [{stage, pattern, message}]}
-  -h, --help           this text
-
-exit codes: 0 ok, 1 a stage failed, 2 usage, 3 invalid pipeline.yaml, 4 every failure was bad input,
-5 project locked, 7 every failure was non-convergence, 130 interrupted (see docs/cli.md)`;
+export { help };
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    'run',
-    argv,
-    {
-      file: { type: 'string', short: 'f', default: 'pipeline.yaml' },
-      jobs: { type: 'string', short: 'j' },
-      executor: { type: 'string', short: 'x', default: 'workers' },
-      'dry-run': { type: 'boolean', short: 'n', default: false },
-      force: { type: 'boolean', default: false },
-      set: { type: 'string', multiple: true, default: [] },
-      wait: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    help,
-  );
+  const args = parseRunArgs(argv);
+  const { values, positionals } = args;
   if (values.help) {
     process.stdout.write(`${help}\n`);
     return ExitCode.ok;
   }
+  // A run with the options of a no-op before it first checks that no-op's record (src/engine/noop-record.ts): when
+  // every file and variable the no-op looked at is as it was, its report is this run's, without deciding again.
+  // (bin/spillway.js checks it first, from a bundle of its own; this is for the unbundled CLI.)
+  const replayed = await replayFromRecord(args);
+  if (replayed !== undefined) return replayed;
   const json = values.json === true;
-  const executor = await executorNamed(values.executor as string, dirname(resolve(values.file as string)), 'run');
+  const file = values.file as string;
+  const root = dirname(resolve(file));
+  const recordKey = noopRecordKey(args);
+  const executor = await executorNamed(values.executor as string, root, 'run');
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -57,18 +37,23 @@ export async function main(argv: string[]): Promise<number> {
   let progress: import('../progress.js').Progress | undefined;
   const stderr = json ? undefined : stderrSink();
   if (stderr) progress = (await import('../progress.js')).createProgress(stderr);
+  let recorder: NoopRecorder | undefined;
   try {
-    const pipeline = await loadPipeline(values.file as string, { overrides: values.set as string[] });
     const warnings: Warning[] = [];
+    // What this run looks at is recorded: if it turns out a no-op, the next run with these options checks that alone.
+    recorder = recordKey !== undefined ? await startNoopRecording(root) : undefined;
+    const pipeline = await loadPipeline(file, { overrides: values.set as string[] });
     const checks: Promise<void>[] = [];
     const onEvent = (e: RunEvent) => {
       // A stage about to run on a dep glob that matches nothing computes from nothing: say so.
       if (e.type === 'stage-start') checks.push(emptyGlobs(pipeline, e.stage).then((found) => void warnings.push(...found)));
+      if (e.type === 'plan') recorder?.mark('');
+      if (e.type === 'stage-end') recorder?.mark(e.report.stage);
       progress?.onEvent(e);
     };
     const report = await runPipeline({
       pipeline,
-      pipelineFile: values.file as string,
+      pipelineFile: file,
       targets: positionals,
       jobs: parseJobs(values.jobs as string | undefined) ?? (executor as { maxParallel?: number } | undefined)?.maxParallel,
       ...(executor ? { executor } : {}),
@@ -80,43 +65,24 @@ export async function main(argv: string[]): Promise<number> {
       onEvent,
     });
     await Promise.all(checks);
+    recorder?.stop();
+    const noop = report.ok && !report.interrupted && report.stages.every((s) => s.status === 'cached' && s.restored !== true && (s.repairs ?? []).length === 0);
     // (and parsed no pipeline: the code cache of a run that did would carry the parser's functions into every no-op)
-    runOutcome.didNothing = pipelineLoads.parsed === 0 && report.ok && report.stages.every((s) => s.status === 'cached' && s.restored !== true && (s.repairs ?? []).length === 0);
-    progress?.stop();
-    if (json) {
-      const stages = report.stages.map(({ reasons: _r, ...rest }) => rest);
-      writeStdout(`${JSON.stringify({ ok: report.ok, ...(report.interrupted ? { interrupted: true } : {}), stages, ...(warnings.length ? { warnings } : {}) })}\n`);
-    } else if (stderr) {
-      const color = paint(colorEnabled(stderr));
-      for (const w of warnings) stderr.write(`${color.yellow('warning:')} ${w.message}\n`);
-      for (const s of report.stages.filter((x) => x.status === 'failed')) {
-        const body = (s.error ?? '').split('\n').map((l) => `  ${l}`).join('\n');
-        stderr.write(`\n${color.red(`stage ${s.stage} failed:`)}\n${body}\n`);
-      }
-      const counts = new Map<string, number>();
-      for (const s of report.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
-      const summary = [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
-      stderr.write(`${report.stages.length} stage${report.stages.length === 1 ? '' : 's'}: ${summary} (${formatDuration(process.uptime() * 1000 - started)})\n`);
+    runOutcome.didNothing = noop && pipelineLoads.parsed === 0;
+    const saved = noop && warnings.length === 0 && recorder !== undefined && recorder.save(recordKey as string, recordedStages(report));
+    // why a run left no record (docs/cli.md, "The no-op record"), on stderr
+    if (process.env.SPILLWAY_DEBUG_NOOP_RECORD) {
+      const why = saved ? 'written' : `not written: ${!noop ? 'not a no-op' : warnings.length > 0 ? 'warnings' : (recorder?.unusable() ?? 'the project is not writable')}`;
+      writeFileSync(2, `no-op record ${why}\n`);
     }
-    if (report.interrupted) return ExitCode.interrupted;
-    if (report.ok) return ExitCode.ok;
-    // When every failure is of one kind the exit code says which (4: bad input data, 7: no convergence); else 1.
-    const kinds = new Set(report.stages.filter((s) => s.status === 'failed').map((s) => s.error_kind));
-    const [only] = [...kinds];
-    if (kinds.size === 1 && (only === 'invalidInput' || only === 'notConverged')) return ExitCode[only];
-    return ExitCode.stageFailed;
+    return printRunReport(report, { json, stderr, progress, warnings, started });
   } finally {
+    recorder?.stop();
     await executor?.close();
     progress?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-}
-
-interface Warning {
-  stage: string;
-  pattern: string;
-  message: string;
 }
 
 async function emptyGlobs(pipeline: Pipeline, name: string): Promise<Warning[]> {
