@@ -38,8 +38,12 @@ function isFile(path: string): boolean {
   }
 }
 
-/** NodeNext-style resolution of a relative specifier to a source file: `./x.js` may be `./x.ts` on disk. */
-function resolveLocal(fromFile: string, specifier: string): string | undefined {
+/**
+ * NodeNext-style resolution of a relative specifier to a source file: `./x.js` may be `./x.ts` on disk. `passed`, when
+ * given, receives the candidates tried before the one found (all of them when none is): a file created at one of them
+ * later resolves the specifier to it.
+ */
+function resolveLocal(fromFile: string, specifier: string, passed?: string[]): string | undefined {
   if (!specifier.startsWith('.') && !specifier.startsWith('/')) return undefined;
   const base = resolve(dirname(fromFile), specifier.split('?')[0]);
   const candidates: string[] = [];
@@ -50,7 +54,30 @@ function resolveLocal(fromFile: string, specifier: string): string | undefined {
   else if (ext === '.cjs') candidates.push(`${stem}.cts`, base);
   else if (ext === '') candidates.push(`${base}.ts`, `${base}.js`, `${base}/index.ts`, `${base}/index.js`, base);
   else candidates.push(base);
-  return candidates.find(isFile);
+  for (const candidate of candidates) {
+    if (isFile(candidate)) return candidate;
+    passed?.push(candidate);
+  }
+  return undefined;
+}
+
+/**
+ * In a cached import list: the version of the list's format (a list without it, from an engine that did not keep the
+ * candidates passed over, is computed again), and the prefix of a candidate that was not a file when the list was
+ * made. The list holds for the importing file's content only while those are still not files and every import it
+ * resolved to still is: the resolution is checked again (a few stats) each time the list is used.
+ */
+const IMPORTS_FORMAT = '#2';
+const NOT_A_FILE = '!';
+
+function importsHold(root: string, imports: string[]): boolean {
+  if (imports[0] !== IMPORTS_FORMAT) return false;
+  for (let i = 1; i < imports.length; i++) {
+    const entry = imports[i];
+    if (entry.startsWith(PACKAGE_PREFIX)) continue;
+    if (entry.startsWith(NOT_A_FILE) ? isFile(under(root, entry.slice(NOT_A_FILE.length))) : !isFile(under(root, entry))) return false;
+  }
+  return true;
 }
 
 const PACKAGE_PREFIX = 'pkg:';
@@ -84,19 +111,21 @@ export async function stageCodeFiles(stage: StageDecl, root: string, cache: Stat
     seen.set(file, hashed);
     if (!CODE_EXT.test(file)) continue;
     let imports = cache.getImports(hashed.path, hashed.hash);
-    if (imports === undefined) {
+    if (imports === undefined || !importsHold(root, imports)) {
       const specifiers = await importSpecifiers(readFileSync(file, 'utf8'));
+      const passed: string[] = [];
       const local = specifiers
-        .map((s) => resolveLocal(file, s))
+        .map((s) => resolveLocal(file, s, passed))
         .filter((p): p is string => p !== undefined && !p.includes('/node_modules/'))
         .map((p) => cache.relative(p));
+      const notFiles = [...new Set(passed.filter((p) => !p.includes('/node_modules/')).map((p) => `${NOT_A_FILE}${cache.relative(p)}`))];
       const external = [...new Set(specifiers.map(packageName).filter((n): n is string => n !== undefined))].map((n) => `${PACKAGE_PREFIX}${n}`);
-      imports = [...local, ...external];
+      imports = [IMPORTS_FORMAT, ...local, ...notFiles, ...external];
       cache.setImports(hashed.path, hashed.hash, imports);
     }
     for (const entry of imports) {
       if (entry.startsWith(PACKAGE_PREFIX)) packages?.add(entry.slice(PACKAGE_PREFIX.length));
-      else queue.push(under(root, entry));
+      else if (entry !== IMPORTS_FORMAT && !entry.startsWith(NOT_A_FILE)) queue.push(under(root, entry));
     }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

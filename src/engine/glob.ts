@@ -13,6 +13,11 @@ export interface GlobCacheEntry {
   dirs: [string, number, number?][];
   /** project-relative matching files, sorted */
   matches: string[];
+  /**
+   * symlinks met in the walk, with what each pointed to ('f' a file, 'd' a directory, '-' nothing or something else):
+   * a link's target can appear, vanish or change kind without any mtime of the walked directories moving
+   */
+  links?: [string, string][];
   listedAt: number;
 }
 
@@ -35,7 +40,18 @@ function stillValid(root: string, entry: GlobCacheEntry): boolean {
     }
     if (now.mtimeMs !== mtime || now.ctimeMs !== ctime || entry.listedAt - mtime <= RACY_WINDOW_MS) return false;
   }
+  for (const [link, kind] of entry.links ?? []) if (linkKind(join(root, link)) !== kind) return false;
   return true;
+}
+
+/** What a symlink points to, for GlobCacheEntry.links. */
+function linkKind(path: string): string {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? 'f' : st.isDirectory() ? 'd' : '-';
+  } catch {
+    return '-';
+  }
 }
 
 let picomatch: typeof import('picomatch') | undefined;
@@ -49,6 +65,7 @@ export async function expandGlob(root: string, pattern: string, cached: GlobCach
   const listedAt = Date.now();
   const dirs: [string, number, number][] = [];
   const matches: string[] = [];
+  const links: [string, string][] = [];
   const walk = (dir: string, level: number) => {
     let entries;
     try {
@@ -64,13 +81,10 @@ export async function expandGlob(root: string, pattern: string, cached: GlobCach
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
-        try {
-          const st = statSync(join(root, rel));
-          isDir = st.isDirectory();
-          isFile = st.isFile();
-        } catch {
-          continue;
-        }
+        const kind = linkKind(join(root, rel));
+        links.push([rel, kind]);
+        isDir = kind === 'd';
+        isFile = kind === 'f';
       }
       if (isDir && level + 1 < depth) walk(rel, level + 1);
       else if (isFile && isMatch(rel)) matches.push(rel);
@@ -79,6 +93,6 @@ export async function expandGlob(root: string, pattern: string, cached: GlobCach
   walk(base, 0);
   if (!dirs.some(([d]) => d === base)) dirs.push([base, -1, -1]); // forces a re-list until the base exists
   matches.sort();
-  const entry: GlobCacheEntry = { dirs, matches, listedAt };
+  const entry: GlobCacheEntry = { dirs, matches, listedAt, ...(links.length > 0 ? { links } : {}) };
   return { matches, entry, fresh: true };
 }

@@ -223,12 +223,17 @@ export async function startNoopRecording(root: string): Promise<NoopRecorder> {
   let problem: string | undefined;
   const taint = (why: string) => void (problem ??= why);
 
-  // OWN_ENTRY in .spillway; /proc and /dev are the process's own (its start time, /dev/null).
+  // OWN_ENTRY in .spillway; /proc and /dev are the process's own (its start time, /dev/null), but never a path of the
+  // project, nor /dev/shm (a tmpfs where projects and their data live too): a project under /dev/shm was recorded with
+  // no observation at all, and its record replayed whatever changed.
+  const project = `${resolve(root)}${sep}`;
   const ignored = (abs: string) => {
-    if (abs.startsWith(`${sep}proc${sep}`) || abs.startsWith(`${sep}dev${sep}`)) return true;
-    if (!abs.startsWith(`${internal}${sep}`)) return false;
-    const [entry] = abs.slice(internal.length + 1).split(sep);
-    return OWN_ENTRY.test(entry);
+    if (abs.startsWith(`${internal}${sep}`)) {
+      const [entry] = abs.slice(internal.length + 1).split(sep);
+      return OWN_ENTRY.test(entry);
+    }
+    if (abs.startsWith(project)) return false;
+    return abs.startsWith(`${sep}proc${sep}`) || (abs.startsWith(`${sep}dev${sep}`) && !abs.startsWith(`${sep}dev${sep}shm${sep}`));
   };
   const pathOf = (p: unknown): string | undefined => {
     if (typeof p === 'string') return resolve(p);
