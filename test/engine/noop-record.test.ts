@@ -3,81 +3,26 @@
 // after a record is written, each kind of thing a decision depends on, and require that the next run decide afresh
 // (no `from_record`) and get the answer the engine gets without a record; they run the real CLI, bundled and not.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkNoopRecord, noopRecordPath, startNoopRecording } from '../../src/engine/noop-record.js';
 import { acquireProjectLock } from '../../src/engine/project-lock.js';
 import { bin, cleanupProjects, copyFixture, edit, statuses, writeProject } from './helpers.js';
+import { recordedNoop, records, runJson, type RunReport } from './noop-record-helpers.js';
 
 afterAll(cleanupProjects);
 
-interface Report {
-  ok: boolean;
-  from_record?: boolean;
-  stages: { stage: string; status: string; key: string; reason: string; duration_ms: number; outputs?: Record<string, string>; timings?: Record<string, number> }[];
-}
-
-function run(dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, 'run', '--json', ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8' });
-  let report: Report | undefined;
-  try {
-    report = JSON.parse(r.stdout) as Report;
-  } catch {
-    report = undefined;
-  }
-  return { code: r.status, stderr: r.stderr, report };
-}
-
-/** Every file and directory of the project but .spillway dated a minute back: past the racy window, as on a later day. */
-function age(dir: string): void {
-  const past = new Date(Date.now() - 60_000);
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '.spillway' || e.name === 'node_modules') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      utimesSync(p, past, past);
-    }
-  };
-  walk(dir);
-  utimesSync(dir, past, past);
-}
-
-const records = (dir: string) => (existsSync(join(dir, '.spillway')) ? readdirSync(join(dir, '.spillway')).filter((n) => n.startsWith('noop-record-')) : []);
-const withoutTimes = (report: Report | undefined) => report?.stages.map(({ duration_ms: _d, timings: _t, ...rest }) => rest);
-
-/** Runs the pipeline, ages it, and runs the no-op that writes the record; returns that no-op's report. */
-function recordedNoop(dir: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Report {
-  const first = run(dir, args, env);
-  expect(first.code, first.stderr).toBe(0);
-  return recordAgain(dir, env, args);
-}
-
-/** Ages the project and runs the no-op that records it; the run after it is vouched for by the record. */
-function recordAgain(dir: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Report {
-  for (const name of records(dir)) rmSync(join(dir, '.spillway', name));
-  age(dir);
-  // the first no-op after the schemas were dated back parses the pipeline again (ajv, loaded through the ES module
-  // loader, which the recorder cannot follow): the next one records
-  let noop = run(dir, args, { ...env, SPILLWAY_DEBUG_NOOP_RECORD: '1' });
-  if (records(dir).length === 0) {
-    expect(noop.stderr).toMatch(/no-op record not written: fs\.promises/);
-    noop = run(dir, args, { ...env, SPILLWAY_DEBUG_NOOP_RECORD: '1' });
-  }
-  expect(noop.code, noop.stderr).toBe(0);
-  expect(noop.report?.from_record).toBeUndefined();
-  expect(noop.report?.stages.every((s) => s.status === 'cached')).toBe(true);
-  expect(records(dir), noop.stderr).toHaveLength(1);
-  return noop.report as Report;
-}
+const run = runJson;
+const recordAgain = (dir: string, env: NodeJS.ProcessEnv = {}) => recordedNoop(dir, { env, first: false });
+const withoutTimes = (report: RunReport | undefined) => report?.stages.map(({ duration_ms: _d, timings: _t, ...rest }) => rest);
 
 for (const bundled of [true, false]) {
   const env: NodeJS.ProcessEnv = bundled ? { SPILLWAY_NO_BUNDLE: '' } : { SPILLWAY_NO_BUNDLE: '1' };
   describe(`the no-op record (${bundled ? 'bundled CLI' : 'unbundled CLI'})`, () => {
     it('a run vouched for by the record gives the no-op report the engine gave, and says so', () => {
       const dir = copyFixture('basic');
-      const engine = recordedNoop(dir, env);
+      const engine = recordedNoop(dir, { env });
       const replay = run(dir, [], env);
       expect(replay.code).toBe(0);
       expect(replay.report?.from_record).toBe(true);
@@ -93,9 +38,12 @@ for (const bundled of [true, false]) {
       expect(human.stderr).toMatch(/4 stages: 4 cached \(\d+ ms, checked against the no-op record\)/);
     });
 
+    // (the rest through the bundled CLI alone: what differs unbundled is how node:fs is observed, checked above)
+    if (!bundled) return;
+
     it('a dep rewritten to the same size with its mtime put back is seen (its ctime moved)', () => {
       const dir = copyFixture('basic');
-      recordedNoop(dir, env);
+      recordedNoop(dir, { env });
       const file = join(dir, 'data/numbers.csv');
       const before = statSync(file);
       writeFileSync(file, readFileSync(file, 'utf8').replace('1', '7'));
@@ -103,43 +51,40 @@ for (const bundled of [true, false]) {
       utimesSync(file, before.atime, before.mtime);
       const r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toMatchObject({ load: 'ran' });
+      expect(statuses(r.report as RunReport)).toMatchObject({ load: 'ran' });
     });
-
-    // (the rest through the bundled CLI alone: what differs unbundled is how node:fs is observed, checked above)
-    if (!bundled) return;
 
     it('a changed param, a --set, an edited helper module and an edited schema are each seen', () => {
       const dir = copyFixture('basic');
-      recordedNoop(dir, env);
+      recordedNoop(dir, { env });
       edit(dir, 'pipeline.yaml', (t) => t.replace('factor: 2', 'factor: 3'));
       let r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toMatchObject({ load: 'cached', scale: 'ran' });
+      expect(statuses(r.report as RunReport)).toMatchObject({ load: 'cached', scale: 'ran' });
       // the same options once more, recorded afresh
       recordAgain(dir, env);
       expect(run(dir, [], env).report?.from_record).toBe(true);
       r = run(dir, ['--set', 'scale.factor=5'], env); // other options: another record, none yet
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toMatchObject({ scale: 'ran' });
+      expect(statuses(r.report as RunReport)).toMatchObject({ scale: 'ran' });
       expect(run(dir, [], env).report?.from_record).toBeUndefined(); // the --set run changed the lockfile
       recordAgain(dir, env);
       expect(run(dir, [], env).report?.from_record).toBe(true);
       appendFileSync(join(dir, 'lib/sum.ts'), '\n// a comment\n');
       r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(Object.values(statuses(r.report as Report))).toContain('ran');
+      expect(Object.values(statuses(r.report as RunReport))).toContain('ran');
       recordAgain(dir, env);
       expect(run(dir, [], env).report?.from_record).toBe(true);
       edit(dir, 'schemas/total.schema.json', (t) => t.replace('{', '{ "description": "edited",'));
       r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toMatchObject({ total: 'ran' });
+      expect(statuses(r.report as RunReport)).toMatchObject({ total: 'ran' });
     });
 
     it('a damaged or missing output (readable copy or store object) is seen and repaired', () => {
       const dir = copyFixture('basic');
-      const engine = recordedNoop(dir, env);
+      const engine = recordedNoop(dir, { env });
       writeFileSync(join(dir, 'out/summary.txt'), 'tampered\n');
       let r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
@@ -166,11 +111,11 @@ for (const bundled of [true, false]) {
         'stages/s.ts': "import { readdirSync, writeFileSync } from 'node:fs';\nexport default (ctx: any) => { writeFileSync(ctx.outPath('n'), String(readdirSync('data').length)); return {}; };\n",
         'pipeline.yaml': 'stages:\n  s: { run: stages/s.ts, deps: ["data/*.csv"], outs: { n: { file: out/n.txt } } }\n',
       });
-      recordedNoop(dir, env);
+      recordedNoop(dir, { env });
       writeFileSync(join(dir, 'data/c.csv'), '3\n');
       let r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toEqual({ s: 'ran' });
+      expect(statuses(r.report as RunReport)).toEqual({ s: 'ran' });
       recordAgain(dir, env);
       expect(run(dir, [], env).report?.from_record).toBe(true);
       edit(dir, 'pipeline.lock', (t) => t.replace(/"sha256:[0-9a-f]{64}"/, `"sha256:${'0'.repeat(64)}"`));
@@ -181,12 +126,12 @@ for (const bundled of [true, false]) {
       edit(dir, 'pipeline.yaml', (t) => `${t}  t: { run: stages/s.ts, deps: ["data/*.csv"], outs: { n: { file: out/t.txt } } }\n`);
       r = run(dir, [], env);
       expect(r.report?.from_record).toBeUndefined();
-      expect(statuses(r.report as Report)).toEqual({ s: 'cached', t: 'ran' });
+      expect(statuses(r.report as RunReport)).toEqual({ s: 'cached', t: 'ran' });
     });
 
     it('a held project lock sends the run to the engine (which reports the lock), and a damaged record is ignored', async () => {
       const dir = copyFixture('basic');
-      recordedNoop(dir, env);
+      recordedNoop(dir, { env });
       const release = await acquireProjectLock(dir);
       try {
         const r = run(dir, [], env);

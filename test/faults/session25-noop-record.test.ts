@@ -2,12 +2,12 @@
 // "cached" when the engine, with the record removed, would run, restore or repair something. Each test records a
 // no-op (real CLI, bundled), changes something, and requires that the next run decide afresh and get the engine's
 // answer. Tests marked BUG: failed before the fix in this commit.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lutimesSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, cleanupProjects, fixtures, statuses, writeProject } from '../engine/helpers.js';
+import { cleanupProjects, fixtures, statuses, writeProject } from '../engine/helpers.js';
+import { age, dropRecords, recordedNoop, records, runJson, type RunReport } from '../engine/noop-record-helpers.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -15,63 +15,9 @@ afterAll(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-interface Report {
-  ok: boolean;
-  from_record?: boolean;
-  stages: { stage: string; status: string; key: string; reason: string; restored?: boolean; outputs?: Record<string, string> }[];
-}
-
-function run(dir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, 'run', '--json', ...args], { cwd: dir, env: { ...process.env, NO_COLOR: '1', SPILLWAY_NO_BUNDLE: '', ...env }, encoding: 'utf8' });
-  let report: Report | undefined;
-  try {
-    report = JSON.parse(r.stdout) as Report;
-  } catch {
-    report = undefined;
-  }
-  return { code: r.status, stderr: r.stderr, report };
-}
-
+const run = runJson;
+type Report = RunReport;
 const PAST = () => new Date(Date.now() - 60_000);
-
-/** Every file, directory and symlink of the project but .spillway and node_modules dated a minute back. */
-function age(dir: string): void {
-  const past = PAST();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name === '.spillway') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      if (e.isSymbolicLink()) lutimesSync(p, past, past);
-      else utimesSync(p, past, past);
-    }
-  };
-  walk(dir);
-  utimesSync(dir, past, past);
-}
-
-const records = (dir: string) => (existsSync(join(dir, '.spillway')) ? readdirSync(join(dir, '.spillway')).filter((n) => n.startsWith('noop-record-')) : []);
-const dropRecords = (dir: string) => {
-  for (const name of records(dir)) rmSync(join(dir, '.spillway', name));
-};
-
-/** Runs, ages the project, and runs the no-op that writes the record for `args`; checks the next run replays it. */
-function recordedNoop(dir: string, args: string[] = [], { first = true } = {}): Report {
-  if (first) {
-    const r = run(dir, args);
-    expect(r.code, r.stderr).toBe(0);
-  }
-  dropRecords(dir);
-  age(dir);
-  let noop = run(dir, args, { SPILLWAY_DEBUG_NOOP_RECORD: '1' });
-  if (records(dir).length === 0) noop = run(dir, args, { SPILLWAY_DEBUG_NOOP_RECORD: '1' }); // (the first may parse the pipeline)
-  expect(noop.code, noop.stderr).toBe(0);
-  expect(noop.report?.stages.every((s) => s.status === 'cached')).toBe(true);
-  expect(records(dir), noop.stderr).toHaveLength(1);
-  const replay = run(dir, args);
-  expect(replay.report?.from_record).toBe(true);
-  return noop.report as Report;
-}
 
 /** An inline project of one module stage that lists `data/` into its output. */
 function listingProject(root: string, deps: string): string {
@@ -127,7 +73,7 @@ describe('the no-op record under fault injection', () => {
     expect(r.report?.stages[0]?.reason).toMatch(/stages\/util\.ts added/);
     expect(readFileSync(join(dir, 'out/n.txt'), 'utf8')).toBe('ts');
     // and the record made afterwards holds until util.ts goes again
-    recordedNoop(dir, [], { first: false });
+    recordedNoop(dir, { first: false });
     rmSync(join(dir, 'stages/util.ts'));
     const back = run(dir);
     expect(back.report?.from_record).toBeUndefined();
@@ -178,7 +124,7 @@ describe('the no-op record under fault injection', () => {
     let r = run(dir);
     expect(r.report?.from_record).toBeUndefined();
     expect(statuses(r.report as Report)).toEqual({ s: 'ran' });
-    recordedNoop(dir, [], { first: false });
+    recordedNoop(dir, { first: false });
     const v1 = statSync(join(dir, 'v1/a.csv'));
     utimesSync(join(dir, 'v2/a.csv'), v1.atime, v1.mtime);
     utimesSync(join(dir, 'v2'), statSync(join(dir, 'v1')).atime, statSync(join(dir, 'v1')).mtime);
@@ -228,7 +174,7 @@ describe('the no-op record under fault injection', () => {
     writeFileSync(join(dir, 'pipeline.yaml'), 'stages:\n  s: { run: stages/s.ts, outs: { n: { file: out/n.txt } } }\n');
     expect(run(dir).code).toBe(0);
     age(outer);
-    recordedNoop(dir, [], { first: false });
+    recordedNoop(dir, { first: false });
     const manifest = join(outer, 'node_modules/fi-pkg/package.json');
     const before = statSync(manifest);
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('1.0.0', '1.0.1'));
@@ -238,7 +184,7 @@ describe('the no-op record under fault injection', () => {
     expect(statuses(r.report as Report)).toEqual({ s: 'ran' });
     expect(r.report?.stages[0]?.reason).toMatch(/package fi-pkg: 1\.0\.0 → 1\.0\.1/);
     age(outer);
-    recordedNoop(dir, [], { first: false });
+    recordedNoop(dir, { first: false });
     pkg(dir, '2.0.0');
     age(dir);
     r = run(dir);
@@ -268,7 +214,7 @@ describe('the no-op record under fault injection', () => {
     expect(r.stderr).toMatch(/no-op record not written: .*(numbers\.csv|changed within)/);
     expect(records(dir)).toHaveLength(0);
     // dated back without a change of content: the engine agrees that nothing is to be done
-    recordedNoop(dir, [], { first: false });
+    recordedNoop(dir, { first: false });
     utimesSync(file, future, future);
     r = run(dir);
     expect(r.report?.from_record).toBeUndefined();
