@@ -4,11 +4,9 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Engine tests spawn real processes and watchers; two cores, so keep parallelism modest: two forks for the unit
-    // tests, and a third for the cluster files (one at a time, below), which mostly wait on SLURM (a time-limit test
-    // waits 90 s for slurmctld's periodic check) and would otherwise hold one of the two.
+    // Engine tests spawn real processes and watchers; two cores, so keep parallelism modest.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 3, minForks: 1 } },
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/cluster/**'] } },
       // The SLURM test cluster is one node with two CPUs: two cluster test files at once queue their jobs behind each
