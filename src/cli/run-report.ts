@@ -1,7 +1,6 @@
 // What `spillway run` shares with its no-op check (main-noop.ts, bundled apart so that a no-op loads little): its
 // options, the no-op record's key, the replay of a record, and the printing of a run's report.
-import { resolve } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ExitCode } from '../errors.js';
 import { engineBuild } from '../engine/build.js';
 import { checkNoopRecord, type NoopReplay } from '../engine/noop-record.js';

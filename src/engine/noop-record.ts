@@ -119,9 +119,9 @@ function listing(real: RealFs, path: string, withTypes: boolean): string[] {
   return entries.map((e) => `${e.name}:${TYPE_CODES.find(([m]) => (e[m] as () => boolean).call(e))?.[1] ?? 'o'}`).sort();
 }
 
-type RealFs = Pick<typeof fs, 'statSync' | 'lstatSync' | 'existsSync' | 'accessSync' | 'readdirSync' | 'realpathSync' | 'readlinkSync' | 'fstatSync'>;
+type RealFs = Pick<typeof fs, 'statSync' | 'lstatSync' | 'existsSync' | 'accessSync' | 'readdirSync' | 'realpathSync' | 'readlinkSync'>;
 
-const realFs: RealFs = { statSync: fs.statSync, lstatSync: fs.lstatSync, existsSync: fs.existsSync, accessSync: fs.accessSync, readdirSync: fs.readdirSync, realpathSync: fs.realpathSync, readlinkSync: fs.readlinkSync, fstatSync: fs.fstatSync };
+const realFs: RealFs = { statSync: fs.statSync, lstatSync: fs.lstatSync, existsSync: fs.existsSync, accessSync: fs.accessSync, readdirSync: fs.readdirSync, realpathSync: fs.realpathSync, readlinkSync: fs.readlinkSync };
 
 /**
  * The record's payload when it exists, matches `key` and every observation still holds; else undefined (a record that
@@ -219,21 +219,20 @@ export async function startNoopRecording(root: string): Promise<NoopRecorder> {
   const observations: Observation[] = [];
   const seen = new Map<string, number>();
   const marks: [number, string][] = [];
-  const env: Record<string, string | null> = {};
+  const env: Record<string, string | null> = Object.create(null); // (a variable named __proto__ is a variable)
   let problem: string | undefined;
   const taint = (why: string) => void (problem ??= why);
 
-  // OWN_ENTRY in .spillway; /proc and /dev are the process's own (its start time, /dev/null), but never a path of the
-  // project, nor /dev/shm (a tmpfs where projects and their data live too): a project under /dev/shm was recorded with
-  // no observation at all, and its record replayed whatever changed.
-  const project = `${resolve(root)}${sep}`;
+  // OWN_ENTRY in .spillway, and what describes the process rather than any file (its start time in /proc, its
+  // standard streams and /dev/null): named one by one, not by directory, so that a project or its data under /dev
+  // (/dev/shm, a tmpfs) or elsewhere is observed like any other.
+  const PROCESS_FILES = /^\/proc\/|^\/dev\/(?:null|stdin|stdout|stderr|tty)$|^\/dev\/fd\//;
   const ignored = (abs: string) => {
     if (abs.startsWith(`${internal}${sep}`)) {
       const [entry] = abs.slice(internal.length + 1).split(sep);
       return OWN_ENTRY.test(entry);
     }
-    if (abs.startsWith(project)) return false;
-    return abs.startsWith(`${sep}proc${sep}`) || (abs.startsWith(`${sep}dev${sep}`) && !abs.startsWith(`${sep}dev${sep}shm${sep}`));
+    return sep === '/' && PROCESS_FILES.test(abs);
   };
   const pathOf = (p: unknown): string | undefined => {
     if (typeof p === 'string') return resolve(p);
